@@ -1,0 +1,7 @@
+"""``python -m blendmimic3d_addon SUBCOMMAND ...`` (plain Python, or the .venv with the bpy module)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(sys.argv[1:]))

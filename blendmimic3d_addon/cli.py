@@ -1,0 +1,49 @@
+"""Command-line entry shared by ``python -m blendmimic3d_addon`` and ``blender -c blendmimic3d``.
+
+Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``;
+a subcommand module must not import ``bpy`` at its top (only inside ``run``), so that
+``validate`` and ``refine`` work in plain Python.
+"""
+
+import argparse
+import importlib
+import sys
+
+from .core.errors import DatasetError
+
+# name: (module relative to this package, one-line help)
+SUBCOMMANDS = {
+    "validate": (".core.validate", "check a BlendMimic3D dataset folder and list every problem"),
+    "to-videopose3d": (".core.videopose3d", "convert a dataset folder to VideoPose3D's npz layout"),
+    "export": (".blender.export_cli", "export a dataset from a .blend scene (needs Blender)"),
+    "merge": (".core.shards", "merge the shards of a sharded export into one dataset"),
+    "refine": (".core.refine_cli", "refine 3D pose predictions with the bundled GCN (ONNX)"),
+}
+
+
+def build_parser(prog="python -m blendmimic3d_addon"):
+    parser = argparse.ArgumentParser(prog=prog, description="BlendMimic3D Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module_name)
+        _module(module_name).add_arguments(sub_parser)
+    return parser
+
+
+def _module(module_name):
+    return importlib.import_module(module_name, __package__)
+
+
+def main(argv=None, prog="python -m blendmimic3d_addon"):
+    parser = build_parser(prog)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return int(exc.code or 0)
+    try:
+        return int(_module(args._module).run(args) or 0)
+    except DatasetError as exc:
+        # Bad input is reported as one line naming the file and the field, never a traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

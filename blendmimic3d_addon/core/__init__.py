@@ -1,0 +1,1 @@
+"""Pure core of BlendMimic3D Studio: numpy only, no ``bpy``; importable in plain Python."""
