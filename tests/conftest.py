@@ -7,10 +7,14 @@ Either way, tests that need Blender use the ``addon`` fixture, which enables the
 this checkout in a private user folder. Pure-core tests never import ``bpy``.
 """
 
+import importlib
 import os
 import pathlib
 import shutil
+import subprocess
+import sys
 import tempfile
+import tomllib
 
 import pytest
 
@@ -40,6 +44,46 @@ def shared():
     return shared_path
 
 
+def in_blender_executable():
+    """True when pytest runs inside a Blender executable (pytest-blender), not the bpy module."""
+    import bpy
+
+    return bool(bpy.app.binary_path)
+
+
+def blender_command(script, *args):
+    """Command that runs a Python script in a fresh Blender of the same kind as this one."""
+    if in_blender_executable():
+        import bpy
+
+        return [
+            bpy.app.binary_path,
+            "-b",
+            "--factory-startup",
+            "--python-exit-code",
+            "1",
+            "--python",
+            str(script),
+            "--",
+            *map(str, args),
+        ]
+    return [sys.executable, str(script), *map(str, args)]
+
+
+def extension_zip(platform="linux_x64"):
+    """The built extension zip for this platform; built now when stale and this Python can."""
+    version = tomllib.loads((REPO / "blender_manifest.toml").read_text())["version"]
+    path = REPO / "dist" / f"blendmimic3d-{version}-{platform}.zip"
+    sources = [p for p in PACKAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    newest = max(p.stat().st_mtime for p in [*sources, REPO / "blender_manifest.toml"])
+    if path.exists() and path.stat().st_mtime >= newest:
+        return path
+    if in_blender_executable():
+        pytest.skip(f"{path} is missing or stale; run `python3 build.py package` first")
+    subprocess.run([sys.executable, str(REPO / "build.py"), "package"], check=True, cwd=REPO)
+    return path
+
+
 def _dev_extension_dir(root):
     """A folder laid out like an installed extension: manifest + the package's files, linked."""
     ext = pathlib.Path(root) / EXTENSION_ID
@@ -55,10 +99,10 @@ def _dev_extension_dir(root):
 
 @pytest.fixture(scope="session")
 def addon():
-    """Enable the extension from this checkout; yields its module name (``bl_ext.bm3d_dev.blendmimic3d``)."""
-    import bpy  # first: it puts Blender's own modules (addon_utils) on sys.path
+    """Enable the extension from this checkout; yields its module name (bl_ext.bm3d_dev.…)."""
+    import bpy
 
-    import addon_utils
+    addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
 
     repos = bpy.context.preferences.extensions.repos
     repo = repos.get(DEV_REPO_MODULE) if hasattr(repos, "get") else None

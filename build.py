@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Set up, test, package and demo BlendMimic3D Studio. Standard library only.
+
+python3 build.py setup [--blender 5.0|4.5|4.2]   make the virtual environment (bpy wheel + tools)
+python3 build.py package                         build dist/blendmimic3d-<version>-<platform>.zip
+python3 build.py test [--blender V | --executable PATH | --debian] [-- PYTEST ARGS]
+python3 build.py demo [--out DIR]                the main job: install check + demo dataset
+python3 build.py debian-blender                  a real Blender 4.3 executable (Debian, chroot)
+python3 build.py screenshot                      PNG of the sidebar tab in a real Blender window
+python3 build.py train                           train the GCN refiner and export the ONNX model
+python3 build.py bench                           run the benchmarks
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+REPO = pathlib.Path(__file__).resolve().parent
+MANIFEST = REPO / "blender_manifest.toml"
+PACKAGE = REPO / "blendmimic3d_addon"
+WHEELS = REPO / "wheels"  # downloaded once, gitignored; the manifest names them as ./wheels/...
+DIST = REPO / "dist"
+STAGE = REPO / "build" / "stage"
+CACHE = pathlib.Path(os.environ.get("BM3D_CACHE", pathlib.Path.home() / ".cache" / "blendmimic3d"))
+
+# The newest bpy of each supported series (all are Python 3.11 wheels).
+BPY = {"5.0": "5.0.1", "4.5": "4.5.15", "4.2": "4.2.23"}
+DEV_TOOLS = ["onnxruntime==1.23.2", "pytest==9.2.0", "pytest-blender==3.0.8", "ruff==0.17.6"]
+TRAIN_REQUIREMENTS = REPO / "training" / "requirements.txt"
+
+DEBIAN_SUITE = "trixie"
+DEBIAN_MIRROR = os.environ.get("BM3D_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+DEBIAN_PACKAGES = ["blender", "python3-pytest", "python3-numpy", "xauth"]
+
+
+def run(cmd, **kwargs):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def venv_dir(series):
+    return REPO / (".venv" if series == "5.0" else f".venv-{series}")
+
+
+def venv_python(series="5.0"):
+    return venv_dir(series) / "bin" / "python"
+
+
+# --- setup -------------------------------------------------------------------------------------
+
+
+def setup(series="5.0", quiet=False):
+    """Make (or reuse) the venv for a Blender series; a stamp of the pins makes a rerun instant."""
+    requirements = [f"bpy=={BPY[series]}", *DEV_TOOLS]
+    stamp_text = json.dumps({"python": sys.version_info[:2], "requirements": requirements})
+    env_dir = venv_dir(series)
+    stamp = env_dir / ".bm3d-setup"
+    if stamp.exists() and stamp.read_text() == stamp_text and venv_python(series).exists():
+        if not quiet:
+            print(f"{env_dir.name}: up to date (bpy {BPY[series]})")
+        return venv_python(series)
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"bpy {BPY[series]} needs Python 3.11; this is {sys.version.split()[0]}")
+    run([sys.executable, "-m", "venv", env_dir])
+    run(
+        [
+            venv_python(series),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *requirements,
+        ]
+    )
+    stamp.write_text(stamp_text)
+    return venv_python(series)
+
+
+# --- package -----------------------------------------------------------------------------------
+
+
+def manifest():
+    return tomllib.loads(MANIFEST.read_text())
+
+
+def extension_cli(python):
+    """Blender's own extension tool (``blender --command extension``), as the bpy wheel ships it."""
+    found = sorted(
+        venv_dir("5.0").glob(
+            "lib/python*/site-packages/bpy/*/scripts/addons_core/bl_pkg/cli/blender_ext.py"
+        )
+    )
+    if not found:
+        sys.exit(
+            "Blender's extension builder is missing from the bpy wheel; run: python3 build.py setup"
+        )
+    return [python, found[-1]]
+
+
+def _wheel_download_args(filename):
+    """pip arguments that fetch exactly this wheel file (name-version-python-abi-platform.whl)."""
+    name, version, python_tag, _abi, platform = filename[: -len(".whl")].split("-")
+    args = ["--no-deps", "--only-binary=:all:", f"{name}=={version}"]
+    if platform == "any":
+        return [*args, "--platform", "any", "--python-version", "3.11"]
+    for tag in platform.split("."):
+        args += ["--platform", tag]
+    return [*args, "--implementation", "cp", "--python-version", python_tag[2:]]
+
+
+def fetch_wheels(python):
+    WHEELS.mkdir(exist_ok=True)
+    for entry in manifest()["wheels"]:
+        filename = pathlib.PurePosixPath(entry).name
+        if (WHEELS / filename).exists():
+            continue
+        run(
+            [
+                python,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "-d",
+                WHEELS,
+                *_wheel_download_args(filename),
+            ]
+        )
+        if not (WHEELS / filename).exists():
+            sys.exit(f"pip did not produce {filename}")
+
+
+def stage_extension():
+    """The extension's source tree as Blender wants it: manifest, package files, assets, wheels."""
+    if STAGE.exists():
+        shutil.rmtree(STAGE)
+    skip = ("__pycache__", "*.pyc", ".*")
+    shutil.copytree(PACKAGE, STAGE, ignore=shutil.ignore_patterns(*skip))
+    shutil.copy2(MANIFEST, STAGE / "blender_manifest.toml")
+    # Generator scripts stay in the repository; what they made ships.
+    shutil.copytree(
+        REPO / "assets", STAGE / "assets", ignore=shutil.ignore_patterns(*skip, "build_*.py")
+    )
+    shutil.copytree(WHEELS, STAGE / "wheels", ignore=shutil.ignore_patterns("*.part"))
+    return STAGE
+
+
+def package():
+    python = setup(quiet=True)
+    fetch_wheels(python)
+    stage = stage_extension()
+    version = manifest()["version"]
+    for old in DIST.glob(f"blendmimic3d-{version}-*.zip"):
+        old.unlink()
+    DIST.mkdir(exist_ok=True)
+    tool = extension_cli(python)
+    run([*tool, "build", "--source-dir", stage, "--output-dir", DIST, "--split-platforms"])
+    zips = sorted(DIST.glob(f"blendmimic3d-{version}-*.zip"))
+    if not zips:
+        sys.exit("the extension builder wrote no zip")
+    for path in zips:
+        run([*tool, "validate", path])
+        with zipfile.ZipFile(path) as archive:
+            wheels = [n for n in archive.namelist() if n.endswith(".whl")]
+        print(f"{path.relative_to(REPO)}  {path.stat().st_size / 1e6:.1f} MB, {len(wheels)} wheels")
+    return zips
+
+
+def platform_zip(platform="linux_x64"):
+    zips = sorted(DIST.glob(f"blendmimic3d-{manifest()['version']}-{platform}.zip"))
+    return zips[-1] if zips else package_and_find(platform)
+
+
+def package_and_find(platform):
+    for path in package():
+        if path.name.endswith(f"-{platform}.zip"):
+            return path
+    sys.exit(f"no {platform} zip was built")
+
+
+# --- a real Blender executable from Debian -------------------------------------------------------
+
+
+def debian_root():
+    return CACHE / f"debian-{DEBIAN_SUITE}"
+
+
+def debian_blender():
+    """Debootstrap Debian trixie with its blender package (4.3, Python 3.13) and write a wrapper
+    script that runs that Blender in the root, with this checkout's parent folder and /tmp bound
+    in at the same paths, so pytest-blender and the tests see the same files."""
+    root = debian_root()
+    wrapper = CACHE / "blender-debian"
+    if not (root / ".bm3d-ready").exists():
+        if shutil.which("debootstrap") is None:
+            run(["apt-get", "install", "-y", "-q", "debootstrap"])
+        if root.exists():
+            shutil.rmtree(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(DEBIAN_PACKAGES)}",
+                DEBIAN_SUITE,
+                root,
+                DEBIAN_MIRROR,
+            ]
+        )
+        (root / ".bm3d-ready").write_text(DEBIAN_SUITE)
+    install_wheels_in_root(root)
+    wrapper.write_text(_WRAPPER.format(root=root))
+    wrapper.chmod(0o755)
+    version = subprocess.run(
+        [wrapper, "--version"], capture_output=True, text=True
+    ).stdout.splitlines()
+    print(f"{wrapper}: {version[0] if version else 'did not start'}")
+    return wrapper
+
+
+def install_wheels_in_root(root):
+    """onnxruntime for the root's Python 3.13, from the extension's own cp313 wheel and the pure
+    wheels beside it (Debian has no onnxruntime package). Unpacking a wheel installs it."""
+    target = root / "usr" / "local" / "lib" / "python3.13" / "dist-packages"
+    stamp = target / ".bm3d-wheels"
+    names = [pathlib.PurePosixPath(w).name for w in manifest()["wheels"]]
+    chosen = [n for n in names if ("cp313" in n and "linux" in n) or n.endswith("-none-any.whl")]
+    if stamp.exists() and stamp.read_text() == "\n".join(chosen):
+        return
+    fetch_wheels(setup(quiet=True))
+    target.mkdir(parents=True, exist_ok=True)
+    for name in chosen:
+        with zipfile.ZipFile(WHEELS / name) as archive:
+            archive.extractall(target)
+    stamp.write_text("\n".join(chosen))
+
+
+_WRAPPER = """#!/bin/sh
+# Runs Debian's Blender inside {root}, with the working folders bound in at the same paths.
+root={root}
+binds="${{BM3D_CHROOT_BINDS:-$(dirname "$(dirname "$(readlink -f "$0")")") /tmp}}"
+exec unshare --mount --propagation private sh -c '
+  root=$1; binds=$2; cwd=$3; shift 3
+  for d in /proc /dev /sys $binds "$cwd"; do
+    [ -d "$d" ] || continue
+    mkdir -p "$root$d" && mount --rbind "$d" "$root$d" 2>/dev/null
+  done
+  exec chroot "$root" /bin/sh -c "cd \\"\\$0\\" && exec /usr/bin/blender \\"\\$@\\"" "$cwd" "$@"
+' sh "$root" "$binds" "$PWD" "$@"
+"""
+
+
+# --- test --------------------------------------------------------------------------------------
+
+
+def test(args):
+    pytest_args = list(args.pytest_args)
+    if pytest_args[:1] == ["--"]:
+        pytest_args = pytest_args[1:]
+    python = setup(args.blender, quiet=True)
+    env = dict(os.environ)
+    if args.debian or args.executable:
+        executable = debian_blender() if args.debian else args.executable
+        env["BM3D_CHROOT_BINDS"] = f"{REPO.parent} /tmp"
+        cmd = [python, "-m", "pytest", "--blender-executable", executable, *pytest_args]
+    else:
+        cmd = [python, "-m", "pytest", "-p", "no:pytest-blender", *pytest_args]
+    print("+", " ".join(map(str, cmd)), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=REPO, env=env).returncode
+
+
+# --- demo, screenshot, train, bench -------------------------------------------------------------
+
+
+def demo(args):
+    python = setup(quiet=True)
+    zip_path = platform_zip()
+    run([python, REPO / "tools" / "install_check.py", zip_path, "--report"], cwd=REPO)
+    run([python, "-m", "blendmimic3d_addon", "demo", "--out", args.out, "--overwrite"], cwd=REPO)
+
+
+def screenshot(args):
+    zip_path = platform_zip()
+    blender = args.executable or debian_blender()
+    run(
+        [
+            sys.executable,
+            REPO / "tools" / "screenshot.py",
+            "--blender",
+            blender,
+            "--zip",
+            zip_path,
+            "--out",
+            args.out,
+        ]
+    )
+
+
+def train(args):
+    env_dir = REPO / ".venv-train"
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / ".bm3d-setup"
+    digest = hashlib.sha256(TRAIN_REQUIREMENTS.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        run([sys.executable, "-m", "venv", env_dir])
+        run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+                TRAIN_REQUIREMENTS,
+            ]
+        )
+        stamp.write_text(digest)
+    run([python, "-m", "training.train", *args.train_args], cwd=REPO)
+
+
+def bench(args):
+    python = setup(quiet=True)
+    for script in sorted((REPO / "benchmarks").glob("bench_*.py")):
+        if args.only and args.only not in script.name:
+            continue
+        run([python, script], cwd=REPO)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("setup", help="make the virtual environment")
+    p.add_argument("--blender", choices=sorted(BPY), default="5.0")
+    sub.add_parser("package", help="build the extension zips into dist/")
+    p = sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
+    p.add_argument(
+        "--blender", choices=sorted(BPY), default="5.0", help="bpy wheel series for mode (a)"
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--executable", help="run inside this Blender executable (pytest-blender)")
+    group.add_argument(
+        "--debian", action="store_true", help="run inside Debian's Blender 4.3 (made on demand)"
+    )
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("demo", help="the main job")
+    p.add_argument("--out", default=str(REPO / "out" / "demo"))
+    sub.add_parser("debian-blender", help="make Debian's Blender executable and print its wrapper")
+    p = sub.add_parser("screenshot", help="PNG of the sidebar tab in a real Blender window")
+    p.add_argument("--executable")
+    p.add_argument("--out", default=str(REPO / "docs" / "sidebar.png"))
+    p = sub.add_parser("train", help="train the refiner (extra arguments go to training.train)")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("bench", help="run the benchmarks")
+    p.add_argument("--only", help="run only benchmarks whose file name contains this")
+    args = parser.parse_args(argv)
+
+    if args.command == "setup":
+        setup(args.blender)
+    elif args.command == "package":
+        package()
+    elif args.command == "test":
+        return test(args)
+    elif args.command == "demo":
+        demo(args)
+    elif args.command == "debian-blender":
+        debian_blender()
+    elif args.command == "screenshot":
+        screenshot(args)
+    elif args.command == "train":
+        train(args)
+    elif args.command == "bench":
+        bench(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
