@@ -37,7 +37,7 @@ TRAIN_REQUIREMENTS = REPO / "training" / "requirements.txt"
 
 DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = os.environ.get("BM3D_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-DEBIAN_PACKAGES = ["blender", "python3-pytest", "python3-numpy", "xauth"]
+DEBIAN_PACKAGES = ["blender", "python3-pytest", "python3-numpy", "libgl1-mesa-dri"]
 
 
 def run(cmd, **kwargs):
@@ -270,6 +270,7 @@ def test(args):
     env = dict(os.environ)
     if args.debian or args.executable:
         executable = debian_blender() if args.debian else args.executable
+        package()  # the Blender inside cannot build the zip that the install tests use
         env["BM3D_CHROOT_BINDS"] = f"{REPO.parent} /tmp"
         cmd = [python, "-m", "pytest", "--blender-executable", executable, *pytest_args]
     else:

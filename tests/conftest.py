@@ -74,12 +74,15 @@ def extension_zip(platform="linux_x64"):
     """The built extension zip for this platform; built now when stale and this Python can."""
     version = tomllib.loads((REPO / "blender_manifest.toml").read_text())["version"]
     path = REPO / "dist" / f"blendmimic3d-{version}-{platform}.zip"
+    if in_blender_executable():
+        # build.py test builds the zip before it starts this Blender, which cannot build it.
+        if not path.exists():
+            pytest.skip(f"{path} is missing; run `python3 build.py package` first")
+        return path
     sources = [p for p in PACKAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     newest = max(p.stat().st_mtime for p in [*sources, REPO / "blender_manifest.toml"])
     if path.exists() and path.stat().st_mtime >= newest:
         return path
-    if in_blender_executable():
-        pytest.skip(f"{path} is missing or stale; run `python3 build.py package` first")
     subprocess.run([sys.executable, str(REPO / "build.py"), "package"], check=True, cwd=REPO)
     return path
 
