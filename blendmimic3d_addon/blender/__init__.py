@@ -11,6 +11,8 @@ _MODULE_NAMES = (
     "preferences",
     "panel",
     "cli_hook",
+    "camera_rig",
+    "videos",
 )
 
 _registered = []

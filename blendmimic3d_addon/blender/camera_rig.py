@@ -1,0 +1,545 @@
+"""Dataset cameras: rig presets, aimed at the people, and a fit that frames every joint.
+
+``rig_cameras`` builds ``Camera_0`` ... from a preset (the published BlendMimic3D geometry,
+Human3.6M's calibration or a ring), moved and aimed at the people when there are any.
+``fit_cameras`` samples every person's 17 joints over the scene's frame range (each frame is
+evaluated once, for all cameras), then changes each camera's lens or distance so that every
+joint stays inside its frame with a margin; cameras that cannot are named and left as they were.
+Sampling thousands of frames is long: invoked from the UI the fit runs modally with progress,
+and Esc cancels it before any camera is touched.
+"""
+
+import time
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..core import camera as camera_model
+from ..core import camera_fit, camera_presets
+from ..core.errors import DatasetError
+from ..core.joints import bm3d_bone_names
+from . import scene_model
+from .panel import SubPanel
+
+COLLECTION = "BlendMimic3D Cameras"
+BLENDER_MIN_LENS_MM = 1.0
+
+PRESET_ITEMS = (
+    ("BLENDMIMIC3D", "BlendMimic3D", "The published four corner cameras: 1000 x 1002 px, 835 and "
+     "695.8 px focal lengths, 1.75 m high"),
+    ("HUMAN36M", "Human3.6M", "Human3.6M's four calibrated cameras (subject S1)"),
+    ("RING", "Ring", "N cameras evenly on a circle around the people, at one radius and height"),
+)  # fmt: skip
+FIT_ITEMS = (
+    ("DISTANCE", "Distance", "Keep each lens; move the camera along its view axis"),
+    ("FOCAL", "Focal Length", "Keep each camera in place; change its focal length"),
+)
+
+
+def _rig_settings():
+    """Settings shared by the scene's property group and the operators (one definition)."""
+    P = bpy.props
+    return {
+        "preset": P.EnumProperty(name="Preset", items=PRESET_ITEMS, default="BLENDMIMIC3D"),
+        "count": P.IntProperty(name="Cameras", description="Ring: number of cameras", default=4,
+                               min=1, max=64),
+        "radius": P.FloatProperty(name="Radius", description="Ring: distance from the people",
+                                  default=4.0, min=0.1, soft_max=50.0, unit="LENGTH"),
+        "height": P.FloatProperty(name="Height", description="Ring: camera height", default=1.75,
+                                  soft_min=0.0, soft_max=20.0, unit="LENGTH"),
+        "focal_px": P.FloatProperty(name="Focal (px)", description="Ring: focal length in pixels",
+                                    default=835.0, min=1.0, soft_max=10000.0),
+        "follow_people": P.BoolProperty(
+            name="Centre on People",
+            description="Move the rig onto the people and aim every camera at them; off keeps the "
+            "preset's own place and orientation",
+            default=True,
+        ),
+        "fit": P.BoolProperty(name="Fit After Rigging", default=True,
+                              description="Frame every joint of every person afterwards"),
+    }  # fmt: skip
+
+
+def _fit_settings():
+    P = bpy.props
+    return {
+        "fit_mode": P.EnumProperty(name="Fit By", items=FIT_ITEMS, default="DISTANCE"),
+        "margin": P.FloatProperty(
+            name="Margin",
+            description="Free border on each side, as a fraction of the image size",
+            default=0.05, min=0.0, max=0.45, subtype="FACTOR",
+        ),
+        "frame_step": P.IntProperty(
+            name="Frame Step",
+            description="Sample every n-th frame of the scene's range (1: every frame)",
+            default=1, min=1, max=1000,
+        ),
+        "aim": P.BoolProperty(name="Aim at People", default=True,
+                              description="Turn every camera to the centre of all joints first"),
+    }  # fmt: skip
+
+
+class BM3D_PG_cameras(bpy.types.PropertyGroup):
+    __annotations__ = {**_rig_settings(), **_fit_settings()}
+
+
+# --- joints of the people over the animation -------------------------------------------------
+
+
+def _joint_bone_indices(armature):
+    names = armature.pose.bones.keys()
+    try:
+        wanted = bm3d_bone_names(names)
+    except ValueError as exc:
+        raise DatasetError(None, armature.name, str(exc)) from None
+    return np.array([names.index(name) for name in wanted])
+
+
+def _world_joints(armature, indices):
+    """World positions (17, 3) of the joints: the pose bones' heads through the object's matrix."""
+    bones = armature.pose.bones
+    heads = np.empty(len(bones) * 3, dtype=np.float64)
+    bones.foreach_get("head", heads)
+    local = heads.reshape(-1, 3)[indices]
+    matrix = np.array(armature.matrix_world, dtype=np.float64)
+    return local @ matrix[:3, :3].T + matrix[:3, 3]
+
+
+def frame_list(scene, step=1):
+    return list(range(scene.frame_start, scene.frame_end + 1, max(1, int(step))))
+
+
+class JointSampler:
+    """Samples the people's joints frame by frame; ``step`` advances so a modal can show progress.
+
+    ``joints`` is (frames, people * 17, 3) once done. The scene's current frame is put back
+    when sampling finishes or is cancelled.
+    """
+
+    def __init__(self, scene, people, frames):
+        if not people:
+            raise DatasetError(None, "people", "no people in the scene: add or import people first")
+        self.scene = scene
+        self.people = list(people)
+        self.indices = [_joint_bone_indices(p) for p in self.people]
+        self.frames = list(frames)
+        self.joints = np.empty((len(self.frames), 17 * len(self.people), 3))
+        self.done_count = 0
+        self._frame_before = (scene.frame_current, scene.frame_subframe)
+
+    @property
+    def done(self):
+        return self.done_count >= len(self.frames)
+
+    def step(self, seconds=0.05):
+        """Sample frames for about ``seconds``; returns the fraction done."""
+        end = time.perf_counter() + seconds
+        while not self.done:
+            self.scene.frame_set(self.frames[self.done_count])
+            row = [_world_joints(p, idx) for p, idx in zip(self.people, self.indices, strict=True)]
+            self.joints[self.done_count] = np.concatenate(row)
+            self.done_count += 1
+            if time.perf_counter() >= end:
+                break
+        if self.done:
+            self.restore_frame()
+        return self.done_count / max(1, len(self.frames))
+
+    def run(self):
+        while not self.done:
+            self.step(seconds=1.0)
+        return self.joints
+
+    def restore_frame(self):
+        frame, subframe = self._frame_before
+        self.scene.frame_set(frame, subframe=subframe)
+
+
+def current_joints(scene, people):
+    """The people's joints (people * 17, 3) at the current frame."""
+    return np.concatenate([_world_joints(p, _joint_bone_indices(p)) for p in people])
+
+
+# --- cameras in Blender -------------------------------------------------------------------
+
+
+def camera_intrinsics(cam_obj, scene):
+    data, render = cam_obj.data, scene.render
+    return camera_model.intrinsics_from_blender(
+        data.lens, data.sensor_width, data.sensor_height, data.sensor_fit,
+        data.shift_x, data.shift_y, render.resolution_x, render.resolution_y,
+        render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
+    )  # fmt: skip
+
+
+def _lens_and_shift(cam_data, scene, focal_px, principal):
+    """Blender lens (mm) and shift giving ``focal_px`` and ``principal`` for this scene.
+
+    K is linear in the lens and in the shifts, so two evaluations of the camera model give the
+    inverse without repeating Blender's sensor-fit rules here.
+    """
+    render = scene.render
+
+    def k(lens, shift):
+        return camera_model.intrinsics_from_blender(
+            lens, cam_data.sensor_width, cam_data.sensor_height, cam_data.sensor_fit,
+            shift, shift, render.resolution_x, render.resolution_y,
+            render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
+        )  # fmt: skip
+
+    base, shifted = k(1.0, 0.0), k(1.0, 1.0)
+    lens = focal_px / base[0, 0]
+    shift_x = (principal[0] - base[0, 2]) / (shifted[0, 2] - base[0, 2])
+    shift_y = (principal[1] - base[1, 2]) / (shifted[1, 2] - base[1, 2])
+    return lens, shift_x, shift_y
+
+
+def _world_matrix(location, rotation):
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation
+    matrix[:3, 3] = location
+    return Matrix(matrix.tolist())
+
+
+def _collection(scene):
+    coll = bpy.data.collections.get(COLLECTION)
+    if coll is None:
+        coll = bpy.data.collections.new(COLLECTION)
+    if coll.name not in scene.collection.children:
+        scene.collection.children.link(coll)
+    return coll
+
+
+def _check_names(scene, count):
+    """Names Camera_0.. must be free (or ours): else Blender would add suffixes the exporter
+    and the published layout do not expect."""
+    ours = set(scene_model.dataset_cameras(scene))
+    for i in range(count):
+        other = bpy.data.objects.get(f"Camera_{i}")
+        if other is not None and other not in ours:
+            raise DatasetError(
+                None, other.name, "this name is taken by an object that is not a dataset camera; "
+                "rename it, then rig again",
+            )  # fmt: skip
+
+
+def remove_dataset_cameras(scene):
+    for obj in scene_model.dataset_cameras(scene):
+        data = obj.data
+        bpy.data.objects.remove(obj)
+        if data is not None and data.users == 0:
+            bpy.data.cameras.remove(data)
+
+
+def build_rig(scene, rig, set_resolution=True):
+    """Replace the scene's dataset cameras by ``rig``'s; returns the new camera objects."""
+    _check_names(scene, len(rig.cameras))
+    was_active = scene.camera in scene_model.dataset_cameras(scene) or scene.camera is None
+    remove_dataset_cameras(scene)
+    if set_resolution:
+        render = scene.render
+        render.resolution_x, render.resolution_y = rig.resolution
+        render.resolution_percentage = 100
+        render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+    coll = _collection(scene)
+    created = []
+    for i, spec in enumerate(rig.cameras):
+        data = bpy.data.cameras.new(f"Camera_{i}")
+        data.sensor_fit, data.sensor_width = "AUTO", 36.0
+        data.lens, data.shift_x, data.shift_y = _lens_and_shift(
+            data, scene, spec.focal_px, spec.principal
+        )
+        obj = bpy.data.objects.new(f"Camera_{i}", data)
+        coll.objects.link(obj)
+        obj.matrix_world = _world_matrix(spec.location, spec.rotation)
+        scene_model.set_role(obj, scene_model.CAMERA, **{scene_model.CAMERA_INDEX: i})
+        created.append(obj)
+    if was_active and created:
+        scene.camera = created[0]
+    return created
+
+
+def make_rig(scene, settings, target=None):
+    """The preset's rig; moved onto and aimed at ``target`` (3,) when given."""
+    if settings["preset"] == "RING":
+        resolution = (scene.render.resolution_x, scene.render.resolution_y)
+        aim = target if target is not None else (0.0, 0.0, 1.0)
+        return camera_presets.ring(
+            settings["count"], settings["radius"], settings["height"], settings["focal_px"],
+            resolution, target=aim,
+        )  # fmt: skip
+    rig = camera_presets.preset(settings["preset"])
+    if target is not None:
+        rig = camera_presets.aimed(camera_presets.moved(rig, target[:2]), target)
+    return rig
+
+
+# --- the fit -------------------------------------------------------------------------------
+
+
+def plan_fit(scene, cameras, joints, mode, margin, aim):
+    """What to change on each camera so that it frames ``joints`` (N, 3) in world space.
+
+    Returns ``(changes, failures)``: changes are ``(camera, matrix_world, lens)``, failures
+    ``(camera, reason)``. Nothing in the scene is modified here.
+    """
+    target = camera_fit.frame_centre(joints)
+    changes, failures = [], []
+    for cam in cameras:
+        matrix = np.array(cam.matrix_world, dtype=np.float64)
+        matrix[:3, :3] /= np.linalg.norm(matrix[:3, :3], axis=0)
+        location = matrix[:3, 3].copy()
+        if aim:
+            try:
+                matrix[:3, :3] = camera_presets.look_at(location, target)
+            except DatasetError as exc:
+                failures.append((cam, exc.reason))
+                continue
+        k = camera_intrinsics(cam, scene)
+        rt = camera_model.extrinsics_from_world_matrix(matrix)
+        points = camera_model.world_to_camera(joints, rt)[0]
+        width, height = camera_model.render_size(
+            scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage
+        )
+        principal, aspect = (k[0, 2], k[1, 2]), k[0, 0] / k[1, 1]
+        lens = cam.data.lens
+        if mode == "FOCAL":
+            result = camera_fit.fit_focal(points, width, height, principal, margin, aspect)
+            if result.ok:
+                lens = cam.data.lens * result.value / k[0, 0]
+                if lens < BLENDER_MIN_LENS_MM:
+                    result = camera_fit.Fit(False, 0.0, "it would need a lens under 1 mm")
+        else:
+            result = camera_fit.fit_distance(
+                points, width, height, principal, k[0, 0], margin, aspect
+            )
+            if result.ok:
+                matrix[:3, 3] = location + result.value * matrix[:3, 2]  # back along local +z
+        if cam.type != "CAMERA" or cam.data.type != "PERSP":
+            result = camera_fit.Fit(False, 0.0, "only perspective cameras can be fitted")
+        if result.ok:
+            changes.append((cam, Matrix(matrix.tolist()), lens))
+        else:
+            failures.append((cam, result.reason))
+    return changes, failures
+
+
+def apply_fit(changes):
+    for cam, matrix, lens in changes:
+        cam.matrix_world = matrix
+        cam.data.lens = lens
+
+
+def fit_message(changes, failures, frames, people):
+    fitted = ", ".join(cam.name for cam, *_ in changes) or "none"
+    text = f"Fitted {fitted} over {frames} frames of {people} people"
+    if failures:
+        text += "; cannot fit " + "; ".join(f"{cam.name}: {why}" for cam, why in failures)
+    return text
+
+
+def fit_now(scene, cameras, mode, margin, step, aim):
+    """Sample and fit in one go (scripts, tests, rig_cameras.execute); returns the plan."""
+    people = scene_model.people(scene)
+    sampler = JointSampler(scene, people, frame_list(scene, step))
+    joints = sampler.run().reshape(-1, 3)
+    changes, failures = plan_fit(scene, cameras, joints, mode, margin, aim)
+    apply_fit(changes)
+    return changes, failures, len(sampler.frames), len(people)
+
+
+def _report_fit(op, changes, failures, frames, people):
+    message = fit_message(changes, failures, frames, people)
+    op.report({"WARNING"} if failures else {"INFO"}, message)
+
+
+def _settings(op, names):
+    return {name: getattr(op, name) for name in names}
+
+
+class BM3D_OT_rig_cameras(bpy.types.Operator):
+    """Replace the dataset cameras with a preset rig, aimed at the people, optionally fitted"""
+
+    bl_idname = "blendmimic3d.rig_cameras"
+    bl_label = "Rig Cameras"
+    bl_options = {"REGISTER", "UNDO"}
+    __annotations__ = {**_rig_settings(), **_fit_settings()}
+
+    def _rig(self, context):
+        scene = context.scene
+        people = scene_model.people(scene)
+        for person in people:  # a bad rig is refused before any camera is replaced
+            _joint_bone_indices(person)
+        target = None
+        if people and self.follow_people:
+            target = camera_fit.frame_centre(current_joints(scene, people))
+        rig = make_rig(scene, _settings(self, _rig_settings()), target)
+        cameras = build_rig(scene, rig, set_resolution=self.preset != "RING")
+        return cameras, people
+
+    def execute(self, context):
+        try:
+            cameras, people = self._rig(context)
+            if not (self.fit and people):
+                self.report({"INFO"}, self._rigged_message(cameras, people))
+                return {"FINISHED"}
+            result = fit_now(context.scene, cameras, self.fit_mode, self.margin,
+                             self.frame_step, self.aim)  # fmt: skip
+        except DatasetError as exc:
+            self.report({"ERROR"}, exc.message)
+            return {"CANCELLED"}
+        _report_fit(self, *result)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if context.window is None or not self.fit:
+            return self.execute(context)
+        try:
+            cameras, people = self._rig(context)
+        except DatasetError as exc:
+            self.report({"ERROR"}, exc.message)
+            return {"CANCELLED"}
+        self.report({"INFO"}, self._rigged_message(cameras, people))
+        if people:  # the long part runs as its own modal operator, with progress and Esc
+            settings = _settings(self, _fit_settings())
+            bpy.ops.blendmimic3d.fit_cameras("INVOKE_DEFAULT", **settings)
+        return {"FINISHED"}
+
+    def _rigged_message(self, cameras, people):
+        names = ", ".join(c.name for c in cameras)
+        where = (
+            "centred on the people" if people and self.follow_people else "at the preset's place"
+        )
+        return f"Rigged {names} ({self.preset.title()}), {where}"
+
+
+class BM3D_OT_fit_cameras(bpy.types.Operator):
+    """Frame every joint of every person over the scene's frame range in every dataset camera"""
+
+    bl_idname = "blendmimic3d.fit_cameras"
+    bl_label = "Fit Cameras"
+    bl_options = {"REGISTER", "UNDO"}
+    __annotations__ = _fit_settings()
+
+    _timer = None
+    _sampler = None
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None
+
+    def _start(self, context):
+        scene = context.scene
+        cameras = scene_model.dataset_cameras(scene)
+        if not cameras:
+            raise DatasetError(None, "cameras", "no dataset cameras: rig cameras first")
+        people = scene_model.people(scene)
+        return cameras, JointSampler(scene, people, frame_list(scene, self.frame_step))
+
+    def _finish(self, context, cameras, sampler):
+        joints = sampler.joints.reshape(-1, 3)
+        changes, failures = plan_fit(context.scene, cameras, joints, self.fit_mode, self.margin,
+                                     self.aim)  # fmt: skip
+        if not changes:
+            self.report({"ERROR"}, fit_message(changes, failures, len(sampler.frames),
+                                               len(sampler.people)))  # fmt: skip
+            return {"CANCELLED"}
+        apply_fit(changes)
+        _report_fit(self, changes, failures, len(sampler.frames), len(sampler.people))
+        return {"FINISHED"}
+
+    def execute(self, context):
+        try:
+            cameras, sampler = self._start(context)
+            sampler.run()
+        except DatasetError as exc:
+            self.report({"ERROR"}, exc.message)
+            return {"CANCELLED"}
+        return self._finish(context, cameras, sampler)
+
+    def invoke(self, context, event):
+        if context.window is None:
+            return self.execute(context)
+        try:
+            self._cameras, self._sampler = self._start(context)
+        except DatasetError as exc:
+            self.report({"ERROR"}, exc.message)
+            return {"CANCELLED"}
+        wm = context.window_manager
+        wm.progress_begin(0, 100)
+        self._timer = wm.event_timer_add(0.01, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._sampler.restore_frame()
+            self._end(context)
+            self.report({"WARNING"}, "Fit cancelled: the cameras are as they were")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        done = self._sampler.step(seconds=0.1)
+        context.window_manager.progress_update(int(done * 100))
+        count = len(self._sampler.frames)
+        context.workspace.status_text_set(
+            f"Fitting cameras: frame {self._sampler.done_count} of {count} (Esc to cancel)"
+        )
+        if not self._sampler.done:
+            return {"RUNNING_MODAL"}
+        self._end(context)
+        return self._finish(context, self._cameras, self._sampler)
+
+    def _end(self, context):
+        wm = context.window_manager
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
+            self._timer = None
+        wm.progress_end()
+        context.workspace.status_text_set(None)
+
+
+class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_cameras"
+    bl_label = "Cameras"
+    bl_order = 40
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.bm3d_cameras
+        layout.prop(props, "preset")
+        if props.preset == "RING":
+            col = layout.column(align=True)
+            for name in ("count", "radius", "height", "focal_px"):
+                col.prop(props, name)
+        layout.prop(props, "follow_people")
+        layout.prop(props, "fit")
+        box = layout.box()
+        box.label(text="Fit", icon="FULLSCREEN_ENTER")
+        for name in ("fit_mode", "margin", "frame_step", "aim"):
+            box.prop(props, name)
+        row = layout.row(align=True)
+        op = row.operator(BM3D_OT_rig_cameras.bl_idname, icon="OUTLINER_OB_CAMERA")
+        for name in (*_rig_settings(), *_fit_settings()):
+            setattr(op, name, getattr(props, name))
+        op = row.operator(BM3D_OT_fit_cameras.bl_idname, text="Re-fit", icon="FILE_REFRESH")
+        for name in _fit_settings():
+            setattr(op, name, getattr(props, name))
+        cameras = scene_model.dataset_cameras(context.scene)
+        layout.label(text=f"{len(cameras)} dataset cameras", icon="CAMERA_DATA")
+
+
+_CLASSES = (BM3D_PG_cameras, BM3D_OT_rig_cameras, BM3D_OT_fit_cameras, BM3D_PT_cameras)
+
+
+def register():
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.bm3d_cameras = bpy.props.PointerProperty(type=BM3D_PG_cameras)
+
+
+def unregister():
+    del bpy.types.Scene.bm3d_cameras
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)
