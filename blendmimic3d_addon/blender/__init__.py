@@ -12,7 +12,6 @@ _MODULE_NAMES = (
     "panel",
     "cli_hook",
     "camera_rig",
-    "videos",
 )
 
 _registered = []
