@@ -1,0 +1,473 @@
+"""Videos of a dataset: ``Videos/<Action>_<i>.mp4`` through every dataset camera for every action,
+and optional QA videos with the 2D keypoints drawn over the frames, coloured by occlusion type.
+
+Frames are rendered to PNG in a staging folder inside the dataset folder and encoded there; the
+finished videos are renamed into ``Videos/`` only when every one of them is done, so a cancel or an
+error leaves ``Videos/`` as it was. The scene's render settings, camera, frame and actions are put
+back afterwards.
+"""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+
+import bpy
+import numpy as np
+
+from ..core import qa_overlay
+from ..core.errors import DatasetError
+from ..core.joints import PARENTS_BM3D
+from . import scene_model, video_frames
+from .panel import SubPanel
+
+VIDEOS_DIR = "Videos"
+QA_DIR = os.path.join(VIDEOS_DIR, "QA")
+
+ENGINES = (
+    ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
+    ("EEVEE", "EEVEE", "Real-time engine: lit and shaded, slower to start headless"),
+    ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
+)
+
+# Workbench anti-aliasing steps; samples are rounded up to the next one.
+_WORKBENCH_AA = ((1, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
+
+
+def engine_identifier(choice):
+    """Blender's engine id: EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5, BLENDER_EEVEE again in 5.0."""
+    if choice == "WORKBENCH":
+        return "BLENDER_WORKBENCH"
+    if choice == "CYCLES":
+        return "CYCLES"
+    return "BLENDER_EEVEE" if bpy.app.version >= (5, 0, 0) else "BLENDER_EEVEE_NEXT"
+
+
+def video_name(action, camera_index):
+    return f"{action}_{camera_index}.mp4"
+
+
+def qa_video_name(action, camera_index):
+    return f"{action}_{camera_index}_qa.mp4"
+
+
+class VideoSettings:
+    """What to render; shared by the scene's panel settings and the operator."""
+
+    directory: bpy.props.StringProperty(
+        name="Dataset Folder",
+        description="Subject folder of an exported dataset; videos go into its Videos folder",
+        subtype="DIR_PATH",
+    )
+    engine: bpy.props.EnumProperty(name="Engine", items=ENGINES, default="WORKBENCH")
+    samples: bpy.props.IntProperty(
+        name="Samples",
+        description="Samples per pixel (EEVEE, Cycles) or anti-aliasing level (Workbench)",
+        default=16,
+        min=1,
+        max=4096,
+    )
+    scale: bpy.props.IntProperty(
+        name="Resolution %",
+        description="Video size as a share of the dataset's resolution",
+        default=100,
+        min=1,
+        max=100,
+        subtype="PERCENTAGE",
+    )
+    qa_video: bpy.props.BoolProperty(
+        name="QA Videos",
+        description="Also write Videos/QA/<Action>_<i>_qa.mp4 with the 2D keypoints drawn over "
+        "the frames, coloured by occlusion type",
+        default=False,
+    )
+    overwrite: bpy.props.BoolProperty(
+        name="Overwrite", description="Replace videos that already exist", default=False
+    )
+
+
+class BM3D_PG_videos(VideoSettings, bpy.types.PropertyGroup):
+    pass
+
+
+@dataclasses.dataclass
+class Take:
+    action: str
+    frame_start: int
+    frame_end: int
+
+    @property
+    def frames(self):
+        return range(self.frame_start, self.frame_end + 1)
+
+
+@dataclasses.dataclass
+class VideoPlan:
+    directory: str
+    engine: str
+    samples: int
+    scale: int
+    qa_video: bool
+    cameras: list
+    takes: list
+    resolution: tuple  # (width, height) of the dataset's 2D pixels
+
+    def outputs(self):
+        """(take, camera index, relative path of the video, relative path of the QA video)."""
+        for take in self.takes:
+            for index in range(len(self.cameras)):
+                qa = os.path.join(QA_DIR, qa_video_name(take.action, index))
+                video = os.path.join(VIDEOS_DIR, video_name(take.action, index))
+                yield take, index, video, qa if self.qa_video else None
+
+    @property
+    def total_steps(self):
+        per_frame = 2 if self.qa_video else 1
+        return sum(len(t.frames) for t in self.takes) * len(self.cameras) * per_frame
+
+
+def plan_videos(scene, settings):
+    """Check everything before anything is changed; a DatasetError names what is wrong."""
+    directory = bpy.path.abspath(settings.directory) if settings.directory else ""
+    if not directory:
+        raise DatasetError(None, "directory", "choose the dataset folder to put the videos in")
+    directory = os.path.abspath(directory)
+    if not os.path.isdir(directory):
+        raise DatasetError(directory, None, "folder does not exist; export the dataset first")
+    cameras = scene_model.dataset_cameras(scene)
+    if not cameras:
+        raise DatasetError(None, "cameras", "the scene has no dataset cameras (Camera_0, ...)")
+    takes = scene_takes(scene)
+    if not takes:
+        raise DatasetError(None, "actions", "no person in the scene has an action to render")
+    render = scene.render
+    plan = VideoPlan(
+        directory=directory,
+        engine=settings.engine,
+        samples=settings.samples,
+        scale=settings.scale,
+        qa_video=settings.qa_video,
+        cameras=cameras,
+        takes=takes,
+        resolution=(
+            render.resolution_x * render.resolution_percentage // 100,
+            render.resolution_y * render.resolution_percentage // 100,
+        ),
+    )
+    for take, index, video, qa in plan.outputs():
+        for path in (video, qa):
+            if path and os.path.exists(os.path.join(directory, path)) and not settings.overwrite:
+                raise DatasetError(
+                    os.path.join(directory, path), None, "already exists; allow overwrite"
+                )
+        if qa:
+            qa_keypoints(directory, take, index)  # fails now, not after an hour of rendering
+    return plan
+
+
+# --- takes -------------------------------------------------------------------------------------
+
+
+def scene_takes(scene):
+    """One take per action in the people's libraries, over the action's frame range."""
+    names = []
+    for person in scene_model.people(scene):
+        names += [n for n in scene_model.person_actions(person) if n not in names]
+    takes = []
+    for name in names:
+        action = bpy.data.actions.get(name)
+        if action is not None:
+            start, end = (int(round(f)) for f in action.frame_range)
+            takes.append(Take(name, start, end))
+    return takes
+
+
+@contextlib.contextmanager
+def applied_take(scene, take):
+    """Every person whose library has the take's action plays it; their actions are put back."""
+    saved = []
+    action = bpy.data.actions[take.action]
+    for person in scene_model.people(scene):
+        if take.action in scene_model.person_actions(person):
+            animation = person.animation_data or person.animation_data_create()
+            saved.append((animation, animation.action))
+            animation.action = action
+    try:
+        yield
+    finally:
+        for animation, previous in reversed(saved):
+            animation.action = previous
+
+
+# --- QA inputs ---------------------------------------------------------------------------------
+
+
+def qa_keypoints(directory, take, camera_index):
+    """(uv (N, J, 2), types (N, J)) of the primary person in one camera, from the dataset."""
+    key = f"Cam_{camera_index}"
+    uv = _load_array(os.path.join(directory, "D2_Positions", take.action, "2D_positions.npz"), key)
+    labels = _load_array(
+        os.path.join(directory, "Occlusions", take.action, "occluded_kpt.npz"), key
+    )
+    frames = len(take.frames)
+    for path, array, shape in (
+        ("2D_positions.npz", uv, (frames, len(PARENTS_BM3D), 2)),
+        ("occluded_kpt.npz", labels, (frames, len(PARENTS_BM3D))),
+    ):
+        if array.shape != shape:
+            raise DatasetError(
+                os.path.join(directory, take.action, path),
+                key,
+                f"shape {array.shape} does not match the take's {frames} frames (expected {shape})",
+            )
+    return uv, qa_overlay.types_from_legacy(labels)
+
+
+def _load_array(path, key):
+    if not os.path.isfile(path):
+        raise DatasetError(path, None, "missing; the QA video needs the exported 2D and labels")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if key not in data.files:
+                raise DatasetError(path, key, "missing key")
+            return np.asarray(data[key], dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(path, key, f"cannot be read ({exc})") from exc
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def restored_scene_settings(scene):
+    """Put back every setting that rendering the videos changes, in the order they were read."""
+    render = scene.render
+    targets = [
+        (render, ("engine", "filepath", "use_file_extension", "resolution_percentage")),
+        (render.image_settings, ("media_type", "file_format", "color_mode", "color_depth")),
+        (scene.display, ("render_aa",)),
+        (scene.eevee, ("taa_render_samples",)),
+        (scene, ("camera", "frame_current")),
+    ]
+    if hasattr(scene, "cycles"):
+        targets.append((scene.cycles, ("samples", "device")))
+    saved = [(o, a, getattr(o, a)) for o, names in targets for a in names if hasattr(o, a)]
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            if getattr(owner, name) != value:
+                setattr(owner, name, value)
+        scene.frame_set(scene.frame_current)
+
+
+def _configure_render(scene, plan):
+    render = scene.render
+    render.engine = engine_identifier(plan.engine)
+    render.resolution_percentage = max(1, render.resolution_percentage * plan.scale // 100)
+    render.use_file_extension = True
+    video_frames.set_image_format(render.image_settings, "PNG")
+    render.image_settings.color_mode = "RGB"
+    render.image_settings.color_depth = "8"
+    if plan.engine == "WORKBENCH":
+        scene.display.render_aa = next((aa for n, aa in _WORKBENCH_AA if plan.samples <= n), "32")
+    elif plan.engine == "EEVEE":
+        scene.eevee.taa_render_samples = plan.samples
+    else:
+        scene.cycles.samples = plan.samples
+        scene.cycles.device = "CPU"
+
+
+def render_steps(scene, plan):
+    """Render and encode every video of ``plan``, yielding (steps done, message) as it goes.
+
+    Closing the generator early (a cancel) or an exception removes the staging folder and leaves
+    ``Videos/`` untouched; the scene is restored either way.
+    """
+    stage = tempfile.mkdtemp(prefix=".videos.", suffix=".staging", dir=plan.directory)
+    done = 0
+    try:
+        with restored_scene_settings(scene):
+            _configure_render(scene, plan)
+            for take, index, video, qa in plan.outputs():
+                frames_dir = os.path.join(stage, "frames")
+                shutil.rmtree(frames_dir, ignore_errors=True)
+                os.makedirs(frames_dir)
+                with applied_take(scene, take):
+                    scene.camera = plan.cameras[index]
+                    for n, frame in enumerate(take.frames):
+                        scene.frame_set(frame)
+                        size = _render_frame(scene, os.path.join(frames_dir, f"{n:06d}.png"))
+                        done += 1
+                        yield done, f"{video}: frame {frame}"
+                paths = video_frames.frame_paths(frames_dir)
+                _encode(scene, paths, os.path.join(stage, video))
+                if qa:
+                    for n in _draw_qa(plan, take, index, paths, size):
+                        done += 1
+                        yield done, f"{qa}: overlay of frame {take.frame_start + n}"
+                    _encode(scene, paths, os.path.join(stage, qa))
+        shutil.rmtree(os.path.join(stage, "frames"), ignore_errors=True)
+        for _take, _index, video, qa in plan.outputs():
+            for path in (video, qa):
+                if path:
+                    target = os.path.join(plan.directory, path)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    os.replace(os.path.join(stage, path), target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _render_frame(scene, path):
+    """Render the current frame to a PNG of even size; returns its (width, height) unpadded."""
+    scene.render.filepath = path
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+    if not os.path.isfile(path):
+        raise DatasetError(path, None, "the render wrote no frame")
+    frame = video_frames.read_frame(path)
+    if frame.shape[0] % 2 or frame.shape[1] % 2:  # H.264 needs even sizes
+        video_frames.write_frame(path, qa_overlay.pad_to_even(frame))
+    return frame.shape[1], frame.shape[0]
+
+
+def _draw_qa(plan, take, index, paths, rendered_size):
+    """Draw the keypoints over the rendered frames in place, yielding each frame's number."""
+    uv, types = qa_keypoints(plan.directory, take, index)
+    # The 2D is in the dataset's pixels; the frames may be smaller (Resolution %), and padded.
+    scale = np.divide(rendered_size, plan.resolution)
+    for n, path in enumerate(paths):
+        frame = video_frames.read_frame(path)
+        frame = qa_overlay.draw_keypoints(frame, uv[n] * scale, types[n], PARENTS_BM3D)
+        video_frames.write_frame(path, frame)
+        yield n
+
+
+def _encode(scene, paths, out_path):
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    video_frames.encode_mp4(paths, out_path, scene.render.fps, scene.render.fps_base)
+    if not os.path.isfile(out_path):
+        raise DatasetError(out_path, None, "the movie writer wrote nothing")
+
+
+# --- operator and panel ------------------------------------------------------------------------
+
+
+class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
+    """Render Videos/<Action>_<i>.mp4 through every dataset camera for every action"""
+
+    bl_idname = "blendmimic3d.render_videos"
+    bl_label = "Render Videos"
+    bl_options = {"REGISTER", "UNDO"}
+
+    _timer = None
+    _steps = None
+    _total = 0
+
+    def _start(self, context):
+        try:
+            plan = plan_videos(context.scene, self)
+        except DatasetError as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
+        self._total = plan.total_steps
+        self._steps = render_steps(context.scene, plan)
+        context.window_manager.progress_begin(0, self._total)
+        return plan
+
+    def _finish(self, context, result, level, message):
+        context.window_manager.progress_end()
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+        self.report({level}, message)
+        return {result}
+
+    def _advance(self, context):
+        """One step; returns None while there is more to do, else the operator's result."""
+        try:
+            done, message = next(self._steps)
+        except StopIteration:
+            return self._finish(
+                context, "FINISHED", "INFO", f"Videos written ({self._total} steps)"
+            )
+        except (DatasetError, RuntimeError, OSError) as exc:
+            return self._finish(context, "CANCELLED", "ERROR", str(exc))
+        context.window_manager.progress_update(done)
+        if context.workspace is not None:
+            context.workspace.status_text_set(
+                f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
+            )
+        return None
+
+    def execute(self, context):
+        if self._start(context) is None:
+            return {"CANCELLED"}
+        while True:
+            result = self._advance(context)
+            if result is not None:
+                return result
+
+    def invoke(self, context, event):
+        if context.window is None:
+            return self.execute(context)
+        if self._start(context) is None:
+            return {"CANCELLED"}
+        self._timer = context.window_manager.event_timer_add(0.01, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._steps.close()  # removes the staging folder, restores the scene
+            self._remove_timer(context)
+            return self._finish(context, "CANCELLED", "WARNING", "Cancelled: no video written")
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        result = self._advance(context)
+        if result is None:
+            return {"RUNNING_MODAL"}
+        self._remove_timer(context)
+        return result
+
+    def _remove_timer(self, context):
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+
+
+class BM3D_PT_videos(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_videos"
+    bl_label = "Videos"
+    bl_order = 55
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.bm3d_videos
+        layout.prop(settings, "directory")
+        layout.prop(settings, "engine")
+        row = layout.row(align=True)
+        row.prop(settings, "samples")
+        row.prop(settings, "scale")
+        row = layout.row(align=True)
+        row.prop(settings, "qa_video")
+        row.prop(settings, "overwrite")
+        count = len(scene_model.dataset_cameras(context.scene))
+        layout.label(text=f"{count} dataset camera(s)", icon="CAMERA_DATA")
+        op = layout.operator(BM3D_OT_render_videos.bl_idname, icon="RENDER_ANIMATION")
+        for name in VideoSettings.__annotations__:
+            setattr(op, name, getattr(settings, name))
+
+
+_CLASSES = (BM3D_PG_videos, BM3D_OT_render_videos, BM3D_PT_videos)
+
+
+def register():
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.bm3d_videos = bpy.props.PointerProperty(type=BM3D_PG_videos)
+
+
+def unregister():
+    del bpy.types.Scene.bm3d_videos
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,258 @@
+"""render_videos in real Blender: one .mp4 per camera and action, read back as movie clips."""
+
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def videos(addon):
+    return importlib.import_module(f"{addon}.blender.videos")
+
+
+@pytest.fixture
+def frames_io(addon):
+    return importlib.import_module(f"{addon}.blender.video_frames")
+
+
+def _tag(obj, **tags):
+    for key, value in tags.items():
+        obj[key] = value
+
+
+def _action(bpy, armature, name, frames):
+    """An action moving the armature along x, in the person's library."""
+    armature.animation_data_create()
+    action = bpy.data.actions.new(name)
+    armature.animation_data.action = action
+    for frame in range(1, frames + 1):
+        armature.location.x = 0.2 * frame
+        armature.keyframe_insert("location", index=0, frame=frame)
+    armature.animation_data.action = None
+    armature["bm3d_actions"] = [*armature.get("bm3d_actions", []), name]
+    return action
+
+
+@pytest.fixture
+def scene(clean_scene):
+    """A tagged person (armature, box body) with actions Wave (3 frames) and Nod (2); 2 cameras."""
+    import bpy
+
+    scene = clean_scene
+    arm = bpy.data.objects.new("Person", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(arm)
+    _tag(arm, bm3d_role="person", bm3d_person_index=0)
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0, 0, 0.5))
+    body = bpy.context.active_object
+    body.parent = arm
+    _tag(body, bm3d_role="body")
+    _action(bpy, arm, "Wave", 3)
+    _action(bpy, arm, "Nod", 2)
+    for index, x in enumerate((5.0, -5.0)):
+        cam = bpy.data.objects.new(f"Camera_{index}", bpy.data.cameras.new(f"Camera_{index}"))
+        scene.collection.objects.link(cam)
+        cam.location = (x, -5.0, 2.0)
+        direction = -cam.location.copy()
+        cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+        _tag(cam, bm3d_role="camera", bm3d_index=index)
+    scene.render.resolution_x, scene.render.resolution_y = 64, 48
+    scene.render.resolution_percentage = 100
+    scene.render.fps = 30
+    return scene
+
+
+def _clip(bpy, path):
+    clip = bpy.data.movieclips.load(path)
+    try:
+        return clip.frame_duration, tuple(clip.size), clip.fps
+    finally:
+        bpy.data.movieclips.remove(clip)
+
+
+def _leftovers(folder):
+    return [n for n in os.listdir(folder) if n.startswith(".")]
+
+
+def test_one_video_per_camera_and_action(scene, videos, tmp_path):
+    import bpy
+
+    render = scene.render
+    before = (render.engine, render.filepath, render.image_settings.file_format, scene.camera)
+    scene.frame_set(7)
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), engine="WORKBENCH")
+    assert result == {"FINISHED"}
+    names = sorted(os.listdir(tmp_path / "Videos"))
+    assert names == ["Nod_0.mp4", "Nod_1.mp4", "Wave_0.mp4", "Wave_1.mp4"]
+    assert _clip(bpy, str(tmp_path / "Videos" / "Wave_1.mp4")) == (3, (64, 48), 30)
+    assert _clip(bpy, str(tmp_path / "Videos" / "Nod_0.mp4")) == (2, (64, 48), 30)
+    assert _leftovers(tmp_path) == []
+    after = (render.engine, render.filepath, render.image_settings.file_format, scene.camera)
+    assert after == before
+    assert scene.frame_current == 7
+    assert bpy.data.objects["Person"].animation_data.action is None
+    assert [s.name for s in bpy.data.scenes] == [scene.name]
+
+
+def test_resolution_scale_and_odd_sizes_are_padded_even(scene, videos, tmp_path):
+    import bpy
+
+    scene.render.resolution_x, scene.render.resolution_y = 100, 82
+    bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), scale=50)  # 50 x 41 rendered
+    assert _clip(bpy, str(tmp_path / "Videos" / "Wave_0.mp4"))[:2] == (3, (50, 42))
+    assert scene.render.resolution_percentage == 100
+
+
+@pytest.mark.parametrize("engine", ["CYCLES", "EEVEE"])
+def test_other_engines(scene, videos, tmp_path, engine):
+    import bpy
+
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
+    scene.render.resolution_x, scene.render.resolution_y = 32, 24
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), engine=engine, samples=1)
+    assert result == {"FINISHED"}
+    assert _clip(bpy, str(tmp_path / "Videos" / "Nod_1.mp4"))[:2] == (2, (32, 24))
+    assert scene.render.engine == "BLENDER_EEVEE"  # the factory scene's engine, put back
+
+
+def test_engine_identifier_is_one_blender_accepts(scene, videos):
+    for choice, *_ in videos.ENGINES:
+        scene.render.engine = videos.engine_identifier(choice)  # TypeError if unknown
+
+
+def _write_qa_inputs(directory, action, frames, uv_pixel, types):
+    """Legacy 2D and labels where every joint of every frame sits on one pixel."""
+    uv = np.tile(np.asarray(uv_pixel, float), (frames, 17, 1))
+    labels = {f"Cam_{c}": np.full((frames, 17), 1.0 if types == "visible" else 0.0) for c in (0, 1)}
+    for sub, name, arrays in (
+        ("D2_Positions", "2D_positions.npz", {f"Cam_{c}": uv for c in (0, 1)}),
+        ("Occlusions", "occluded_kpt.npz", labels),
+    ):
+        folder = directory / sub / action
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / name, **arrays)
+
+
+def _decoded_frame(bpy, frames_io, path, out_png):
+    """Frame 1 of a movie, decoded by Blender's sequencer, as a uint8 array (top row first)."""
+    clip_scene = bpy.data.scenes.new("decode")
+    try:
+        editor = clip_scene.sequence_editor_create()
+        strip = editor.strips.new_movie("m", path, channel=1, frame_start=1, fit_method="ORIGINAL")
+        width, height = strip.elements[0].orig_width, strip.elements[0].orig_height
+        clip_scene.render.resolution_x, clip_scene.render.resolution_y = width, height
+        clip_scene.view_settings.view_transform = "Standard"
+        clip_scene.frame_start = clip_scene.frame_end = clip_scene.frame_current = 1
+        frames_io.set_image_format(clip_scene.render.image_settings, "PNG")
+        clip_scene.render.filepath = out_png
+        bpy.ops.render.render(write_still=True, scene=clip_scene.name)
+    finally:
+        bpy.data.scenes.remove(clip_scene)
+    return frames_io.read_frame(out_png).astype(int)
+
+
+def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, tmp_path):
+    import bpy
+
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Wave"]
+    scene.render.resolution_x, scene.render.resolution_y = 128, 96
+    _write_qa_inputs(tmp_path, "Wave", 3, (40.0, 30.0), "occluded")
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), qa_video=True, scale=50)
+    assert result == {"FINISHED"}
+    qa_path = tmp_path / "Videos" / "QA" / "Wave_0_qa.mp4"
+    assert _clip(bpy, str(qa_path))[:2] == (3, (64, 48))
+    qa = _decoded_frame(bpy, frames_io, str(qa_path), str(tmp_path / "qa.png"))
+    plain = _decoded_frame(
+        bpy, frames_io, str(tmp_path / "Videos" / "Wave_0.mp4"), str(tmp_path / "p.png")
+    )
+    magenta = np.array(videos.qa_overlay.TYPE_COLOURS[videos.qa_overlay.UNTYPED_OCCLUDED])
+    # (40, 30) in the dataset's 128 x 96 pixels is (20, 15) at 50 %.
+    assert np.abs(qa[15, 20, :3] - magenta).max() < 40
+    assert np.abs(plain[15, 20, :3] - magenta).max() > 100
+    far = (slice(30, 48), slice(40, 64))  # away from the dot: the same picture in both
+    assert np.abs(qa[far][..., :3] - plain[far][..., :3]).mean() < 4
+
+
+def _snapshot(folder):
+    return {
+        os.path.relpath(os.path.join(root, name), folder): open(
+            os.path.join(root, name), "rb"
+        ).read()
+        for root, _dirs, files in os.walk(folder)
+        for name in files
+    }
+
+
+def test_errors_name_the_problem_and_change_nothing(scene, videos, tmp_path):
+    import bpy
+
+    (tmp_path / "Videos").mkdir()
+    (tmp_path / "Videos" / "Wave_0.mp4").write_bytes(b"older video")
+    before = _snapshot(tmp_path)
+    engine = scene.render.engine
+    cases = [
+        ({"directory": ""}, "choose the dataset folder"),
+        ({"directory": str(tmp_path / "absent")}, "absent: folder does not exist"),
+        ({"directory": str(tmp_path)}, r"Wave_0.mp4: already exists; allow overwrite"),
+        (
+            {"directory": str(tmp_path), "overwrite": True, "qa_video": True},
+            r"2D_positions.npz: missing; the QA video needs",
+        ),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.blendmimic3d.render_videos(**kwargs)
+        assert _snapshot(tmp_path) == before
+    assert scene.render.engine == engine
+
+
+def test_scene_without_cameras_or_actions(scene, videos, tmp_path):
+    import bpy
+
+    bpy.data.objects["Person"]["bm3d_actions"] = []
+    with pytest.raises(RuntimeError, match="no person in the scene has an action"):
+        bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path))
+    for cam in [o for o in scene.objects if o.type == "CAMERA"]:
+        bpy.data.objects.remove(cam)
+    with pytest.raises(RuntimeError, match="no dataset cameras"):
+        bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_cancel_half_way_leaves_videos_as_they_were(scene, videos, tmp_path):
+    (tmp_path / "Videos").mkdir()
+    (tmp_path / "Videos" / "Wave_0.mp4").write_bytes(b"older video")
+    before = _snapshot(tmp_path)
+    plan = videos.plan_videos(scene, _Settings(directory=str(tmp_path), overwrite=True))
+    steps = videos.render_steps(scene, plan)
+    for _ in range(5):  # Wave_0 done and encoded, Wave_1 half-way
+        next(steps)
+    assert _leftovers(tmp_path), "the staging folder should exist while rendering"
+    steps.close()  # what Esc does
+    assert _snapshot(tmp_path) == before
+    assert _leftovers(tmp_path) == []
+    assert scene.render.image_settings.file_format == "PNG"  # the factory default, restored
+    assert scene.camera is None
+
+
+class _Settings:
+    """The operator's settings, for driving the render steps directly as the modal operator does."""
+
+    def __init__(self, **values):
+        self.directory = ""
+        self.engine = "WORKBENCH"
+        self.samples = 1
+        self.scale = 100
+        self.qa_video = False
+        self.overwrite = False
+        self.__dict__.update(values)
+
+
+def test_panel_and_settings_registered(scene, videos):
+    import bpy
+
+    panel = bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_videos")
+    assert panel.bl_parent_id == "BM3D_PT_main" and panel.bl_order == 55
+    assert scene.bm3d_videos.engine == "WORKBENCH"
+    assert hasattr(bpy.ops.blendmimic3d, "render_videos")
