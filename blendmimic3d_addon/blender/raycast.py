@@ -8,10 +8,14 @@ ray can touch before any cast.
 """
 
 import numpy as np
+from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
 from ..core.occlusion import NO_HIT, OBJECT_HIT
 from . import scene_model
+
+# cos(45 deg): a surface point is "straight on" when the joint lies within 45 deg of its normal.
+_STRAIGHT_ON = 0.7
 
 
 class _Tree:
@@ -33,7 +37,8 @@ class _Tree:
     def set_matrix(self, matrix_world):
         self.matrix = np.array(matrix_world, dtype=np.float64)
         self.inverse = np.linalg.inv(self.matrix)
-        self.scale = float(np.abs(np.linalg.svd(self.matrix[:3, :3], compute_uv=False)).max())
+        singular = np.linalg.svd(self.matrix[:3, :3], compute_uv=False)
+        self.scale, self.min_scale = float(singular.max()), float(singular.min())
 
     def world_sphere(self):
         centre = self.matrix[:3, :3] @ self.local_centre + self.matrix[:3, 3]
@@ -100,19 +105,31 @@ class FrameRayCaster:
                         owner[c, i] = tree.owner
         return distance.reshape(shape), owner.reshape(shape)
 
-    def nearest_surface(self, joints):
-        """Distance (P,J) from each person's joints (P,J,3) to the nearest surface of their body."""
+    def skin_depth(self, joints, reach=0.25):
+        """How deep (P,J) each person's joints (P,J,3) sit under their own skin, world units.
+
+        The depth is the distance to the nearest surface that faces away from the joint straight
+        on (the joint lies under it along its normal), so the faces of overlapping parts or of a
+        separate mesh the joint is outside of do not count. inf where none is within ``reach``.
+        """
         joints = np.asarray(joints, dtype=np.float64)
-        nearest = np.full(joints.shape[:2], np.inf)
+        depth = np.full(joints.shape[:2], np.inf)
         for tree in self.body_trees:
             local = tree.to_local(joints[tree.owner])
             for j, point in enumerate(local):
-                location = tree.tree.find_nearest(point)[0]
-                if location is not None:
-                    world = tree.to_world(np.asarray(location))
-                    gap = float(np.linalg.norm(world - joints[tree.owner, j]))
-                    nearest[tree.owner, j] = min(nearest[tree.owner, j], gap)
-        return nearest
+                enclosing = [
+                    (distance, location)
+                    for location, normal, _, distance in tree.tree.find_nearest_range(
+                        point, reach / tree.min_scale
+                    )
+                    if distance > 1e-6
+                    and (location - Vector(point)).dot(normal) > _STRAIGHT_ON * distance
+                ]
+                if enclosing:
+                    location = np.asarray(min(enclosing, key=lambda item: item[0])[1])
+                    gap = float(np.linalg.norm(tree.to_world(location) - joints[tree.owner, j]))
+                    depth[tree.owner, j] = min(depth[tree.owner, j], gap)
+        return depth
 
 
 def _segments_near_sphere(origin, ends, centre, radius):

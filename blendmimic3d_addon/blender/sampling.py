@@ -1,0 +1,237 @@
+"""Sample a take once per frame: the 17 joints of every person, projected into every camera,
+with an occlusion code per joint and camera.
+
+Each frame is evaluated once (``scene.frame_set``) for all people and cameras; projections are
+batched with numpy; the people's BVH trees are built once per frame and shared by the cameras.
+"""
+
+import dataclasses
+import re
+
+import bpy
+import numpy as np
+
+from ..core import camera as cam
+from ..core import occlusion
+from ..core.errors import DatasetError
+from ..core.joints import bm3d_bone_names
+from ..core.labels import LABEL_DTYPE
+from . import raycast, scene_model
+
+
+@dataclasses.dataclass
+class CameraSet:
+    """The dataset cameras as the files describe them (fixed for the whole export)."""
+
+    ids: list
+    K: np.ndarray  # (C,3,3)
+    RT: np.ndarray  # (C,3,4)
+    res_w: int
+    res_h: int
+
+    @property
+    def P(self):
+        return cam.projection_matrix(self.K, self.RT)
+
+    @property
+    def centres(self):
+        return cam.camera_centre(self.RT)
+
+
+@dataclasses.dataclass
+class Take:
+    """One action sampled for all people: 3D (N,P,17,3), and per sampled camera index the 2D
+    pixels (N,P,17,2) and occlusion codes (N,P,17)."""
+
+    action: str
+    frames: np.ndarray
+    positions_3d: np.ndarray
+    positions_2d: dict
+    types: dict
+
+
+def blend_name():
+    return bpy.data.filepath or "<unsaved scene>"
+
+
+def camera_set(scene, cameras):
+    """K and RT of the dataset cameras from the scene's render settings and world matrices."""
+    render = scene.render
+    Ks, RTs = [], []
+    for obj in cameras:
+        data = obj.data
+        if data.type != "PERSP":
+            raise DatasetError(
+                blend_name(), f"{obj.name}: type", "dataset cameras must be perspective"
+            )
+        Ks.append(
+            cam.intrinsics_from_blender(
+                data.lens,
+                data.sensor_width,
+                data.sensor_height,
+                data.sensor_fit,
+                data.shift_x,
+                data.shift_y,
+                render.resolution_x,
+                render.resolution_y,
+                render.resolution_percentage,
+                render.pixel_aspect_x,
+                render.pixel_aspect_y,
+            )  # fmt: skip
+        )
+        RTs.append(cam.extrinsics_from_world_matrix(np.array(obj.matrix_world)))
+    width, height = cam.render_size(
+        render.resolution_x, render.resolution_y, render.resolution_percentage
+    )
+    return CameraSet([o.name for o in cameras], np.array(Ks), np.array(RTs), width, height)
+
+
+def action_folder_name(name):
+    """A file-system-safe folder name for an action (``A|b c`` -> ``A_b_c``)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return safe or "Action"
+
+
+def scene_actions(scene):
+    """Names of the actions to export: the primary person's library, else its active action."""
+    people = scene_model.people(scene)
+    if not people:
+        return []
+    names = scene_model.person_actions(people[0])
+    if not names:
+        ad = people[0].animation_data
+        if ad is not None and ad.action is not None:
+            names = [ad.action.name]
+    return [n for n in names if n in bpy.data.actions]
+
+
+def assign_action(armature, action):
+    """Make ``action`` the armature's current take (picking its slot, as Blender 4.4+ needs)."""
+    ad = armature.animation_data or armature.animation_data_create()
+    ad.action = action
+    if action is not None and ad.action_slot is None and len(action.slots):
+        ad.action_slot = action.slots[0]
+
+
+def frame_range(action):
+    start, end = action.frame_range
+    return int(round(start)), int(round(end))
+
+
+class SceneSampler:
+    """Everything the export reads from the scene, checked once up front."""
+
+    def __init__(self, scene, depsgraph):
+        self.scene = scene
+        self.people = scene_model.people(scene)
+        if not self.people:
+            raise DatasetError(
+                blend_name(), "people", "no person in the scene (add a Mixamo character first)"
+            )
+        self.cameras = scene_model.dataset_cameras(scene)
+        if not self.cameras:
+            raise DatasetError(
+                blend_name(), "cameras", "no dataset camera in the scene (rig the cameras first)"
+            )
+        self.bones = []
+        for arm in self.people:
+            try:
+                self.bones.append(bm3d_bone_names(arm.pose.bones.keys()))
+            except ValueError as exc:
+                raise DatasetError(blend_name(), f"{arm.name}: bones", str(exc)) from None
+        self.bodies = raycast.people_bodies(scene)
+        self.depsgraph = depsgraph
+        self.camera_set = camera_set(scene, self.cameras)
+        self._saved = [self._current_take(arm) for arm in self.people]
+        self._saved_frame = scene.frame_current
+        self.caster = None
+
+    @staticmethod
+    def _current_take(armature):
+        ad = armature.animation_data
+        return (ad.action, ad.action_slot) if ad is not None else (None, None)
+
+    def restore(self):
+        """Put back every person's take and the current frame."""
+        for arm, (action, slot) in zip(self.people, self._saved, strict=True):
+            if arm.animation_data is not None or action is not None:
+                ad = arm.animation_data or arm.animation_data_create()
+                ad.action = action
+                if action is not None and slot is not None:
+                    ad.action_slot = slot
+        self.scene.frame_set(self._saved_frame)
+
+    def set_take(self, action_name):
+        """Every person who has ``action_name`` in their library plays it; the primary always."""
+        action = bpy.data.actions[action_name]
+        for i, arm in enumerate(self.people):
+            if i == 0 or action_name in scene_model.person_actions(arm):
+                assign_action(arm, action)
+        return frame_range(action)
+
+    def joints(self):
+        """World positions (P,17,3) of the people's joints at the evaluated frame."""
+        out = np.empty((len(self.people), 17, 3))
+        for p, (arm, names) in enumerate(zip(self.people, self.bones, strict=True)):
+            evaluated = arm.evaluated_get(self.depsgraph)
+            bones = evaluated.pose.bones
+            heads = np.array([bones[name].head for name in names])
+            matrix = np.array(evaluated.matrix_world)
+            out[p] = heads @ matrix[:3, :3].T + matrix[:3, 3]
+        return out
+
+    def sample_take(self, action_name, camera_indices, labels=True):
+        """Generator over the frames of one take; yields after each frame, returns a ``Take``."""
+        start, end = self.set_take(action_name)
+        frames = np.arange(start, end + 1)
+        cams = self.camera_set
+        camera_indices = list(camera_indices)
+        P = cams.P[camera_indices]
+        RT = cams.RT[camera_indices]
+        centres = cams.centres[camera_indices]
+        n, people = len(frames), len(self.people)
+        positions_3d = np.empty((n, people, 17, 3))
+        positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
+        types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
+        own = np.arange(people)[None, :, None]
+        self._allowance = None  # measured at the take's first labelled frame
+        for i, frame in enumerate(frames):
+            self.scene.frame_set(int(frame))
+            joints = self.joints()
+            positions_3d[i] = joints
+            if camera_indices:
+                positions_2d[:, i] = cam.project(joints, P)
+                if labels:
+                    types[:, i] = self._label(joints, RT, centres, positions_2d[:, i], own)
+            yield i + 1
+        return Take(
+            action_folder_name(action_name),
+            frames,
+            positions_3d,
+            {c: positions_2d[k] for k, c in enumerate(camera_indices)},
+            {c: types[k] for k, c in enumerate(camera_indices)},
+        )
+
+    def _label(self, joints, RT, centres, uv, own):
+        in_front = cam.camera_depth(joints, RT) > 0
+        in_frame = cam.in_image(uv, self.camera_set.res_w, self.camera_set.res_h) & in_front
+        mask = occlusion.needs_ray(in_frame, in_front)
+        distance = np.linalg.norm(joints[None] - centres[:, None, None], axis=-1)
+        hit_distance = np.full(distance.shape, np.inf)
+        hit_owner = np.full(distance.shape, occlusion.NO_HIT)
+        allowance = np.zeros(joints.shape[:2])
+        if mask.any():
+            if self.caster is None:
+                self.caster = raycast.FrameRayCaster(self.scene, self.depsgraph, self.bodies)
+            else:
+                self.caster.begin_frame(self.depsgraph)
+            targets = np.broadcast_to(joints[None], mask.shape + (3,))
+            hit_distance, hit_owner = self.caster.cast(centres, targets, mask)
+            if self._allowance is None:
+                # The depth of a joint under its skin hardly changes with the pose, and finding
+                # it costs more than the frame's ray casts: measure it once per take.
+                self._allowance = occlusion.inside_allowance(self.caster.skin_depth(joints))
+            allowance = self._allowance
+        return occlusion.classify(
+            distance, hit_distance, hit_owner, own, allowance[None], in_frame, in_front
+        )

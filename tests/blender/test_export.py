@@ -1,0 +1,266 @@
+"""Dataset export in real Blender on a small built scene: two tagged people with Mixamo-named
+bones and skinned box bodies, a cube occluder, four tagged cameras Camera_0..3."""
+
+import math
+
+import numpy as np
+import pytest
+
+# Mixamo bone layout of a 1.85 m character facing -y (its left is +x): name, head, tail, parent.
+_SIDE_BONES = [
+    ("{s}UpLeg", (0.1, 0, 0.95), (0.1, 0, 0.5), "Hips"),
+    ("{s}Leg", (0.1, 0, 0.5), (0.1, 0, 0.08), "{s}UpLeg"),
+    ("{s}Foot", (0.1, 0, 0.08), (0.1, -0.12, 0.02), "{s}Leg"),
+    ("{s}Shoulder", (0.05, 0, 1.42), (0.18, 0, 1.45), "Spine2"),
+    ("{s}Arm", (0.18, 0, 1.45), (0.45, 0, 1.45), "{s}Shoulder"),
+    ("{s}ForeArm", (0.45, 0, 1.45), (0.7, 0, 1.45), "{s}Arm"),
+    ("{s}Hand", (0.7, 0, 1.45), (0.8, 0, 1.45), "{s}ForeArm"),
+]
+_SPINE_BONES = [
+    ("Hips", (0, 0, 0.95), (0, 0, 1.05), None),
+    ("Spine", (0, 0, 1.05), (0, 0, 1.15), "Hips"),
+    ("Spine1", (0, 0, 1.15), (0, 0, 1.28), "Spine"),
+    ("Spine2", (0, 0, 1.28), (0, 0, 1.42), "Spine1"),
+    ("Neck", (0, 0, 1.42), (0, 0, 1.55), "Spine2"),
+    ("Head", (0, 0, 1.55), (0, 0, 1.75), "Neck"),
+    ("HeadTop_End", (0, 0, 1.75), (0, 0, 1.85), "Head"),
+]
+# Half thickness of each bone's box (metres); limbs are thin, joints get spheres (_RADIUS).
+_THICK = {"Hips": 0.1, "Spine": 0.1, "Spine1": 0.1, "Spine2": 0.1, "Head": 0.08, "Neck": 0.05}
+_RADIUS = {"Hips": 0.12, "Head": 0.1, "HeadTop_End": 0.05}
+
+
+def _bones():
+    bones = list(_SPINE_BONES)
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):
+        for name, head, tail, parent in _SIDE_BONES:
+            mirror = lambda p, sign=sign: (sign * p[0], p[1], p[2])  # noqa: E731
+            parent = parent.format(s=side) if "{s}" in parent else parent
+            bones.append((name.format(s=side), mirror(head), mirror(tail), parent))
+    return bones
+
+
+def _box(head, tail, half):
+    """8 corners of a box of half thickness ``half`` around the segment head-tail."""
+    head, tail = np.array(head, float), np.array(tail, float)
+    axis = tail - head
+    axis /= np.linalg.norm(axis)
+    side = np.cross(axis, [0, 1, 0] if abs(axis[1]) < 0.9 else [1, 0, 0])
+    side /= np.linalg.norm(side)
+    up = np.cross(axis, side)
+    return [
+        c + s1 * half * side + s2 * half * up
+        for c in (head, tail)
+        for s1 in (-1, 1)
+        for s2 in (-1, 1)
+    ]
+
+
+_BOX_FACES = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+
+
+def _sphere(centre, radius, rings=6, segments=10):
+    """Vertices and faces (local indices) of a UV sphere."""
+    verts = [(0.0, 0.0, -1.0)]
+    for i in range(1, rings):
+        theta = math.pi * i / rings - math.pi / 2
+        for k in range(segments):
+            phi = 2 * math.pi * k / segments
+            verts.append((math.cos(theta) * math.cos(phi), math.cos(theta) * math.sin(phi),
+                          math.sin(theta)))  # fmt: skip
+    verts.append((0.0, 0.0, 1.0))
+    top = len(verts) - 1
+    ring = lambda i, k: 1 + (i - 1) * segments + k % segments  # noqa: E731
+    faces = [(0, ring(1, k + 1), ring(1, k)) for k in range(segments)]
+    for i in range(1, rings - 1):
+        faces += [(ring(i, k), ring(i, k + 1), ring(i + 1, k + 1), ring(i + 1, k))
+                  for k in range(segments)]  # fmt: skip
+    faces += [(ring(rings - 1, k), ring(rings - 1, k + 1), top) for k in range(segments)]
+    return [tuple(np.array(centre) + radius * np.array(v)) for v in verts], faces
+
+
+def add_person(index, location, prefix="mixamorig:", actions=("Wave", "Walk")):
+    """A tagged person: armature + skinned box body + actions in its library."""
+    import bpy
+
+    from blendmimic3d_addon.blender import scene_model
+
+    scene = bpy.context.scene
+    arm_data = bpy.data.armatures.new(f"Rig{index}")
+    arm = bpy.data.objects.new(f"Person{index}", arm_data)
+    scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    for name, head, tail, parent in _bones():
+        bone = arm_data.edit_bones.new(prefix + name)
+        bone.head, bone.tail = head, tail
+        if parent:
+            bone.parent = arm_data.edit_bones[prefix + parent]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    arm.location = location
+
+    verts, faces, groups = [], [], []
+
+    def add_part(part_verts, part_faces, bone):
+        base = len(verts)
+        verts.extend(tuple(v) for v in part_verts)
+        faces.extend(tuple(base + i for i in f) for f in part_faces)
+        groups.append((prefix + bone, list(range(base, len(verts)))))
+
+    for name, head, tail, _ in _bones():
+        if name.endswith("Shoulder"):
+            continue
+        if name != "HeadTop_End":
+            add_part(_box(head, tail, _THICK.get(name, 0.035)), _BOX_FACES, name)
+        add_part(*_sphere(head, _RADIUS.get(name, 0.07)), name)
+    mesh = bpy.data.meshes.new(f"Body{index}")
+    mesh.from_pydata(verts, [], faces)
+    body = bpy.data.objects.new(f"Body{index}", mesh)
+    scene.collection.objects.link(body)
+    body.parent = arm
+    for name, ids in groups:
+        body.vertex_groups.new(name=name).add(ids, 1.0, "REPLACE")
+    body.modifiers.new("Armature", "ARMATURE").object = arm
+    scene_model.set_role(arm, scene_model.PERSON, **{scene_model.PERSON_INDEX: index})
+    scene_model.set_role(body, scene_model.BODY)
+
+    for action_name in actions:
+        _add_action(arm, prefix, action_name)
+        scene_model.add_person_action(arm, action_name)
+    return arm
+
+
+def _add_action(arm, prefix, name):
+    """Wave: 10 frames raising the left arm; Walk: 8 frames moving the hips forward."""
+    import bpy
+
+    from blendmimic3d_addon.blender.sampling import assign_action
+
+    action = bpy.data.actions.get(name)
+    if action is None:
+        action = bpy.data.actions.new(name)
+    assign_action(arm, action)
+    if name == "Wave":
+        bone = arm.pose.bones[prefix + "LeftArm"]
+        bone.rotation_mode = "XYZ"
+        for frame, angle in ((1, 0.0), (10, 1.2)):
+            bone.rotation_euler = (0.0, 0.0, angle)
+            bone.keyframe_insert("rotation_euler", frame=frame)
+        bone.rotation_euler = (0.0, 0.0, 0.0)
+    else:
+        bone = arm.pose.bones[prefix + "Hips"]
+        for frame, y in ((1, 0.0), (8, 0.4)):
+            bone.location = (0.0, 0.0, -y)  # the Hips bone points up: its local -z is forward
+            bone.keyframe_insert("location", frame=frame)
+        bone.location = (0.0, 0.0, 0.0)
+    assign_action(arm, bpy.data.actions["Wave"] if "Wave" in bpy.data.actions else action)
+
+
+def add_cameras(target=(0.0, 0.0, 1.0), distance=5.0, height=1.6, res=(200, 201)):
+    """Four tagged cameras Camera_0..3 around ``target``, looking at it."""
+    import bpy
+    from mathutils import Vector
+
+    from blendmimic3d_addon.blender import scene_model
+
+    scene = bpy.context.scene
+    scene.render.resolution_x, scene.render.resolution_y = res
+    scene.render.resolution_percentage = 100
+    cams = []
+    for i in range(4):
+        angle = math.radians(-90 + 90 * i + 20)
+        data = bpy.data.cameras.new(f"Camera_{i}")
+        data.lens = 35 if i % 2 == 0 else 29
+        obj = bpy.data.objects.new(f"Camera_{i}", data)
+        scene.collection.objects.link(obj)
+        obj.location = (
+            target[0] + distance * math.cos(angle),
+            target[1] + distance * math.sin(angle),
+            height,
+        )
+        direction = Vector(target) - obj.location
+        obj.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+        scene_model.set_role(obj, scene_model.CAMERA, **{scene_model.CAMERA_INDEX: i})
+        cams.append(obj)
+    scene.camera = cams[0]
+    return cams
+
+
+def add_occluder(location=(0.3, -1.2, 0.45), size=1.0):
+    import bpy
+
+    from blendmimic3d_addon.blender import scene_model
+
+    mesh = bpy.data.meshes.new("Crate")
+    half = size / 2
+    corners = [(x, y, z) for x in (-half, half) for y in (-half, half) for z in (-half, half)]
+    mesh.from_pydata(corners, [], [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6),
+                                   (0, 2, 6, 4), (1, 5, 7, 3)])  # fmt: skip
+    obj = bpy.data.objects.new("Crate", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.location = location
+    scene_model.set_role(obj, scene_model.OCCLUDER, **{scene_model.KIND: "crate"})
+    return obj
+
+
+def build_scene(people=2):
+    import bpy
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    for i in range(people):
+        add_person(i, (1.2 * i, 0.3 * i, 0.0))
+    add_cameras()
+    add_occluder()
+    bpy.context.scene.frame_set(1)
+    return bpy.context.scene
+
+
+@pytest.fixture
+def scene(addon):
+    return build_scene()
+
+
+def test_sampler_reads_joint_heads_in_world(scene):
+    import bpy
+
+    from blendmimic3d_addon.blender.sampling import SceneSampler
+
+    sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
+    take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    assert take.positions_3d.shape == (10, 2, 17, 3)
+    assert set(take.positions_2d) == {0, 1, 2, 3}
+    # The same as armature.matrix_world @ pose_bone.matrix @ origin, frame by frame.
+    person = scene.objects["Person1"]
+    for k, frame in enumerate(take.frames):
+        scene.frame_set(int(frame))
+        bone = person.pose.bones["mixamorig:LeftHand"]
+        expected = np.array(person.matrix_world @ bone.matrix.translation)
+        np.testing.assert_allclose(take.positions_3d[k, 1, 16], expected, atol=1e-6)
+    # The waving arm moves; the hips of the waving take stay.
+    assert np.linalg.norm(take.positions_3d[-1, 0, 16] - take.positions_3d[0, 0, 16]) > 0.3
+    sampler.restore()
+
+
+def _run(generator):
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_labels_see_occluder_other_person_and_self(scene):
+    import bpy
+
+    from blendmimic3d_addon.blender.sampling import SceneSampler
+    from blendmimic3d_addon.core.labels import OcclusionType as T
+
+    sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
+    take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    found = {int(code) for codes in take.types.values() for code in np.unique(codes)}
+    assert T.VISIBLE in found and T.OBJECT in found and T.OTHER_PERSON in found
+    # Camera 0 looks at the crate in front of person 0's legs: the knees are hidden by it.
+    assert (take.types[0][:, 0, [2, 5]] == T.OBJECT).all()
+    # Every camera sees person 0's head (nothing in front of it from these heights).
+    for c in range(4):
+        assert (take.types[c][:, 0, 9] != T.OBJECT).all()
