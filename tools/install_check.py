@@ -9,6 +9,7 @@ Prints one JSON object (the observations) and exits non-zero when a check fails.
 
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -41,6 +42,9 @@ def main():
         "registered": diff(installed, before),
         "onnxruntime": bundled_onnxruntime(bpy),
     }
+    observed["declared_operators"] = declared_operators(
+        os.path.dirname(sys.modules[module_name].__file__)
+    )
     functions = extension_functions(module_name)
     repo_index = next(
         i for i, r in enumerate(bpy.context.preferences.extensions.repos) if r.module == REPO_NAME
@@ -140,8 +144,23 @@ def bundled_onnxruntime(bpy):
     return {"site": None, "from_bundled_wheels": False, "sys_path": sys.path}
 
 
+def declared_operators(package_dir):
+    """Operator names the package's sources declare (bl_idname = "blendmimic3d.<name>")."""
+    pattern = re.compile(r'bl_idname\s*=\s*"blendmimic3d\.(\w+)"')
+    names = set()
+    for root, _dirs, files in os.walk(package_dir):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(root, name), encoding="utf-8") as handle:
+                    names.update(pattern.findall(handle.read()))
+    return sorted(names)
+
+
 def check(observed):
     failures = []
+    missing = sorted(set(observed["declared_operators"]) - set(observed["registered"]["operators"]))
+    if missing:
+        failures.append(f"operators declared but not registered: {missing}")
     if not observed["enabled"]:
         failures.append("not enabled after install")
     registered = observed["registered"]

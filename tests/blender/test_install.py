@@ -26,7 +26,15 @@ def test_installs_enabled_with_panel(install_report):
     assert report["install_result"] == ["FINISHED"]
     assert report["enabled"] is True
     assert "BM3D_PT_main" in report["registered"]["classes"]
+    assert set(report["declared_operators"]) <= set(report["registered"]["operators"])
     assert code == 0, report["failures"]
+
+
+def test_same_blender_as_the_suite(install_report):
+    import bpy
+
+    _, report = install_report
+    assert report["blender"] == bpy.app.version_string
 
 
 def test_onnxruntime_from_bundled_wheels(install_report):
