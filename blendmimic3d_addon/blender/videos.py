@@ -16,10 +16,10 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core import qa_overlay
+from ..core import dataset_io, qa_overlay
 from ..core.errors import DatasetError
 from ..core.joints import PARENTS_BM3D
-from . import scene_model, video_frames
+from . import sampling, scene_model, video_frames
 from .panel import SubPanel
 
 VIDEOS_DIR = "Videos"
@@ -93,7 +93,8 @@ class BM3D_PG_videos(VideoSettings, bpy.types.PropertyGroup):
 
 @dataclasses.dataclass
 class Take:
-    action: str
+    action: str  # the action's name in Blender
+    folder: str  # its file-system-safe name in the dataset (sampling.action_folder_name)
     frame_start: int
     frame_end: int
 
@@ -111,14 +112,13 @@ class VideoPlan:
     qa_video: bool
     cameras: list
     takes: list
-    resolution: tuple  # (width, height) of the dataset's 2D pixels
 
     def outputs(self):
         """(take, camera index, relative path of the video, relative path of the QA video)."""
         for take in self.takes:
             for index in range(len(self.cameras)):
-                qa = os.path.join(QA_DIR, qa_video_name(take.action, index))
-                video = os.path.join(VIDEOS_DIR, video_name(take.action, index))
+                qa = os.path.join(QA_DIR, qa_video_name(take.folder, index))
+                video = os.path.join(VIDEOS_DIR, video_name(take.folder, index))
                 yield take, index, video, qa if self.qa_video else None
 
     @property
@@ -141,7 +141,6 @@ def plan_videos(scene, settings):
     takes = scene_takes(scene)
     if not takes:
         raise DatasetError(None, "actions", "no person in the scene has an action to render")
-    render = scene.render
     plan = VideoPlan(
         directory=directory,
         engine=settings.engine,
@@ -150,10 +149,6 @@ def plan_videos(scene, settings):
         qa_video=settings.qa_video,
         cameras=cameras,
         takes=takes,
-        resolution=(
-            render.resolution_x * render.resolution_percentage // 100,
-            render.resolution_y * render.resolution_percentage // 100,
-        ),
     )
     for take, index, video, qa in plan.outputs():
         for path in (video, qa):
@@ -161,8 +156,9 @@ def plan_videos(scene, settings):
                 raise DatasetError(
                     os.path.join(directory, path), None, "already exists; allow overwrite"
                 )
-        if qa:
-            qa_keypoints(directory, take, index)  # fails now, not after an hour of rendering
+        if qa:  # fail now, not after an hour of rendering
+            dataset_resolution(directory, index)
+            qa_keypoints(directory, take, index)
     return plan
 
 
@@ -170,70 +166,81 @@ def plan_videos(scene, settings):
 
 
 def scene_takes(scene):
-    """One take per action in the people's libraries, over the action's frame range."""
-    names = []
-    for person in scene_model.people(scene):
-        names += [n for n in scene_model.person_actions(person) if n not in names]
+    """The takes the exporter writes (sampling.scene_actions), over each action's frame range."""
     takes = []
-    for name in names:
-        action = bpy.data.actions.get(name)
-        if action is not None:
-            start, end = (int(round(f)) for f in action.frame_range)
-            takes.append(Take(name, start, end))
+    for name in sampling.scene_actions(scene):
+        start, end = sampling.frame_range(bpy.data.actions[name])
+        takes.append(Take(name, sampling.action_folder_name(name), start, end))
     return takes
 
 
 @contextlib.contextmanager
 def applied_take(scene, take):
-    """Every person whose library has the take's action plays it; their actions are put back."""
-    saved = []
+    """The people play the take as the exporter sets it (sampling.SceneSampler.set_take: the
+    primary always, the others when the action is in their library); put back afterwards."""
     action = bpy.data.actions[take.action]
-    for person in scene_model.people(scene):
-        if take.action in scene_model.person_actions(person):
-            animation = person.animation_data or person.animation_data_create()
-            saved.append((animation, animation.action))
-            animation.action = action
+    saved = []
+    for index, person in enumerate(scene_model.people(scene)):
+        if index == 0 or take.action in scene_model.person_actions(person):
+            animation = person.animation_data
+            previous = (animation.action, animation.action_slot) if animation else (None, None)
+            saved.append((person, *previous))
+            sampling.assign_action(person, action)
     try:
         yield
     finally:
-        for animation, previous in reversed(saved):
-            animation.action = previous
+        for person, previous, slot in reversed(saved):
+            person.animation_data.action = previous
+            if previous is not None and slot is not None:
+                person.animation_data.action_slot = slot
 
 
 # --- QA inputs ---------------------------------------------------------------------------------
 
 
 def qa_keypoints(directory, take, camera_index):
-    """(uv (N, J, 2), types (N, J)) of the primary person in one camera, from the dataset."""
-    key = f"Cam_{camera_index}"
-    uv = _load_array(os.path.join(directory, "D2_Positions", take.action, "2D_positions.npz"), key)
-    labels = _load_array(
-        os.path.join(directory, "Occlusions", take.action, "occluded_kpt.npz"), key
-    )
+    """(uv (N, P, J, 2), types (N, P, J)) of the take's people in one camera, from the dataset:
+    every person when the take has Persons/ (multi-person), else the primary, with typed codes
+    when the dataset has them and the legacy 0/1 labels otherwise."""
+    folder = take.folder
     frames = len(take.frames)
-    for path, array, shape in (
-        ("2D_positions.npz", uv, (frames, len(PARENTS_BM3D), 2)),
-        ("occluded_kpt.npz", labels, (frames, len(PARENTS_BM3D))),
-    ):
-        if array.shape != shape:
-            raise DatasetError(
-                os.path.join(directory, take.action, path),
-                key,
-                f"shape {array.shape} does not match the take's {frames} frames (expected {shape})",
-            )
-    return uv, qa_overlay.types_from_legacy(labels)
+    if os.path.isfile(dataset_io.persons_path(directory, folder)):
+        persons = dataset_io.read_persons(directory, folder)
+        path = dataset_io.persons_path(directory, folder)
+        uv = _camera_entry(path, persons.positions_2d_by_cam, camera_index).swapaxes(0, 1)
+        types = _camera_entry(path, persons.types_by_cam, camera_index).swapaxes(0, 1)
+    else:
+        path = dataset_io.positions_2d_path(directory, folder)
+        uv = _camera_entry(path, dataset_io.read_positions_2d(directory, folder), camera_index)
+        if os.path.isfile(dataset_io.occlusion_types_path(directory, folder)):
+            types_by_cam = dataset_io.read_occlusion_types(directory, folder)
+            path = dataset_io.occlusion_types_path(directory, folder)
+        else:
+            legacy = dataset_io.read_occlusions(directory, folder)
+            types_by_cam = [qa_overlay.types_from_legacy(labels) for labels in legacy]
+            path = dataset_io.occlusions_path(directory, folder)
+        types = _camera_entry(path, types_by_cam, camera_index)
+        uv, types = uv[:, None], types[:, None]
+    if len(uv) != frames or len(types) != frames:
+        raise DatasetError(
+            path, dataset_io.cam_key(camera_index), f"{len(uv)} frames where the take has {frames}"
+        )
+    return uv, types
 
 
-def _load_array(path, key):
-    if not os.path.isfile(path):
-        raise DatasetError(path, None, "missing; the QA video needs the exported 2D and labels")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if key not in data.files:
-                raise DatasetError(path, key, "missing key")
-            return np.asarray(data[key], dtype=np.float64)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(path, key, f"cannot be read ({exc})") from exc
+def _camera_entry(path, arrays, camera_index):
+    if camera_index >= len(arrays):
+        raise DatasetError(path, dataset_io.cam_key(camera_index), "missing camera")
+    return np.asarray(arrays[camera_index])
+
+
+def dataset_resolution(directory, camera_index):
+    """(width, height) of the dataset's pixels in one camera, from its Cameras/ files."""
+    cameras = dataset_io.read_cameras(directory)
+    if camera_index >= len(cameras):
+        path = dataset_io.matrices_path(directory, os.path.basename(directory))
+        raise DatasetError(path, "K", f"no camera {camera_index} in the dataset")
+    return tuple(int(v) for v in cameras.res[camera_index])
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -335,7 +342,7 @@ def _draw_qa(plan, take, index, paths, rendered_size):
     """Draw the keypoints over the rendered frames in place, yielding each frame's number."""
     uv, types = qa_keypoints(plan.directory, take, index)
     # The 2D is in the dataset's pixels; the frames may be smaller (Resolution %), and padded.
-    scale = np.divide(rendered_size, plan.resolution)
+    scale = np.divide(rendered_size, dataset_resolution(plan.directory, index))
     for n, path in enumerate(paths):
         frame = video_frames.read_frame(path)
         frame = qa_overlay.draw_keypoints(frame, uv[n] * scale, types[n], PARENTS_BM3D)

@@ -121,17 +121,18 @@ def test_engine_identifier_is_one_blender_accepts(scene, videos):
         scene.render.engine = videos.engine_identifier(choice)  # TypeError if unknown
 
 
-def _write_qa_inputs(directory, action, frames, uv_pixel, types):
-    """Legacy 2D and labels where every joint of every frame sits on one pixel."""
+def _write_dataset(io, directory, action, frames, uv_pixel, types, res=(128, 96)):
+    """Cameras and one action where every joint of every frame sits on one pixel, with typed
+    codes (an int) or only the legacy labels (None: all occluded)."""
+    names = ["Camera_0", "Camera_1"]
+    K = np.array([[100.0, 0, res[0] / 2], [0, 100.0, res[1] / 2], [0, 0, 1]])
+    RT = np.hstack([np.eye(3), [[0], [0], [5]]])
+    io.write_cameras(directory, directory.name, io.Cameras(names, [K, K], [RT, RT], [res, res]))
     uv = np.tile(np.asarray(uv_pixel, float), (frames, 17, 1))
-    labels = {f"Cam_{c}": np.full((frames, 17), 1.0 if types == "visible" else 0.0) for c in (0, 1)}
-    for sub, name, arrays in (
-        ("D2_Positions", "2D_positions.npz", {f"Cam_{c}": uv for c in (0, 1)}),
-        ("Occlusions", "occluded_kpt.npz", labels),
-    ):
-        folder = directory / sub / action
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / name, **arrays)
+    kwargs = {"occluded_by_cam": [np.zeros((frames, 17))] * 2}
+    if types is not None:
+        kwargs = {"types_by_cam": [np.full((frames, 17), types)] * 2}
+    io.write_action(directory, action, np.zeros((frames, 17, 3)), [uv, uv], **kwargs)
 
 
 def _decoded_frame(bpy, frames_io, path, out_png):
@@ -152,26 +153,52 @@ def _decoded_frame(bpy, frames_io, path, out_png):
     return frames_io.read_frame(out_png).astype(int)
 
 
-def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, tmp_path):
+@pytest.fixture
+def io(addon):
+    return importlib.import_module(f"{addon}.core.dataset_io")
+
+
+def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, io, tmp_path):
     import bpy
 
     bpy.data.objects["Person"]["bm3d_actions"] = ["Wave"]
     scene.render.resolution_x, scene.render.resolution_y = 128, 96
-    _write_qa_inputs(tmp_path, "Wave", 3, (40.0, 30.0), "occluded")
-    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), qa_video=True, scale=50)
+    subject = tmp_path / "S9"
+    _write_dataset(
+        io, subject, "Wave", 3, (40.0, 30.0), int(videos.qa_overlay.OcclusionType.OBJECT)
+    )
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(subject), qa_video=True, scale=50)
     assert result == {"FINISHED"}
-    qa_path = tmp_path / "Videos" / "QA" / "Wave_0_qa.mp4"
+    qa_path = subject / "Videos" / "QA" / "Wave_0_qa.mp4"
     assert _clip(bpy, str(qa_path))[:2] == (3, (64, 48))
     qa = _decoded_frame(bpy, frames_io, str(qa_path), str(tmp_path / "qa.png"))
-    plain = _decoded_frame(
-        bpy, frames_io, str(tmp_path / "Videos" / "Wave_0.mp4"), str(tmp_path / "p.png")
-    )
-    magenta = np.array(videos.qa_overlay.TYPE_COLOURS[videos.qa_overlay.UNTYPED_OCCLUDED])
+    plain_path = str(subject / "Videos" / "Wave_0.mp4")
+    plain = _decoded_frame(bpy, frames_io, plain_path, str(tmp_path / "p.png"))
+    red = np.array(videos.qa_overlay.TYPE_COLOURS[videos.qa_overlay.OcclusionType.OBJECT])
     # (40, 30) in the dataset's 128 x 96 pixels is (20, 15) at 50 %.
-    assert np.abs(qa[15, 20, :3] - magenta).max() < 40
-    assert np.abs(plain[15, 20, :3] - magenta).max() > 100
+    assert np.abs(qa[15, 20, :3] - red).max() < 40
+    assert np.abs(plain[15, 20, :3] - red).max() > 100
     far = (slice(30, 48), slice(40, 64))  # away from the dot: the same picture in both
     assert np.abs(qa[far][..., :3] - plain[far][..., :3]).mean() < 4
+
+
+def test_qa_keypoints_legacy_typed_and_every_person(scene, videos, io, tmp_path):
+    take = videos.Take("Wave", "Wave", 1, 3)
+    _write_dataset(io, tmp_path, "Wave", 3, (4.0, 3.0), None)
+    uv, types = videos.qa_keypoints(str(tmp_path), take, 1)
+    assert uv.shape == (3, 1, 17, 2) and (uv == (4.0, 3.0)).all()
+    assert (types == videos.qa_overlay.UNTYPED_OCCLUDED).all()
+    _write_dataset(io, tmp_path, "Wave", 3, (4.0, 3.0), 2)
+    assert (videos.qa_keypoints(str(tmp_path), take, 0)[1] == 2).all()
+    uv2 = np.zeros((2, 3, 17, 2))
+    uv2[1] = 7.0
+    types2 = np.zeros((2, 3, 17), np.uint8)
+    persons = io.Persons(["A", "B"], np.zeros((2, 3, 17, 3)), [uv2, uv2], [types2, types2])
+    io.write_persons(str(tmp_path), "Wave", persons)
+    uv, types = videos.qa_keypoints(str(tmp_path), take, 1)
+    assert uv.shape == (3, 2, 17, 2) and (uv[:, 1] == 7.0).all() and (types == 0).all()
+    with pytest.raises(videos.DatasetError, match="3 frames where the take has 4"):
+        videos.qa_keypoints(str(tmp_path), videos.Take("Wave", "Wave", 1, 4), 0)
 
 
 def _snapshot(folder):
@@ -197,7 +224,7 @@ def test_errors_name_the_problem_and_change_nothing(scene, videos, tmp_path):
         ({"directory": str(tmp_path)}, r"Wave_0.mp4: already exists; allow overwrite"),
         (
             {"directory": str(tmp_path), "overwrite": True, "qa_video": True},
-            r"2D_positions.npz: missing; the QA video needs",
+            r"Cameras/matrices_\w+\.npz: file is missing",
         ),
     ]
     for kwargs, message in cases:
