@@ -78,6 +78,31 @@ def cam_key(index):
     return f"Cam_{index}"
 
 
+def subject_dirs(folder):
+    """Subject folders of a dataset root (those with a Cameras/ folder), or [folder] itself."""
+    folder = os.fspath(folder)
+    if os.path.isdir(os.path.join(folder, "Cameras")):
+        return [folder]
+    if not os.path.isdir(folder):
+        raise DatasetError(folder, None, "not a folder")
+    found = [
+        os.path.join(folder, name)
+        for name in sorted(os.listdir(folder))
+        if os.path.isdir(os.path.join(folder, name, "Cameras"))
+    ]
+    if not found:
+        raise DatasetError(folder, None, "no subject folder (a folder with Cameras/) found")
+    return found
+
+
+def action_names(subject_dir):
+    """The actions of a subject: the folders of its D3_Positions/, sorted."""
+    folder = os.path.join(subject_dir, "D3_Positions")
+    if not os.path.isdir(folder):
+        raise DatasetError(folder, None, "required folder is missing")
+    return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)))
+
+
 # ---- checks ------------------------------------------------------------------------------------
 
 

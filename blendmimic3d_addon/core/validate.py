@@ -1,0 +1,199 @@
+"""``validate DIR``: check a BlendMimic3D dataset folder; list every problem with file and reason.
+
+DIR is a dataset root (holding S1, S2, ... and, for exported data, dataset.json) or one subject
+folder. Checks: required files present and readable; P = K RT; R a rotation; the stored
+quaternion and translation match RT; CamView text = P; the intrinsic dicts match K; 2D = the
+projection of 3D; frame and camera counts agree across files; labels are 0/1 and agree with the
+typed codes; extra files are explained. Published (legacy) folders without dataset.json are
+valid without 2D files and data3D.txt, which the published data carries for a few actions only.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from . import camera as cam
+from . import dataset_io as dio
+from .errors import DatasetError
+from .manifest import MANIFEST_NAME, read_manifest
+from .validate_action import validate_action
+from .validation_report import TEMPORARY, Report
+
+PROJECTION_TOLERANCE_PX = 1e-3  # published 2D matches the projection to 6e-5 px
+
+
+def add_arguments(parser):
+    parser.add_argument("folder", help="dataset root (holding S1, S2, ...) or one subject folder")
+    parser.add_argument(
+        "--tolerance-px",
+        type=float,
+        default=PROJECTION_TOLERANCE_PX,
+        help="largest accepted gap between stored 2D and the projection of 3D (pixels)",
+    )
+
+
+def run(args):
+    report = validate_dataset(args.folder, args.tolerance_px)
+    for subject, summary in report.subjects.items():
+        print(f"{subject}: {summary}")
+    for line in report.problems:
+        print(f"problem: {line}")
+    if report.ok:
+        print(f"OK: {args.folder} is a valid BlendMimic3D dataset")
+        return 0
+    print(f"{len(report.problems)} problem(s) in {args.folder}")
+    return 1
+
+
+def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
+    folder = os.fspath(folder)
+    report = Report()
+    if not os.path.isdir(folder):
+        report.add(folder, None, "not a folder")
+        return report
+    if os.path.isdir(os.path.join(folder, "Cameras")):
+        _validate_subject(folder, report, None, tolerance_px)
+        return report
+    try:
+        manifest = read_manifest(folder)
+    except DatasetError as exc:
+        report.add_error(exc)
+        manifest = None
+    listed = manifest["subjects"] if manifest else {}
+    subjects = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name == MANIFEST_NAME:
+            continue
+        if os.path.isdir(path) and os.path.isdir(os.path.join(path, "Cameras")):
+            subjects.append(name)
+        else:
+            report.unexplained(path)
+    if not subjects:
+        report.add(folder, None, "no subject folder (a folder with Cameras/) found")
+    for name in subjects:
+        if manifest and name not in listed:
+            report.add(os.path.join(folder, MANIFEST_NAME), "subjects", f"does not list {name}")
+        _validate_subject(os.path.join(folder, name), report, listed.get(name), tolerance_px,
+                          strict=manifest is not None)  # fmt: skip
+    for name in listed:
+        if name not in subjects:
+            report.add(os.path.join(folder, name), None, "listed in dataset.json but missing")
+    return report
+
+
+def _validate_subject(subject_dir, report, listed, tolerance_px, strict=False):
+    subject = os.path.basename(os.path.normpath(subject_dir))
+    cameras = _validate_cameras(subject_dir, subject, report, listed)
+    actions = _action_names(subject_dir, report)
+    frames = 0
+    for action in actions:
+        frames += validate_action(
+            subject_dir, action, cameras, report, tolerance_px, strict, listed
+        )
+    if listed is not None:
+        for action in listed["actions"]:
+            if action not in actions:
+                report.add(dio.positions_3d_path(subject_dir, action), None,
+                           "action listed in dataset.json is missing")  # fmt: skip
+        for action in actions:
+            entry = listed["actions"].get(action)
+            if entry is None:
+                report.add(os.path.join(os.path.dirname(subject_dir), MANIFEST_NAME),
+                           f"subjects.{subject}.actions", f"does not list {action}")  # fmt: skip
+    count = len(cameras) if cameras is not None else "?"
+    report.subjects[subject] = f"{len(actions)} actions, {frames:,} frames, {count} cameras"
+
+
+def _validate_cameras(subject_dir, subject, report, listed):
+    try:
+        cameras = dio.read_cameras(subject_dir, subject)
+    except DatasetError as exc:
+        report.add_error(exc)
+        return None
+    matrices = dio.matrices_path(subject_dir, subject)
+    params = dio.camera_params_path(subject_dir, subject)
+    scale = np.abs(cameras.P).max()
+    if np.abs(cameras.P - cam.projection_matrix(cameras.K, cameras.RT)).max() > 1e-6 * scale:
+        report.add(matrices, "P", "P differs from K @ RT")
+    R = cameras.RT[:, :, :3]
+    if np.abs(R @ R.transpose(0, 2, 1) - np.eye(3)).max() > 1e-5 or (np.linalg.det(R) < 0).any():
+        report.add(matrices, "RT", "the rotation part of RT is not a rotation")
+    if (np.abs(cameras.K[:, 2] - [0, 0, 1]).max() > 0) or np.abs(
+        cameras.K[:, [0, 1], [1, 0]]
+    ).max():
+        report.add(matrices, "K", "K is not [[fx,0,cx],[0,fy,cy],[0,0,1]]")
+    for index, entry in enumerate(cameras.intrinsic_params):
+        K = cameras.K[index]
+        stored = np.array([*entry["focal_length"], *entry["center"]], dtype=float)
+        if not np.allclose(stored, K[[0, 1, 0, 1], [0, 1, 2, 2]], rtol=1e-6, atol=1e-4):
+            report.add(params, f"intrinsic_params[{index}]", "focal_length/center differ from K")
+    for index, entry in enumerate(cameras.extrinsic_params[subject]):
+        field = f"extrinsic_params.{subject}[{index}]"
+        q = np.asarray(entry["orientation"], dtype=float)
+        if abs(np.linalg.norm(q) - 1) > 1e-5:
+            report.add(params, f"{field}.orientation", "not a unit quaternion")
+        elif np.abs(cam.matrix_from_quaternion(q) - R[index]).max() > 1e-5:
+            report.add(params, f"{field}.orientation", "quaternion does not match RT's rotation")
+        t = cameras.RT[index, :, 3]
+        if np.abs(np.asarray(entry["translation"]) - t).max() > 1e-5 * (1 + np.abs(t).max()):
+            report.add(params, f"{field}.translation", "does not match RT's translation")
+    for index in range(len(cameras)):
+        try:
+            P_text = dio.read_camview(subject_dir, index)
+        except DatasetError as exc:
+            report.add_error(exc)
+            continue
+        if np.abs(P_text - cameras.P[index]).max() > 1e-9 * scale:
+            report.add(dio.camview_path(subject_dir, index), None, f"differs from P[{index}]")
+    known = {os.path.basename(p) for p in (matrices, params)}
+    known |= {f"CamView{i}_P3x4.txt" for i in range(len(cameras))}
+    report.explain(os.path.join(subject_dir, "Cameras"), known)
+    if listed is not None:
+        _compare_manifest_cameras(subject_dir, cameras, listed, report)
+    return cameras
+
+
+def _compare_manifest_cameras(subject_dir, cameras, listed, report):
+    path = os.path.join(os.path.dirname(subject_dir), MANIFEST_NAME)
+    subject = os.path.basename(subject_dir)
+    entries = listed["cameras"]
+    if len(entries) != len(cameras):
+        report.add(path, f"subjects.{subject}.cameras", f"{len(entries)} cameras, files have "
+                   f"{len(cameras)}")  # fmt: skip
+        return
+    for index, entry in enumerate(entries):
+        same = np.allclose(entry.get("K"), cameras.K[index], rtol=1e-9) and np.allclose(
+            entry.get("RT"), cameras.RT[index], rtol=1e-9, atol=1e-12
+        )
+        if not same:
+            report.add(path, f"subjects.{subject}.cameras[{index}]", "K/RT differ from matrices")
+
+
+_ACTION_FOLDERS = ("D3_Positions", "D2_Positions", "Occlusions", "Persons")
+
+
+def _action_names(subject_dir, report):
+    actions = set()
+    for kind in _ACTION_FOLDERS:
+        folder = os.path.join(subject_dir, kind)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if os.path.isdir(os.path.join(folder, name)) and not TEMPORARY.match(name):
+                    actions.add(name)
+                else:
+                    report.unexplained(os.path.join(folder, name))
+    for folder in ("D3_Positions", "Occlusions"):
+        if not os.path.isdir(os.path.join(subject_dir, folder)):
+            report.add(os.path.join(subject_dir, folder), None, "required folder is missing")
+    known = {*_ACTION_FOLDERS, "Cameras", "Videos"}
+    report.explain(subject_dir, known)
+    videos = os.path.join(subject_dir, "Videos")
+    if os.path.isdir(videos):
+        pattern = re.compile(r"^(?P<action>.+)_[^_]+\.(mp4|avi|mkv|mov)$")
+        for name in sorted(os.listdir(videos)):
+            match = pattern.match(name)
+            if not match or match["action"] not in actions:
+                report.unexplained(os.path.join(videos, name))
+    return sorted(actions)

@@ -1,0 +1,164 @@
+"""The checks ``validate`` runs on one action of a subject (3D, 2D, labels and the additions)."""
+
+import os
+
+import numpy as np
+
+from . import camera as cam
+from . import dataset_io as dio
+from .errors import DatasetError
+from .labels import legacy_labels
+
+
+def validate_action(subject_dir, action, cameras, report, tolerance_px, strict, listed):
+    """Check one action's files into ``report``; return its frame count (0 if 3D is unreadable).
+
+    ``strict`` (a dataset with a manifest): the 2D file and data3D.txt are required too.
+    """
+    _explain_files(subject_dir, action, report)
+    positions = _read(report, dio.read_positions_3d, subject_dir, action)
+    frames = len(positions) if positions is not None else None
+    count = len(cameras) if cameras is not None else None
+
+    data3d = dio.data3d_txt_path(subject_dir, action)
+    if _present(data3d, strict, report):
+        text = _read(report, dio.read_data3d_txt, subject_dir, action)
+        if text is not None and positions is not None:
+            if text.shape != positions.shape or not np.allclose(
+                text, positions, rtol=1e-12, atol=0
+            ):
+                report.add(data3d, None, "differs from positions_3d of the action's .npz")
+
+    labels = _read(report, dio.read_occlusions, subject_dir, action)
+    _check_counts(dio.occlusions_path(subject_dir, action), labels, count, frames, report)
+
+    path_2d = dio.positions_2d_path(subject_dir, action)
+    uv = None
+    if _present(path_2d, strict, report):
+        uv = _read(report, dio.read_positions_2d, subject_dir, action)
+        if _check_counts(path_2d, uv, count, frames, report) and positions is not None:
+            _check_projection(path_2d, np.stack(uv), positions, cameras, tolerance_px, report)
+
+    path_types = dio.occlusion_types_path(subject_dir, action)
+    types = None
+    if os.path.exists(path_types):
+        types = _read(report, dio.read_occlusion_types, subject_dir, action)
+        if _check_counts(path_types, types, count, frames, report) and labels is not None:
+            for index, (codes, legacy) in enumerate(zip(types, labels, strict=False)):
+                if not np.array_equal(legacy_labels(codes), legacy):
+                    report.add(path_types, dio.cam_key(index), "disagrees with occluded_kpt.npz")
+
+    persons = None
+    if os.path.exists(dio.persons_path(subject_dir, action)):
+        persons = _read(report, dio.read_persons, subject_dir, action)
+        if persons is not None:
+            _check_persons(subject_dir, action, persons, positions, uv, types, count, report)
+
+    if listed is not None and action in listed["actions"]:
+        _check_manifest_entry(
+            subject_dir, action, listed["actions"][action], frames, persons, report
+        )
+    return frames or 0
+
+
+def _read(report, reader, *args):
+    try:
+        return reader(*args)
+    except DatasetError as exc:
+        report.add_error(exc)
+        return None
+
+
+def _present(path, required, report):
+    if os.path.exists(path):
+        return True
+    if required:
+        report.add(path, None, "required file is missing")
+    return False
+
+
+def _explain_files(subject_dir, action, report):
+    known = {
+        "D3_Positions": {f"{action}.npz", "data3D.txt"},
+        "D2_Positions": {"2D_positions.npz"},
+        "Occlusions": {"occluded_kpt.npz", "occlusion_types.npz"},
+        "Persons": {"persons.npz"},
+    }
+    for folder, names in known.items():
+        report.explain(os.path.join(subject_dir, folder, action), names)
+
+
+def _check_counts(path, per_camera, count, frames, report):
+    """Camera count and frame count of a Cam_i file; True when both agree."""
+    if per_camera is None:
+        return False
+    ok = True
+    if count is not None and len(per_camera) != count:
+        report.add(path, None, f"{len(per_camera)} cameras where the subject has {count}")
+        ok = False
+    if frames is not None:
+        for index, array in enumerate(per_camera):
+            if len(array) != frames:
+                report.add(path, dio.cam_key(index), f"{len(array)} frames where 3D has {frames}")
+                ok = False
+    return ok
+
+
+def _check_projection(path, uv, positions, cameras, tolerance_px, report):
+    """Stored 2D (C,N,17,2) against the projection of 3D through P."""
+    if cameras is None:
+        return
+    projected = cam.project(positions, cameras.P)
+    gap = np.linalg.norm(uv - projected, axis=-1)
+    limit = tolerance_px + 1e-7 * np.linalg.norm(projected, axis=-1)  # far points: relative
+    for index in range(len(uv)):
+        bad = gap[index] > limit[index]
+        if bad.any():
+            frame, joint = np.argwhere(bad)[0]
+            where = f"{int(bad.sum())} points, first at frame {frame}, joint {joint}"
+            reason = f"2D differs from the projection of 3D by up to {gap[index].max():.3g} px"
+            report.add(path, dio.cam_key(index), f"{reason} ({where})")
+
+
+def _check_persons(subject_dir, action, persons, positions, uv, types, count, report):
+    path = dio.persons_path(subject_dir, action)
+    if len(persons.names) < 2:
+        report.add(path, "names", "a persons file is written for multi-person takes only")
+    if positions is not None:
+        if persons.positions_3d.shape[1:] != positions.shape:
+            report.add(path, "positions_3d", "frame count differs from the action's 3D")
+        elif not np.array_equal(persons.positions_3d[0], positions):
+            report.add(path, "positions_3d", "person 0 differs from the legacy positions_3d")
+    if count is not None and len(persons.positions_2d_by_cam) != count:
+        report.add(
+            path, None, f"{len(persons.positions_2d_by_cam)} cameras where the subject has {count}"
+        )
+        return
+    for index, person_uv in enumerate(persons.positions_2d_by_cam):
+        if uv is not None and index < len(uv) and person_uv.shape[1:] == uv[index].shape:
+            if not np.array_equal(person_uv[0], uv[index]):
+                report.add(path, f"{dio.cam_key(index)}_2d", "person 0 differs from the legacy 2D")
+    for index, person_types in enumerate(persons.types_by_cam):
+        if (
+            types is not None
+            and index < len(types)
+            and person_types.shape[1:] == types[index].shape
+        ):
+            if not np.array_equal(person_types[0], types[index]):
+                report.add(
+                    path, f"{dio.cam_key(index)}_types", "person 0 differs from occlusion_types"
+                )
+
+
+def _check_manifest_entry(subject_dir, action, entry, frames, persons, report):
+    path = os.path.join(os.path.dirname(os.path.normpath(subject_dir)), "dataset.json")
+    field = f"subjects.{os.path.basename(os.path.normpath(subject_dir))}.actions.{action}"
+    if frames is not None and entry["n_frames"] != frames:
+        report.add(path, f"{field}.n_frames", f"{entry['n_frames']} where the files have {frames}")
+    if entry["frame_end"] - entry["frame_start"] + 1 != entry["n_frames"]:
+        report.add(path, field, "frame_start..frame_end does not span n_frames")
+    people = len(persons.names) if persons is not None else 1
+    if len(entry["persons"]) != people:
+        report.add(
+            path, f"{field}.persons", f"{len(entry['persons'])} where the files have {people}"
+        )
