@@ -183,7 +183,12 @@ def applied_take(scene, take):
     for index, person in enumerate(scene_model.people(scene)):
         if index == 0 or take.action in scene_model.person_actions(person):
             animation = person.animation_data
-            previous = (animation.action, animation.action_slot) if animation else (None, None)
+            # Action slots exist from Blender 4.4 on.
+            previous = (
+                (animation.action, getattr(animation, "action_slot", None))
+                if animation
+                else (None, None)
+            )
             saved.append((person, *previous))
             sampling.assign_action(person, action)
     try:

@@ -110,10 +110,11 @@ def test_other_engines(scene, videos, tmp_path, engine):
 
     bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
     scene.render.resolution_x, scene.render.resolution_y = 32, 24
+    factory_engine = scene.render.engine
     result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), engine=engine, samples=1)
     assert result == {"FINISHED"}
     assert _clip(bpy, str(tmp_path / "Videos" / "Nod_1.mp4"))[:2] == (2, (32, 24))
-    assert scene.render.engine == "BLENDER_EEVEE"  # the factory scene's engine, put back
+    assert scene.render.engine == factory_engine
 
 
 def test_engine_identifier_is_one_blender_accepts(scene, videos):
@@ -140,7 +141,8 @@ def _decoded_frame(bpy, frames_io, path, out_png):
     clip_scene = bpy.data.scenes.new("decode")
     try:
         editor = clip_scene.sequence_editor_create()
-        strip = editor.strips.new_movie("m", path, channel=1, frame_start=1, fit_method="ORIGINAL")
+        strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+        strip = strips.new_movie("m", path, channel=1, frame_start=1, fit_method="ORIGINAL")
         width, height = strip.elements[0].orig_width, strip.elements[0].orig_height
         clip_scene.render.resolution_x, clip_scene.render.resolution_y = width, height
         clip_scene.view_settings.view_transform = "Standard"
