@@ -12,30 +12,12 @@ import bpy
 import numpy as np
 
 from ..core import camera as cam
+from ..core import dataset_io
 from ..core import occlusion
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from ..core.labels import LABEL_DTYPE
 from . import raycast, scene_model
-
-
-@dataclasses.dataclass
-class CameraSet:
-    """The dataset cameras as the files describe them (fixed for the whole export)."""
-
-    ids: list
-    K: np.ndarray  # (C,3,3)
-    RT: np.ndarray  # (C,3,4)
-    res_w: int
-    res_h: int
-
-    @property
-    def P(self):
-        return cam.projection_matrix(self.K, self.RT)
-
-    @property
-    def centres(self):
-        return cam.camera_centre(self.RT)
 
 
 @dataclasses.dataclass
@@ -54,36 +36,34 @@ def blend_name():
     return bpy.data.filepath or "<unsaved scene>"
 
 
-def camera_set(scene, cameras):
-    """K and RT of the dataset cameras from the scene's render settings and world matrices."""
+def camera_specs(scene, cameras):
+    """The Blender numbers of each dataset camera (``dataset_io.Cameras.from_blender``'s specs)."""
     render = scene.render
-    Ks, RTs = [], []
+    specs = []
     for obj in cameras:
         data = obj.data
         if data.type != "PERSP":
             raise DatasetError(
                 blend_name(), f"{obj.name}: type", "dataset cameras must be perspective"
             )
-        Ks.append(
-            cam.intrinsics_from_blender(
-                data.lens,
-                data.sensor_width,
-                data.sensor_height,
-                data.sensor_fit,
-                data.shift_x,
-                data.shift_y,
-                render.resolution_x,
-                render.resolution_y,
-                render.resolution_percentage,
-                render.pixel_aspect_x,
-                render.pixel_aspect_y,
-            )  # fmt: skip
+        specs.append(
+            {
+                "name": obj.name,
+                "matrix_world": np.array(obj.matrix_world),
+                "lens_mm": data.lens,
+                "sensor_width": data.sensor_width,
+                "sensor_height": data.sensor_height,
+                "sensor_fit": data.sensor_fit,
+                "shift_x": data.shift_x,
+                "shift_y": data.shift_y,
+                "res_x": render.resolution_x,
+                "res_y": render.resolution_y,
+                "percentage": render.resolution_percentage,
+                "pixel_aspect_x": render.pixel_aspect_x,
+                "pixel_aspect_y": render.pixel_aspect_y,
+            }
         )
-        RTs.append(cam.extrinsics_from_world_matrix(np.array(obj.matrix_world)))
-    width, height = cam.render_size(
-        render.resolution_x, render.resolution_y, render.resolution_percentage
-    )
-    return CameraSet([o.name for o in cameras], np.array(Ks), np.array(RTs), width, height)
+    return specs
 
 
 def action_folder_name(name):
@@ -141,7 +121,8 @@ class SceneSampler:
                 raise DatasetError(blend_name(), f"{arm.name}: bones", str(exc)) from None
         self.bodies = raycast.people_bodies(scene)
         self.depsgraph = depsgraph
-        self.camera_set = camera_set(scene, self.cameras)
+        self.camera_specs = camera_specs(scene, self.cameras)
+        self.camera_set = dataset_io.Cameras.from_blender(self.camera_specs)
         self._saved = [self._current_take(arm) for arm in self.people]
         self._saved_frame = scene.frame_current
         self.caster = None
@@ -188,7 +169,7 @@ class SceneSampler:
         camera_indices = list(camera_indices)
         P = cams.P[camera_indices]
         RT = cams.RT[camera_indices]
-        centres = cams.centres[camera_indices]
+        centres = cam.camera_centre(RT)
         n, people = len(frames), len(self.people)
         positions_3d = np.empty((n, people, 17, 3))
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
@@ -214,7 +195,8 @@ class SceneSampler:
 
     def _label(self, joints, RT, centres, uv, own):
         in_front = cam.camera_depth(joints, RT) > 0
-        in_frame = cam.in_image(uv, self.camera_set.res_w, self.camera_set.res_h) & in_front
+        res_w, res_h = self.camera_set.res[0]
+        in_frame = cam.in_image(uv, res_w, res_h) & in_front
         mask = occlusion.needs_ray(in_frame, in_front)
         distance = np.linalg.norm(joints[None] - centres[:, None, None], axis=-1)
         hit_distance = np.full(distance.shape, np.inf)

@@ -139,6 +139,7 @@ def _add_action(arm, prefix, name):
     action = bpy.data.actions.get(name)
     if action is None:
         action = bpy.data.actions.new(name)
+        action.use_fake_user = True  # kept in the .blend while no person plays it
     assign_action(arm, action)
     if name == "Wave":
         bone = arm.pose.bones[prefix + "LeftArm"]
