@@ -12,6 +12,7 @@ _MODULE_NAMES = (
     "panel",
     "cli_hook",
     "camera_rig",
+    "export_ops",
     "videos",
 )
 
