@@ -12,6 +12,8 @@ _MODULE_NAMES = (
     "panel",
     "cli_hook",
     "camera_rig",
+    "occluders",
+    "scenarios",
     "export_ops",
     "videos",
 )

@@ -16,10 +16,10 @@ import numpy as np
 from mathutils import Matrix
 
 from ..core import camera as camera_model
-from ..core import camera_fit, camera_presets
+from ..core import camera_fit, camera_presets, dataset_io
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
-from . import scene_model
+from . import sampling, scene_model
 from .panel import SubPanel
 
 COLLECTION = "BlendMimic3D Cameras"
@@ -87,7 +87,7 @@ class BM3D_PG_cameras(bpy.types.PropertyGroup):
 # --- joints of the people over the animation -------------------------------------------------
 
 
-def _joint_bone_indices(armature):
+def joint_bone_indices(armature):
     names = armature.pose.bones.keys()
     try:
         wanted = bm3d_bone_names(names)
@@ -106,44 +106,56 @@ def _world_joints(armature, indices):
     return local @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-def frame_list(scene, step=1):
-    return list(range(scene.frame_start, scene.frame_end + 1, max(1, int(step))))
+def fit_frames(scene, step=1):
+    """``(take, frame)`` pairs to frame: every frame the export will write (each take of the
+    primary person's library over its own range), or the scene's range when there is no take."""
+    step = max(1, int(step))
+    takes = sampling.scene_actions(scene)
+    if not takes:
+        return [(None, f) for f in range(scene.frame_start, scene.frame_end + 1, step)]
+    pairs = []
+    for take in takes:
+        start, end = sampling.frame_range(bpy.data.actions[take])
+        pairs.extend((take, f) for f in range(start, end + 1, step))
+    return pairs
 
 
 class JointSampler:
-    """Samples the people's joints frame by frame; ``step`` advances so a modal can show progress.
+    """Samples the people's joints frame by frame, as the export does (one evaluation per frame
+    for everyone); ``step`` advances a little so that a modal can show progress.
 
-    ``joints`` is (frames, people * 17, 3) once done. The scene's current frame is put back
-    when sampling finishes or is cancelled.
+    ``joints`` is (frames, people * 17, 3) once done. Each person's take and the current frame
+    are put back when sampling ends or is cancelled.
     """
 
-    def __init__(self, scene, people, frames):
-        if not people:
-            raise DatasetError(None, "people", "no people in the scene: add or import people first")
+    def __init__(self, scene, step=1):
         self.scene = scene
-        self.people = list(people)
-        self.indices = [_joint_bone_indices(p) for p in self.people]
-        self.frames = list(frames)
+        self.base = sampling.SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
+        self.people = self.base.people
+        self.frames = fit_frames(scene, step)
         self.joints = np.empty((len(self.frames), 17 * len(self.people), 3))
         self.done_count = 0
-        self._frame_before = (scene.frame_current, scene.frame_subframe)
+        self._take = None
 
     @property
     def done(self):
         return self.done_count >= len(self.frames)
 
     def step(self, seconds=0.05):
-        """Sample frames for about ``seconds``; returns the fraction done."""
+        """Sample frames for about ``seconds`` (at least one); returns the fraction done."""
         end = time.perf_counter() + seconds
         while not self.done:
-            self.scene.frame_set(self.frames[self.done_count])
-            row = [_world_joints(p, idx) for p, idx in zip(self.people, self.indices, strict=True)]
-            self.joints[self.done_count] = np.concatenate(row)
+            take, frame = self.frames[self.done_count]
+            if take is not None and take != self._take:
+                self.base.set_take(take)
+                self._take = take
+            self.scene.frame_set(frame)
+            self.joints[self.done_count] = self.base.joints().reshape(-1, 3)
             self.done_count += 1
             if time.perf_counter() >= end:
                 break
         if self.done:
-            self.restore_frame()
+            self.restore()
         return self.done_count / max(1, len(self.frames))
 
     def run(self):
@@ -151,44 +163,36 @@ class JointSampler:
             self.step(seconds=1.0)
         return self.joints
 
-    def restore_frame(self):
-        frame, subframe = self._frame_before
-        self.scene.frame_set(frame, subframe=subframe)
+    def restore(self):
+        self.base.restore()
 
 
 def current_joints(scene, people):
     """The people's joints (people * 17, 3) at the current frame."""
-    return np.concatenate([_world_joints(p, _joint_bone_indices(p)) for p in people])
+    return np.concatenate([_world_joints(p, joint_bone_indices(p)) for p in people])
 
 
 # --- cameras in Blender -------------------------------------------------------------------
 
 
 def camera_intrinsics(cam_obj, scene):
-    data, render = cam_obj.data, scene.render
-    return camera_model.intrinsics_from_blender(
-        data.lens, data.sensor_width, data.sensor_height, data.sensor_fit,
-        data.shift_x, data.shift_y, render.resolution_x, render.resolution_y,
-        render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
-    )  # fmt: skip
+    """K of a camera and its image size (width, height), exactly as the export computes them."""
+    cameras = dataset_io.Cameras.from_blender(sampling.camera_specs(scene, [cam_obj]))
+    return cameras.K[0], tuple(int(v) for v in cameras.res[0])
 
 
-def _lens_and_shift(cam_data, scene, focal_px, principal):
+def _lens_and_shift(cam_obj, scene, focal_px, principal):
     """Blender lens (mm) and shift giving ``focal_px`` and ``principal`` for this scene.
 
     K is linear in the lens and in the shifts, so two evaluations of the camera model give the
     inverse without repeating Blender's sensor-fit rules here.
     """
-    render = scene.render
-
-    def k(lens, shift):
-        return camera_model.intrinsics_from_blender(
-            lens, cam_data.sensor_width, cam_data.sensor_height, cam_data.sensor_fit,
-            shift, shift, render.resolution_x, render.resolution_y,
-            render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
-        )  # fmt: skip
-
-    base, shifted = k(1.0, 0.0), k(1.0, 1.0)
+    spec = sampling.camera_specs(scene, [cam_obj])[0]
+    del spec["name"], spec["matrix_world"]
+    base = camera_model.intrinsics_from_blender(**{**spec, "lens_mm": 1.0, "shift_x": 0.0,
+                                                   "shift_y": 0.0})  # fmt: skip
+    shifted = camera_model.intrinsics_from_blender(**{**spec, "lens_mm": 1.0, "shift_x": 1.0,
+                                                      "shift_y": 1.0})  # fmt: skip
     lens = focal_px / base[0, 0]
     shift_x = (principal[0] - base[0, 2]) / (shifted[0, 2] - base[0, 2])
     shift_y = (principal[1] - base[1, 2]) / (shifted[1, 2] - base[1, 2])
@@ -247,10 +251,10 @@ def build_rig(scene, rig, set_resolution=True):
     for i, spec in enumerate(rig.cameras):
         data = bpy.data.cameras.new(f"Camera_{i}")
         data.sensor_fit, data.sensor_width = "AUTO", 36.0
-        data.lens, data.shift_x, data.shift_y = _lens_and_shift(
-            data, scene, spec.focal_px, spec.principal
-        )
         obj = bpy.data.objects.new(f"Camera_{i}", data)
+        data.lens, data.shift_x, data.shift_y = _lens_and_shift(
+            obj, scene, spec.focal_px, spec.principal
+        )
         coll.objects.link(obj)
         obj.matrix_world = _world_matrix(spec.location, spec.rotation)
         scene_model.set_role(obj, scene_model.CAMERA, **{scene_model.CAMERA_INDEX: i})
@@ -296,12 +300,9 @@ def plan_fit(scene, cameras, joints, mode, margin, aim):
             except DatasetError as exc:
                 failures.append((cam, exc.reason))
                 continue
-        k = camera_intrinsics(cam, scene)
+        k, (width, height) = camera_intrinsics(cam, scene)
         rt = camera_model.extrinsics_from_world_matrix(matrix)
         points = camera_model.world_to_camera(joints, rt)[0]
-        width, height = camera_model.render_size(
-            scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage
-        )
         principal, aspect = (k[0, 2], k[1, 2]), k[0, 0] / k[1, 1]
         lens = cam.data.lens
         if mode == "FOCAL":
@@ -316,8 +317,6 @@ def plan_fit(scene, cameras, joints, mode, margin, aim):
             )
             if result.ok:
                 matrix[:3, 3] = location + result.value * matrix[:3, 2]  # back along local +z
-        if cam.type != "CAMERA" or cam.data.type != "PERSP":
-            result = camera_fit.Fit(False, 0.0, "only perspective cameras can be fitted")
         if result.ok:
             changes.append((cam, Matrix(matrix.tolist()), lens))
         else:
@@ -341,12 +340,11 @@ def fit_message(changes, failures, frames, people):
 
 def fit_now(scene, cameras, mode, margin, step, aim):
     """Sample and fit in one go (scripts, tests, rig_cameras.execute); returns the plan."""
-    people = scene_model.people(scene)
-    sampler = JointSampler(scene, people, frame_list(scene, step))
+    sampler = JointSampler(scene, step)
     joints = sampler.run().reshape(-1, 3)
     changes, failures = plan_fit(scene, cameras, joints, mode, margin, aim)
     apply_fit(changes)
-    return changes, failures, len(sampler.frames), len(people)
+    return changes, failures, len(sampler.frames), len(sampler.people)
 
 
 def _report_fit(op, changes, failures, frames, people):
@@ -370,7 +368,7 @@ class BM3D_OT_rig_cameras(bpy.types.Operator):
         scene = context.scene
         people = scene_model.people(scene)
         for person in people:  # a bad rig is refused before any camera is replaced
-            _joint_bone_indices(person)
+            joint_bone_indices(person)
         target = None
         if people and self.follow_people:
             target = camera_fit.frame_centre(current_joints(scene, people))
@@ -431,11 +429,8 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
 
     def _start(self, context):
         scene = context.scene
-        cameras = scene_model.dataset_cameras(scene)
-        if not cameras:
-            raise DatasetError(None, "cameras", "no dataset cameras: rig cameras first")
-        people = scene_model.people(scene)
-        return cameras, JointSampler(scene, people, frame_list(scene, self.frame_step))
+        sampler = JointSampler(scene, self.frame_step)  # checks people, bones and cameras
+        return sampler.base.cameras, sampler
 
     def _finish(self, context, cameras, sampler):
         joints = sampler.joints.reshape(-1, 3)
@@ -474,7 +469,7 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
 
     def modal(self, context, event):
         if event.type == "ESC":
-            self._sampler.restore_frame()
+            self._sampler.restore()
             self._end(context)
             self.report({"WARNING"}, "Fit cancelled: the cameras are as they were")
             return {"CANCELLED"}

@@ -17,7 +17,7 @@ def _cams(scene):
 def _k(cam, scene):
     from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import camera_intrinsics
 
-    return camera_intrinsics(cam, scene)
+    return camera_intrinsics(cam, scene)[0]
 
 
 def _rt(cam):
@@ -26,9 +26,9 @@ def _rt(cam):
 
 def _pixels_over_frames(scene, person, cam):
     """Pixels (F, 17, 2) and depths of the stand-in's joints at every frame of the range."""
-    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import _joint_bone_indices, _world_joints
+    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import _world_joints, joint_bone_indices
 
-    idx = _joint_bone_indices(person)
+    idx = joint_bone_indices(person)
     joints = []
     for frame in range(scene.frame_start, scene.frame_end + 1):
         scene.frame_set(frame)
@@ -184,11 +184,13 @@ def test_fit_with_no_camera_fits_errors_and_changes_nothing(clean_scene):
 def test_fit_needs_cameras_and_people(clean_scene):
     import bpy
 
-    with pytest.raises(RuntimeError, match="cameras: no dataset cameras: rig cameras first"):
+    person = add_person(clean_scene, 0)
+    with pytest.raises(RuntimeError, match="cameras: no dataset camera in the scene"):
         bpy.ops.blendmimic3d.fit_cameras()
-    bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D")
+    bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=False)
+    bpy.data.objects.remove(person)
     matrices = [np.array(c.matrix_world) for c in _cams(clean_scene)]
-    with pytest.raises(RuntimeError, match="people: no people in the scene"):
+    with pytest.raises(RuntimeError, match="people: no person in the scene"):
         bpy.ops.blendmimic3d.fit_cameras()
     for cam, matrix in zip(_cams(clean_scene), matrices, strict=True):
         np.testing.assert_array_equal(np.array(cam.matrix_world), matrix)
@@ -220,15 +222,22 @@ def test_taken_name_is_reported_and_nothing_changes(clean_scene):
         np.testing.assert_array_equal(a, b)
 
 
-def test_sampler_cancel_puts_the_frame_back(clean_scene):
-    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import JointSampler, frame_list
+def test_sampler_cancel_puts_the_frame_and_take_back(clean_scene):
+    import bpy
+    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import JointSampler
 
     clean_scene.frame_start, clean_scene.frame_end = 1, 200
     person = add_person(clean_scene, 0, walk=(1.0, 0.0))
+    walk = person.animation_data.action
+    bpy.ops.blendmimic3d.rig_cameras(preset="RING", count=2, fit=False)
+    person.animation_data.action = None  # the take is chosen by the sampler, then put back
+    person["bm3d_actions"] = [walk.name]
     clean_scene.frame_set(7)
-    sampler = JointSampler(clean_scene, [person], frame_list(clean_scene))
+    sampler = JointSampler(clean_scene)
+    assert len(sampler.frames) == 200
     sampler.step(seconds=0.0)  # one frame, as one timer tick of the modal would
     assert 0 < sampler.done_count < 200 and not sampler.done
-    assert clean_scene.frame_current == 1
-    sampler.restore_frame()  # what Esc does; no camera has been touched yet at this point
+    assert person.animation_data.action == walk
+    sampler.restore()  # what Esc does; no camera has been touched yet at this point
     assert clean_scene.frame_current == 7
+    assert person.animation_data.action is None
