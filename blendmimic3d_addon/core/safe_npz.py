@@ -33,6 +33,21 @@ _ALLOWED_GLOBALS = {
 }
 
 
+# What parsing an untrusted archive, header or pickle can raise: all of it is bad input.
+UNTRUSTED_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    pickle.UnpicklingError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+)
+
+
 class SafeUnpickler(pickle.Unpickler):
     """Unpickles plain containers, numbers, strings and numpy arrays; refuses any other global."""
 
@@ -96,17 +111,7 @@ def _read_member(archive, info, path, key, allow_objects):
             reason = "holds pickled objects where a numeric array belongs; refused to unpickle"
             raise DatasetError(path, key, reason) from None
         raise DatasetError(path, key, f"corrupt or truncated array ({exc})") from None
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        pickle.UnpicklingError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        KeyError,
-    ) as exc:
+    except UNTRUSTED_ERRORS as exc:
         raise DatasetError(path, key, f"corrupt, truncated or unsafe ({exc})") from None
 
 
