@@ -206,10 +206,11 @@ def _world_matrix(location, rotation):
     return Matrix(matrix.tolist())
 
 
-def _collection(scene):
-    coll = bpy.data.collections.get(COLLECTION)
+def linked_collection(scene, name):
+    """The collection ``name``, made and linked under the scene's master collection if needed."""
+    coll = bpy.data.collections.get(name)
     if coll is None:
-        coll = bpy.data.collections.new(COLLECTION)
+        coll = bpy.data.collections.new(name)
     if coll.name not in scene.collection.children:
         scene.collection.children.link(coll)
     return coll
@@ -246,7 +247,7 @@ def build_rig(scene, rig, set_resolution=True):
         render.resolution_x, render.resolution_y = rig.resolution
         render.resolution_percentage = 100
         render.pixel_aspect_x = render.pixel_aspect_y = 1.0
-    coll = _collection(scene)
+    coll = linked_collection(scene, COLLECTION)
     created = []
     for i, spec in enumerate(rig.cameras):
         data = bpy.data.cameras.new(f"Camera_{i}")
@@ -526,15 +527,14 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
 
 
 _CLASSES = (BM3D_PG_cameras, BM3D_OT_rig_cameras, BM3D_OT_fit_cameras, BM3D_PT_cameras)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(_CLASSES)
 
 
 def register():
-    for cls in _CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.bm3d_cameras = bpy.props.PointerProperty(type=BM3D_PG_cameras)
 
 
 def unregister():
     del bpy.types.Scene.bm3d_cameras
-    for cls in reversed(_CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -11,6 +11,7 @@ from ..core import occluder_library
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from . import scene_model
+from .camera_rig import linked_collection
 from .panel import SubPanel
 
 COLLECTION = "BlendMimic3D Occluders"
@@ -91,15 +92,6 @@ def person_floor_point(person):
     return xy, float(matrix[2, 3])
 
 
-def _collection(scene):
-    coll = bpy.data.collections.get(COLLECTION)
-    if coll is None:
-        coll = bpy.data.collections.new(COLLECTION)
-    if coll.name not in scene.collection.children:
-        scene.collection.children.link(coll)
-    return coll
-
-
 def add_occluder_object(scene, kind, xy, yaw, floor_z=0.0, size=(None, None, None)):
     """A tagged occluder mesh of ``kind`` standing at ``xy`` turned by ``yaw``."""
     verts, faces = occluder_library.build(kind, *size)
@@ -108,7 +100,7 @@ def add_occluder_object(scene, kind, xy, yaw, floor_z=0.0, size=(None, None, Non
     mesh.from_pydata(verts.tolist(), [], faces)
     mesh.update()
     obj = bpy.data.objects.new(f"Occluder_{label}", mesh)
-    _collection(scene).objects.link(obj)
+    linked_collection(scene, COLLECTION).objects.link(obj)
     obj.location = (float(xy[0]), float(xy[1]), floor_z)
     obj.rotation_euler = (0.0, 0.0, float(yaw))
     scene_model.set_role(obj, scene_model.OCCLUDER, **{scene_model.KIND: kind})
@@ -236,15 +228,14 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
 
 
 _CLASSES = (BM3D_PG_occluders, BM3D_OT_add_occluder, BM3D_OT_clear_occluders, BM3D_PT_occluders)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(_CLASSES)
 
 
 def register():
-    for cls in _CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.bm3d_occluders = bpy.props.PointerProperty(type=BM3D_PG_occluders)
 
 
 def unregister():
     del bpy.types.Scene.bm3d_occluders
-    for cls in reversed(_CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -141,14 +141,4 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
                                    f"the scene has {count}")  # fmt: skip
 
 
-_CLASSES = (BM3D_OT_apply_scenario,)
-
-
-def register():
-    for cls in _CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(_CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory((BM3D_OT_apply_scenario,))

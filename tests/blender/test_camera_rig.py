@@ -241,3 +241,21 @@ def test_sampler_cancel_puts_the_frame_and_take_back(clean_scene):
     sampler.restore()  # what Esc does; no camera has been touched yet at this point
     assert clean_scene.frame_current == 7
     assert person.animation_data.action is None
+
+
+def test_disable_removes_every_class_and_property(addon):
+    import addon_utils
+    import bpy
+
+    names = ("BM3D_PT_cameras", "BM3D_PT_occluders")
+    ops = ("rig_cameras", "fit_cameras", "add_occluder", "clear_occluders", "apply_scenario")
+    assert all(hasattr(bpy.types, f"BLENDMIMIC3D_OT_{op}") for op in ops)
+    addon_utils.disable(addon, default_set=True)
+    try:
+        assert not hasattr(bpy.types.Scene, "bm3d_cameras")
+        assert not hasattr(bpy.types.Scene, "bm3d_occluders")
+        assert all(bpy.types.Panel.bl_rna_get_subclass_py(n) is None for n in names)
+        assert not any(hasattr(bpy.types, f"BLENDMIMIC3D_OT_{op}") for op in ops)
+    finally:
+        addon_utils.enable(addon, default_set=True)
+    assert hasattr(bpy.types.Scene, "bm3d_cameras")
