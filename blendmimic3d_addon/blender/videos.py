@@ -16,14 +16,13 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core import dataset_io, qa_overlay
+from ..core import dataset_io, manifest, qa_overlay
 from ..core.errors import DatasetError
 from ..core.joints import PARENTS_BM3D
 from . import sampling, scene_model, video_frames
 from .panel import SubPanel
 
 VIDEOS_DIR = "Videos"
-QA_DIR = os.path.join(VIDEOS_DIR, "QA")
 
 ENGINES = (
     ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
@@ -49,7 +48,8 @@ def video_name(action, camera_index):
 
 
 def qa_video_name(action, camera_index):
-    return f"{action}_{camera_index}_qa.mp4"
+    """The QA video beside the plain one: same action and camera, ``.qa`` before ``.mp4``."""
+    return f"{action}_{camera_index}.qa.mp4"
 
 
 class VideoSettings:
@@ -78,7 +78,7 @@ class VideoSettings:
     )
     qa_video: bpy.props.BoolProperty(
         name="QA Videos",
-        description="Also write Videos/QA/<Action>_<i>_qa.mp4 with the 2D keypoints drawn over "
+        description="Also write Videos/<Action>_<i>.qa.mp4 with the 2D keypoints drawn over "
         "the frames, coloured by occlusion type",
         default=False,
     )
@@ -117,7 +117,7 @@ class VideoPlan:
         """(take, camera index, relative path of the video, relative path of the QA video)."""
         for take in self.takes:
             for index in range(len(self.cameras)):
-                qa = os.path.join(QA_DIR, qa_video_name(take.folder, index))
+                qa = os.path.join(VIDEOS_DIR, qa_video_name(take.folder, index))
                 video = os.path.join(VIDEOS_DIR, video_name(take.folder, index))
                 yield take, index, video, qa if self.qa_video else None
 
@@ -135,10 +135,13 @@ def plan_videos(scene, settings):
     directory = os.path.abspath(directory)
     if not os.path.isdir(directory):
         raise DatasetError(directory, None, "folder does not exist; export the dataset first")
-    cameras = scene_model.dataset_cameras(scene)
+    listed = listed_takes(directory)
+    if listed is not None:
+        cameras, takes = listed
+    else:
+        cameras, takes = scene_model.dataset_cameras(scene), scene_takes(scene)
     if not cameras:
         raise DatasetError(None, "cameras", "the scene has no dataset cameras (Camera_0, ...)")
-    takes = scene_takes(scene)
     if not takes:
         raise DatasetError(None, "actions", "no person in the scene has an action to render")
     plan = VideoPlan(
@@ -163,6 +166,33 @@ def plan_videos(scene, settings):
 
 
 # --- takes -------------------------------------------------------------------------------------
+
+
+def listed_takes(directory):
+    """(cameras, takes) as the dataset's manifest lists them for this subject, so that the
+    videos match the exported files (a subset of cameras or actions, their frame ranges);
+    None when the dataset has no manifest entry for it (a legacy folder)."""
+    root, subject = os.path.split(directory)
+    content = manifest.read_manifest(root)
+    if content is None or subject not in content["subjects"]:
+        return None
+    path = manifest.manifest_path(root)
+    entry = content["subjects"][subject]
+    cameras = []
+    for index, camera in enumerate(entry["cameras"]):
+        obj = bpy.data.objects.get(camera["name"])
+        if obj is None or obj.type != "CAMERA":
+            field = f"subjects.{subject}.cameras[{index}]"
+            raise DatasetError(path, field, f"camera {camera['name']!r} is not in this scene")
+        cameras.append(obj)
+    takes = []
+    for folder, action in entry["actions"].items():
+        name = action.get("blender_action", folder)
+        if name not in bpy.data.actions:
+            field = f"subjects.{subject}.actions.{folder}"
+            raise DatasetError(path, field, f"action {name!r} is not in this scene")
+        takes.append(Take(name, folder, int(action["frame_start"]), int(action["frame_end"])))
+    return cameras, takes
 
 
 def scene_takes(scene):

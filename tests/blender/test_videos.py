@@ -171,7 +171,7 @@ def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, i
     )
     result = bpy.ops.blendmimic3d.render_videos(directory=str(subject), qa_video=True, scale=50)
     assert result == {"FINISHED"}
-    qa_path = subject / "Videos" / "QA" / "Wave_0_qa.mp4"
+    qa_path = subject / "Videos" / "Wave_0.qa.mp4"
     assert _clip(bpy, str(qa_path))[:2] == (3, (64, 48))
     qa = _decoded_frame(bpy, frames_io, str(qa_path), str(tmp_path / "qa.png"))
     plain_path = str(subject / "Videos" / "Wave_0.mp4")
