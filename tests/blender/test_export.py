@@ -2,6 +2,8 @@
 bones and skinned box bodies, a cube occluder, four tagged cameras Camera_0..3."""
 
 import math
+import os
+import re
 
 import numpy as np
 import pytest
@@ -265,3 +267,158 @@ def test_labels_see_occluder_other_person_and_self(scene):
     # Every camera sees person 0's head (nothing in front of it from these heights).
     for c in range(4):
         assert (take.types[c][:, 0, 9] != T.OBJECT).all()
+
+
+# ---- the operator, the files, and safety -------------------------------------------------------
+
+
+def _export(out, **settings):
+    import bpy
+
+    return bpy.ops.blendmimic3d.export_dataset(directory=str(out), **settings)
+
+
+def _tree(root):
+    """{relative path: bytes} of every file under ``root`` (to prove nothing changed)."""
+    found = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, root)] = handle.read()
+    return found
+
+
+def _validate(root):
+    from blendmimic3d_addon.core.validate import validate_dataset
+
+    report = validate_dataset(root)
+    assert report.ok, report.problems
+    return report
+
+
+def test_operator_exports_a_valid_subject(scene, tmp_path):
+    from blendmimic3d_addon.core import dataset_io
+    from blendmimic3d_addon.core.labels import legacy_labels
+
+    assert _export(tmp_path, subject="S1") == {"FINISHED"}
+    report = _validate(tmp_path)
+    assert report.subjects["S1"] == "2 actions, 18 frames, 4 cameras"
+    subject = tmp_path / "S1"
+    positions = dataset_io.read_positions_3d(subject, "Wave")
+    assert positions.shape == (10, 17, 3) and positions.dtype == np.float64
+    types = dataset_io.read_occlusion_types(subject, "Wave")
+    legacy = dataset_io.read_occlusions(subject, "Wave")
+    for cam_types, cam_legacy in zip(types, legacy, strict=True):
+        np.testing.assert_array_equal(legacy_labels(cam_types), cam_legacy)
+    persons = dataset_io.read_persons(subject, "Wave")
+    assert persons.names == ["Person0", "Person1"]
+    np.testing.assert_array_equal(persons.positions_3d[0], positions)
+    # The scene is as it was: frame and takes.
+    assert scene.frame_current == 1
+    assert scene.objects["Person0"].animation_data.action.name == "Wave"
+
+
+def test_export_matches_published_files_key_for_key(scene, tmp_path, shared):
+    published = shared("blendmimic3d", "S1")
+    assert _export(tmp_path, subject="S1") == {"FINISHED"}
+    ours = tmp_path / "S1"
+    pairs = [
+        ("D3_Positions/Greeting/Greeting.npz", "D3_Positions/Wave/Wave.npz"),
+        ("D2_Positions/Greeting/2D_positions.npz", "D2_Positions/Wave/2D_positions.npz"),
+        ("Occlusions/Greeting/occluded_kpt.npz", "Occlusions/Wave/occluded_kpt.npz"),
+        ("Cameras/matrices_S1.npz", "Cameras/matrices_S1.npz"),
+    ]
+    for theirs_name, ours_name in pairs:
+        theirs, mine = np.load(published / theirs_name), np.load(ours / ours_name)
+        assert theirs.files == mine.files, ours_name
+        for key in theirs.files:
+            assert theirs[key].dtype == mine[key].dtype, (ours_name, key)
+            assert theirs[key].shape[1:] == mine[key].shape[1:], (ours_name, key)
+    theirs = np.load(published / "Cameras/camera_params_S1.npz", allow_pickle=True)
+    mine = np.load(ours / "Cameras/camera_params_S1.npz", allow_pickle=True)
+    assert theirs.files == mine.files
+    for a, b in zip(theirs["intrinsic_params"], mine["intrinsic_params"], strict=True):
+        assert list(a) == list(b)
+        assert [type(v) for v in a.values()] == [type(v) for v in b.values()]
+    a, b = theirs["extrinsic_params"][()]["S1"][0], mine["extrinsic_params"][()]["S1"][0]
+    assert list(a) == list(b) and [len(v) for v in a.values()] == [len(v) for v in b.values()]
+    number = re.compile(r"^-?\d\.\d{18}e[+-]\d\d$")  # np.savetxt's '%.18e'
+    for name in ("Cameras/CamView0_P3x4.txt", "D3_Positions/Wave/data3D.txt"):
+        published_name = name.replace("Wave", "Greeting")
+        for text in ((published / published_name).read_text(), (ours / name).read_text()):
+            assert all(number.match(v) for v in text.split()), name
+    assert np.loadtxt(ours / "D3_Positions/Wave/data3D.txt").shape == (17, 30)
+
+
+def test_refuses_to_overwrite_unless_asked(scene, tmp_path):
+    assert _export(tmp_path, subject="S1") == {"FINISHED"}
+    before = _tree(tmp_path)
+    with pytest.raises(RuntimeError, match="S1: already exists; choose another folder or allow"):
+        _export(tmp_path, subject="S1")
+    assert _tree(tmp_path) == before
+    # Asked: the new export replaces the old one (different cameras, so different files).
+    assert _export(tmp_path, subject="S1", cameras="0,1", overwrite=True) == {"FINISHED"}
+    assert sorted(os.listdir(tmp_path / "S1" / "Cameras")) == [
+        "CamView0_P3x4.txt", "CamView1_P3x4.txt", "camera_params_S1.npz", "matrices_S1.npz",
+    ]  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["S1", "dataset.json"]  # no staging left over
+
+
+def _job(scene, out, **kwargs):
+    import bpy
+
+    from blendmimic3d_addon.blender.export_ops import ExportJob
+
+    return ExportJob(scene, bpy.context.evaluated_depsgraph_get(), str(out), "S1", **kwargs)
+
+
+def test_cancel_or_error_midway_keeps_the_older_dataset(scene, tmp_path):
+    assert _export(tmp_path, subject="S1", cameras="0") == {"FINISHED"}
+    before = _tree(tmp_path)
+    # Cancel (what Esc does): close the job's steps after a few frames.
+    steps = _job(scene, tmp_path, overwrite=True).steps()
+    for _ in range(12):  # into the second take: the first one is already staged
+        next(steps)
+    assert any(name.endswith(".staging") for name in os.listdir(tmp_path))
+    steps.close()
+    assert _tree(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == ["S1", "dataset.json"]
+    assert scene.frame_current == 1
+    # An error in the middle: the same.
+    steps = _job(scene, tmp_path, overwrite=True).steps()
+    next(steps)
+    with pytest.raises(OSError, match="disk full"):
+        steps.throw(OSError("disk full"))
+    assert _tree(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == ["S1", "dataset.json"]
+
+
+def test_clear_messages_for_an_incomplete_scene(addon, tmp_path):
+    import bpy
+
+    build_scene(people=1)
+    for obj in [o for o in bpy.data.objects if o.type == "CAMERA"]:
+        bpy.data.objects.remove(obj)
+    with pytest.raises(RuntimeError, match="cameras: no dataset camera in the scene"):
+        _export(tmp_path, subject="S1")
+    add_cameras()
+    for action in list(bpy.data.actions):
+        bpy.data.actions.remove(action)
+    with pytest.raises(RuntimeError, match="actions: Person0 has no action to export"):
+        _export(tmp_path, subject="S1")
+    bpy.ops.wm.read_homefile(use_empty=True)
+    add_cameras()
+    with pytest.raises(RuntimeError, match="people: no person in the scene"):
+        _export(tmp_path, subject="S1")
+    with pytest.raises(RuntimeError, match="subject: 'S 1': use letters, digits"):
+        _export(tmp_path, subject="S 1")
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_panel_registered(addon):
+    import bpy
+
+    panel = bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_export")
+    assert panel is not None and panel.bl_parent_id == "BM3D_PT_main" and panel.bl_order == 50
+    assert bpy.context.scene.bm3d_export.subject == "S1"
