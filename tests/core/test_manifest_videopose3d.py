@@ -1,0 +1,117 @@
+"""dataset.json round trip and checks; conversion to VideoPose3D's layout."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from test_validate import make_dataset
+
+from blendmimic3d_addon.core import camera as cam
+from blendmimic3d_addon.core import dataset_io as dio
+from blendmimic3d_addon.core import manifest as mf
+from blendmimic3d_addon.core.errors import DatasetError
+from blendmimic3d_addon.core.joints import BM3D_TO_H36M
+from blendmimic3d_addon.core.videopose3d import convert_dataset
+
+
+def test_manifest_round_trip(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    manifest = mf.read_manifest(root)
+    assert manifest["format_version"] == mf.FORMAT_VERSION
+    assert manifest["generator"] == {"name": "BlendMimic3D Studio", "version": "0.1.0"}
+    assert manifest["fps"] == 30.0 and manifest["units"]["positions_3d"] == "metre"
+    assert manifest["joints"]["names"][1] == "LeftUpLeg"
+    assert manifest["occlusion_types"]["3"] == "object"
+    walk = manifest["subjects"]["S1"]["actions"]["Walk"]
+    assert (walk["frame_start"], walk["frame_end"], walk["n_frames"]) == (1, 40, 40)
+    assert [p["name"] for p in walk["persons"]] == ["Person0", "Person1"]
+    camera = manifest["subjects"]["S1"]["cameras"][0]
+    assert camera["res_w"] == 1000 and np.array(camera["RT"]).shape == (3, 4)
+    assert mf.read_manifest(tmp_path) is None  # a legacy folder has none
+
+
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda m: m.pop("fps"), "fps: missing field"),
+        (lambda m: m.update(format="other"), "format: 'other' is not 'blendmimic3d'"),
+        (lambda m: m.update(format_version="2.0"), "format_version: 2.0 is unsupported"),
+        (lambda m: m["joints"]["names"].reverse(), "joints.names: not the BlendMimic3D-17"),
+        (lambda m: m["subjects"]["S1"]["actions"]["Walk"].pop("persons"), "actions.Walk.persons"),
+    ],
+)
+def test_manifest_errors(tmp_path, edit, field):
+    root = make_dataset(tmp_path / "data")
+    path = mf.manifest_path(root)
+    manifest = json.load(open(path))
+    edit(manifest)
+    json.dump(manifest, open(path, "w"))
+    with pytest.raises(DatasetError) as info:
+        mf.read_manifest(root)
+    assert info.value.path == path and field in info.value.message
+
+
+def test_manifest_not_json(tmp_path):
+    open(tmp_path / "dataset.json", "w").write("{ nope")
+    with pytest.raises(DatasetError, match="dataset.json: not readable JSON"):
+        mf.read_manifest(tmp_path)
+
+
+def _vp3d_world_to_camera(points, q, t):
+    """VideoPose3D's common/camera.py world_to_camera: qrot(qinverse(q), X - t)."""
+    R = cam.matrix_from_quaternion(q)
+    return (points - t) @ R  # R^T (X - t) for row vectors
+
+
+def test_convert_export(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    paths = convert_dataset(root, tmp_path / "vp3d", name="mine")
+    assert [os.path.basename(p) for p in paths] == [
+        "data_3d_mine.npz",
+        "data_2d_mine_gt.npz",
+        "cameras_mine.json",
+    ]
+    # Loaded exactly as VideoPose3D loads them.
+    positions_3d = np.load(paths[0], allow_pickle=True)["positions_3d"].item()
+    data_2d = np.load(paths[1], allow_pickle=True)
+    positions_2d = data_2d["positions_2d"].item()
+    metadata = data_2d["metadata"].item()
+    assert metadata == {
+        "layout_name": "h36m",
+        "num_joints": 17,
+        "keypoints_symmetry": [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]],
+    }
+    world = dio.read_positions_3d(os.path.join(root, "S1"), "Walk")
+    walk = positions_3d["S1"]["Walk"]
+    assert walk.shape == (40, 17, 3) and walk.dtype == np.float32
+    np.testing.assert_allclose(walk[:, 1], world[:, 4], rtol=1e-6)  # RHip <- RightUpLeg
+    uv = dio.read_positions_2d(os.path.join(root, "S1"), "Walk")
+    assert len(positions_2d["S1"]["Walk"]) == 4
+    np.testing.assert_allclose(positions_2d["S1"]["Walk"][2], uv[2][:, BM3D_TO_H36M], rtol=1e-6)
+    # Cameras in VideoPose3D's convention reproduce the dataset's camera frame.
+    cameras = json.load(open(paths[2]))["S1"]
+    RT = dio.read_cameras(os.path.join(root, "S1")).RT
+    for index, entry in enumerate(cameras):
+        in_camera = _vp3d_world_to_camera(world, entry["orientation"], entry["translation"])
+        np.testing.assert_allclose(in_camera, cam.world_to_camera(world, RT[index])[0], atol=1e-9)
+
+
+def test_convert_published_projects_missing_2d(shared, tmp_path):
+    subject = shared("blendmimic3d", "S2")
+    paths = convert_dataset(subject, tmp_path, joint_order="blendmimic3d")
+    data_2d = np.load(paths[1], allow_pickle=True)
+    assert data_2d["metadata"].item()["layout_name"] == "blendmimic3d"
+    positions_2d = data_2d["positions_2d"].item()["S2"]
+    assert len(positions_2d) == 14
+    # Arguing has a published 2D file; the others are projected, which the format makes equal.
+    published = dio.read_positions_2d(subject, "Arguing")
+    np.testing.assert_allclose(positions_2d["Arguing"][1], published[1], rtol=1e-6)
+    world = dio.read_positions_3d(subject, "Thinking")
+    projected = cam.project(world, dio.read_cameras(subject).P)
+    np.testing.assert_allclose(positions_2d["Thinking"][3], projected[3], rtol=1e-6)
+
+
+def test_convert_bad_folder(tmp_path):
+    with pytest.raises(DatasetError, match="no subject folder"):
+        convert_dataset(tmp_path, tmp_path / "out")
