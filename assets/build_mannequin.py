@@ -4,14 +4,16 @@ Run with ``.venv/bin/python assets/build_mannequin.py`` (or ``blender -b --pytho
 It writes, all from the data below and nothing else:
 
 - ``Mannequin``: an armature with Mixamo's 65-bone rig, the same bone names (``mixamorig:``
-  prefix), hierarchy, rest pose and rolls as a real Mixamo character, and the same object
+  prefix), hierarchy, rest pose (scaled to 1.75 m) and rolls as a real Mixamo character, the object
   transform an imported Mixamo FBX gets (centimetres, scaled 0.01, turned 90 degrees about X), so
   Mixamo actions play on it unchanged and its actions play on Mixamo characters;
 - ``Mannequin_Body``: rigid, skinned body segments (one vertex group per bone) so the body
   occludes itself in renders and occlusion labels; the character's left side is tinted;
-- four procedural actions at 30 fps: ``Walk`` (3 steps cycles, walking forward), ``Wave`` (the
-  right hand, loops), ``Sit`` (sit down on a seat height, stay, stand up) and ``PickUp`` (squat and
-  reach the floor, stand up). Each starts and ends in the same relaxed standing pose.
+- four procedural actions at 30 fps, every bone keyed: ``Walk`` (97 frames, three gait cycles
+  walking 4 m forward; its last frame repeats its first pose), ``Wave`` (90 frames, the right
+  hand, marked cyclic), ``Sit`` (120 frames: sit down to seat height, stay, stand up) and
+  ``PickUp`` (100 frames: squat and reach the floor, stand up). Wave, Sit and PickUp start and end
+  in the same relaxed standing pose.
 """
 
 # ruff: noqa: E501 (the bone table below keeps one bone per line)
@@ -408,7 +410,8 @@ ACTIONS = (("Walk", walk, 97), ("Wave", wave, 90), ("Sit", sit, 120), ("PickUp",
 def _new_action(name, armature):
     """An empty action and the collection to add its F-curves to (layered actions or legacy)."""
     action = bpy.data.actions.new(name)
-    action.use_fake_user = True
+    action.use_fake_user = True  # nobody plays it in the file; add_mannequin appends it by name
+    action["bm3d_mannequin"] = name  # lets later mannequins share it instead of copying
     if hasattr(action, "layers"):  # Blender 4.4+
         slot = action.slots.new(id_type="OBJECT", name=armature.name)
         bag = action.layers.new("Layer").strips.new(type="KEYFRAME").channelbag(slot, ensure=True)
@@ -462,13 +465,6 @@ def build_action(armature, name, pose_at, last_frame):
     return action
 
 
-def assign(armature, action):
-    animation = armature.animation_data_create()
-    animation.action = action
-    if getattr(animation, "action_slot", None) is None and hasattr(action, "slots"):
-        animation.action_slot = action.slots[0]
-
-
 def main(out=OUT):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -476,10 +472,8 @@ def main(out=OUT):
     armature = build_armature(scene)
     body = build_body(armature)
     scene.collection.objects.link(body)
-    actions = [build_action(armature, name, fn, last) for name, fn, last in ACTIONS]
-    assign(armature, actions[0])
-    armature["bm3d_actions"] = [a.name for a in actions]
-    scene.frame_start, scene.frame_end = 1, int(actions[0].frame_range[1])
+    for name, pose_at, last_frame in ACTIONS:
+        build_action(armature, name, pose_at, last_frame)
     out = pathlib.Path(out)
     part = out.with_name(f".{out.name}.part")
     bpy.ops.wm.save_as_mainfile(filepath=str(part), compress=True, copy=True)

@@ -1,0 +1,399 @@
+"""Import Mixamo FBX files: characters (with skin) become people, animations (without skin) go
+into the action library of every person with the same rig. Also the Characters panel.
+
+Mixamo FBX files are in centimetres with Y up; Blender's FBX importer turns them into an armature
+scaled 0.01 and turned 90 degrees about X, so the character stands in metres on the XY floor,
+facing -Y. Each action is named after its file. A file that is not FBX, cannot be read or holds
+no Mixamo rig gets one message naming it, and whatever the importer had made is removed again.
+"""
+
+import os
+
+import bpy
+from bpy_extras.io_utils import ImportHelper
+
+from ..core.errors import DatasetError
+from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
+from . import people, scene_model
+from .panel import SubPanel
+
+FBX_BINARY_MAGIC = b"Kaydara FBX Binary"
+
+
+class NoCharacterError(DatasetError):
+    """An animation without skin, and no person in the scene with the same rig to take it."""
+
+
+def check_fbx_file(path):
+    """Raise DatasetError unless ``path`` is a readable FBX file (binary or ASCII)."""
+    if not os.path.isfile(path):
+        raise DatasetError(path, None, "no such file")
+    if not path.lower().endswith(".fbx"):
+        raise DatasetError(path, None, "not an FBX file (expected a .fbx export from Mixamo)")
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if not (head.startswith(FBX_BINARY_MAGIC) or b"FBXHeaderExtension" in head):
+        raise DatasetError(path, None, "not an FBX file (no FBX header)")
+
+
+# --- what the importer made, and taking it back -------------------------------------------------
+
+
+def _id_collections():
+    """Every bpy.data collection of datablocks that can be removed."""
+    for name in dir(bpy.data):
+        collection = getattr(bpy.data, name, None)
+        if isinstance(collection, bpy.types.bpy_prop_collection) and hasattr(collection, "remove"):
+            yield collection
+
+
+def datablock_snapshot():
+    return {block.as_pointer() for coll in _id_collections() for block in coll}
+
+
+def datablocks_since(snapshot):
+    return [
+        block for coll in _id_collections() for block in coll if block.as_pointer() not in snapshot
+    ]
+
+
+def remove_datablocks(blocks):
+    if blocks:
+        bpy.data.batch_remove(blocks)
+
+
+class SceneState:
+    """What the FBX importer changes besides adding datablocks: frame rate, range, selection."""
+
+    def __init__(self, context):
+        scene = context.scene
+        self.scene = scene
+        self.fps = (scene.render.fps, scene.render.fps_base)
+        self.frames = (scene.frame_start, scene.frame_end, scene.frame_current)
+        self.active = context.view_layer.objects.active
+        self.selected = [o for o in scene.objects if o.select_get()]
+
+    def restore(self, context):
+        scene = self.scene
+        scene.render.fps, scene.render.fps_base = self.fps
+        scene.frame_start, scene.frame_end = self.frames[:2]
+        scene.frame_set(self.frames[2])
+        for obj in scene.objects:
+            obj.select_set(obj in self.selected)
+        context.view_layer.objects.active = self.active
+
+
+# --- one file ------------------------------------------------------------------------------------
+
+
+def _rig_bones(armature, path):
+    names = [bone.name for bone in armature.data.bones]
+    try:
+        bm3d_bone_names(names)
+    except ValueError as exc:
+        raise DatasetError(path, "armature", f"not a Mixamo rig: {exc}") from None
+    return names
+
+
+def _bone_of(data_path):
+    # 'pose.bones["mixamorig:Hips"].location' -> 'mixamorig:Hips'
+    if data_path.startswith('pose.bones["'):
+        return data_path[len('pose.bones["') :].split('"]', 1)[0]
+    return None
+
+
+def action_for_rig(action, prefix, name):
+    """``action`` with its bone paths renamed to ``prefix`` (a renamed copy when they differ)."""
+    bones = {_bone_of(fc.data_path) for fc in people.action_fcurves(action)} - {None}
+    if mixamo_prefix(bones) == prefix:
+        return action
+    copy = action.copy()
+    copy.name = name
+    for fcurve in people.action_fcurves(copy):
+        bone = _bone_of(fcurve.data_path)
+        if bone is not None:
+            fcurve.data_path = fcurve.data_path.replace(bone, prefix + strip_mixamo_prefix(bone), 1)
+        if fcurve.group is not None and fcurve.group.name == bone:
+            fcurve.group.name = prefix + strip_mixamo_prefix(bone)
+    return copy
+
+
+def _matching_people(scene, bone_names):
+    """People whose rig has every bone the animation moves (prefix aside)."""
+    wanted = {strip_mixamo_prefix(b) for b in bone_names}
+    found = []
+    for arm in scene_model.people(scene):
+        have = {strip_mixamo_prefix(b.name) for b in arm.data.bones}
+        if wanted <= have:
+            found.append(arm)
+    return found
+
+
+def import_file(context, path, target="ALL"):
+    """Import one Mixamo FBX; returns a one-line summary. On any problem, raises DatasetError
+    with the scene as it was before."""
+    path = os.path.abspath(path)
+    check_fbx_file(path)
+    scene = context.scene
+    state = SceneState(context)
+    before = datablock_snapshot()
+    had_people = bool(scene_model.people(scene))
+    try:
+        return _import_checked(context, path, target, before, state, had_people)
+    except BaseException:
+        remove_datablocks(datablocks_since(before))
+        state.restore(context)
+        raise
+
+
+def _import_checked(context, path, target, before, state, had_people):
+    scene = context.scene
+    try:
+        result = bpy.ops.import_scene.fbx(filepath=path, use_anim=True, ignore_leaf_bones=False)
+    except Exception as exc:  # the importer raises whatever its parser hit on a broken file
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(path, None, f"the FBX importer could not read it ({reason})") from None
+    if "FINISHED" not in result:
+        raise DatasetError(path, None, "the FBX importer could not read it")
+
+    new = datablocks_since(before)
+    armatures = [b for b in new if isinstance(b, bpy.types.Object) and b.type == "ARMATURE"]
+    if len(armatures) != 1:
+        found = "no armature" if not armatures else f"{len(armatures)} armatures"
+        raise DatasetError(path, "armature", f"not a Mixamo character or animation ({found})")
+    armature = armatures[0]
+    _rig_bones(armature, path)
+    bodies = scene_model.body_meshes(armature, scene)
+    ad = armature.animation_data
+    action = ad.action if ad is not None else None
+    stem = os.path.splitext(os.path.basename(path))[0]
+
+    # The importer set the scene to the file's rate. The first person sets the timeline; later
+    # files keep the scene's rate, their keys stretched so the motion keeps its speed.
+    file_fps = scene.render.fps / scene.render.fps_base
+    scene_fps = state.fps[0] / state.fps[1]
+    if had_people:
+        scene.render.fps, scene.render.fps_base = state.fps
+        if action is not None and abs(file_fps - scene_fps) > 1e-6:
+            people.retime_action(action, scene_fps / file_fps)
+    if action is not None:
+        action.name = stem
+
+    if bodies:
+        armature.name = stem
+        index = people.add_person(scene, armature, bodies, [action] if action else [])
+        people.set_take(armature, action)
+        people.fit_frame_range(scene)
+        what = f"character {armature.name} as person {index}"
+    else:
+        if action is None:
+            raise DatasetError(path, None, "no skin and no animation: nothing to import")
+        action_bones = {_bone_of(fc.data_path) for fc in people.action_fcurves(action)} - {None}
+        targets = _matching_people(scene, action_bones)
+        if target == "ACTIVE":
+            active = context.view_layer.objects.active
+            targets = [a for a in targets if a == active] or targets[:1]
+        if not targets:
+            raise NoCharacterError(
+                path,
+                None,
+                "an animation without a character: import or add one with this rig first",
+            )
+        for person in targets:
+            prefix = mixamo_prefix([b.name for b in person.data.bones])
+            own = action_for_rig(action, prefix, f"{stem} [{prefix.rstrip(':_')}]")
+            people.add_library_action(person, own)
+            if people.take(person)[0] is None:
+                people.set_take(person, own)
+        if not any(action.name in scene_model.person_actions(p) for p in targets):
+            bpy.data.actions.remove(action)  # every target needed a renamed copy
+        # Keep only the action(s): the skeleton that carried them is not a person.
+        keep = {a.as_pointer() for a in bpy.data.actions}
+        remove_datablocks([b for b in datablocks_since(before) if b.as_pointer() not in keep])
+        people.fit_frame_range(scene)
+        what = f"action {stem} for {', '.join(p.name for p in targets)}"
+    return what
+
+
+# --- many files, with progress and Esc ------------------------------------------------------------
+
+
+class ImportRun:
+    """Imports files one per step; animations whose character comes later in the list are
+    retried at the end. ``cancel`` removes everything this run imported."""
+
+    def __init__(self, context, paths, target="ALL"):
+        self.paths = list(paths)
+        self.pending = list(self.paths)
+        self.target = target
+        self.done, self.failed, self.deferred = [], [], []
+        self.retrying = False
+        self.before = datablock_snapshot()
+        self.state = SceneState(context)
+        self.libraries = {
+            a.name: scene_model.person_actions(a) for a in scene_model.people(context.scene)
+        }
+
+    @property
+    def finished(self):
+        return not self.pending
+
+    def step(self, context):
+        path = self.pending.pop(0)
+        try:
+            self.done.append(import_file(context, path, self.target))
+        except NoCharacterError as exc:
+            if self.retrying:
+                self.failed.append(exc.message)
+            else:
+                self.deferred.append(path)
+        except DatasetError as exc:
+            self.failed.append(exc.message)
+        if not self.pending and self.deferred and not self.retrying:
+            self.retrying = True
+            self.pending, self.deferred = self.deferred, []
+        return path
+
+    def run_all(self, context):
+        while not self.finished:
+            self.step(context)
+
+    def cancel(self, context):
+        """Take back this run's imports: new datablocks, and library entries on older people."""
+        new = datablocks_since(self.before)
+        remove_datablocks(new)
+        for arm in scene_model.people(context.scene):
+            if arm.name in self.libraries:
+                arm[scene_model.ACTIONS] = self.libraries[arm.name]
+        self.state.restore(context)
+        people.sync_people_list(context.scene)
+
+
+def file_paths(filepath, directory, files):
+    """The FBX files an import names: the selected ``files`` in ``directory``, else ``filepath``,
+    else every .fbx file in ``directory``."""
+    names = [f.name for f in files if f.name]
+    if names:
+        return [os.path.join(directory, n) for n in names]
+    if filepath and not os.path.isdir(filepath):
+        return [filepath]
+    folder = directory or filepath
+    if folder and os.path.isdir(folder):
+        return sorted(
+            os.path.join(folder, n) for n in os.listdir(folder) if n.lower().endswith(".fbx")
+        )
+    return []
+
+
+class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
+    """Import Mixamo FBX files: characters become people, animations join the library of every
+    person with the same rig"""
+
+    bl_idname = "blendmimic3d.import_mixamo"
+    bl_label = "Import Mixamo FBX"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".fbx"
+    filter_glob: bpy.props.StringProperty(default="*.fbx", options={"HIDDEN"})
+    files: bpy.props.CollectionProperty(
+        type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"}
+    )
+    directory: bpy.props.StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
+    target: bpy.props.EnumProperty(
+        name="Animations For",
+        description="Which people get the animations of files without skin",
+        items=[
+            ("ALL", "Every Matching Person", "Every person whose rig has the animated bones"),
+            ("ACTIVE", "Active Person", "The active object if it is a matching person"),
+        ],
+        default="ALL",
+    )
+
+    _run = None
+    _timer = None
+
+    def execute(self, context):
+        paths = file_paths(self.filepath, self.directory, self.files)
+        if not paths:
+            self.report({"ERROR"}, f"No FBX files to import in {self.directory or self.filepath!r}")
+            return {"CANCELLED"}
+        self._run = ImportRun(context, paths, self.target)
+        if len(paths) > 1 and context.window is not None:
+            # Many files in the UI: one per timer tick, a progress bar, Esc to cancel.
+            wm = context.window_manager
+            self._timer = wm.event_timer_add(0.01, window=context.window)
+            wm.progress_begin(0, len(paths))
+            wm.modal_handler_add(self)
+            return {"RUNNING_MODAL"}
+        self._run.run_all(context)
+        return self._finish(context)
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._end_ui(context)
+            self._run.cancel(context)
+            self.report({"WARNING"}, "Import cancelled: nothing of this run was kept")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        run = self._run
+        count = len(run.paths)
+        position = len(run.done) + len(run.failed)
+        name = os.path.basename(run.pending[0])
+        context.workspace.status_text_set(
+            f"Importing {position + 1}/{count}: {name} (Esc to cancel)"
+        )
+        context.window_manager.progress_update(position)
+        run.step(context)
+        if not run.finished:
+            return {"RUNNING_MODAL"}
+        self._end_ui(context)
+        return self._finish(context)
+
+    def _end_ui(self, context):
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        context.workspace.status_text_set(None)
+
+    def _finish(self, context):
+        run = self._run
+        people.sync_people_list(context.scene)
+        if not run.done:
+            self.report({"ERROR"}, "; ".join(run.failed))
+            return {"CANCELLED"}
+        if run.failed:
+            self.report({"WARNING"}, f"Imported {len(run.done)}; skipped: " + "; ".join(run.failed))
+        else:
+            self.report({"INFO"}, "Imported " + "; ".join(run.done))
+        return {"FINISHED"}
+
+
+class BM3D_PT_characters(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_characters"
+    bl_label = "Characters"
+    bl_order = 10
+
+    def draw(self, context):
+        layout = self.layout
+        col = layout.column(align=True)
+        col.operator(BM3D_OT_import_mixamo.bl_idname, icon="IMPORT")
+        col.operator_menu_enum("blendmimic3d.add_mannequin", "action", icon="OUTLINER_OB_ARMATURE")
+        persons = scene_model.people(context.scene)
+        layout.label(text=f"{len(persons)} people in the scene")
+        active = context.view_layer.objects.active
+        if active is not None and active in persons:
+            box = layout.box()
+            box.label(text=f"{active.name}: action library", icon="ACTION")
+            for name in scene_model.person_actions(active):
+                box.label(text=name)
+
+
+def register():
+    bpy.utils.register_class(BM3D_OT_import_mixamo)
+    bpy.utils.register_class(BM3D_PT_characters)
+
+
+def unregister():
+    bpy.utils.unregister_class(BM3D_PT_characters)
+    bpy.utils.unregister_class(BM3D_OT_import_mixamo)

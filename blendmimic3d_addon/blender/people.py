@@ -1,0 +1,437 @@
+"""People: the characters in the scene, each one's take (action and start offset), their layout,
+and the People panel.
+
+The armature objects stay the source of truth: scene_model's tags say who is a person (index 0 is
+the primary), the object's location and Z rotation are its position and heading, and its take is
+its active action, or, with a start offset, the one strip of its "BM3D Take" NLA track (Blender has
+no time offset for an active action). ``scene.bm3d_people.people`` is the list the panel shows and
+scripts read: each item points at a person's armature and edits that armature's data.
+"""
+
+import bpy
+
+from ..core import layout as layout_core
+from . import scene_model
+from .panel import SubPanel
+from .sampling import assign_action, frame_range
+
+TAKE_TRACK = "BM3D Take"
+
+LAYOUT_ITEMS = [
+    ("SINGLE", "Single", "One person at the centre, facing the front (-Y)"),
+    ("SIDE_BY_SIDE", "Side by Side", "A row along X, everyone facing the front"),
+    ("FACING_PAIR", "Facing Pair", "Two lines facing each other across X"),
+    ("CIRCLE", "Circle", "Around the centre, facing it"),
+    ("QUEUE", "Queue", "A line along Y, each facing the one ahead"),
+    ("RANDOM", "Random", "Random spots and headings, at least the minimum distance apart"),
+]
+
+
+# --- takes
+
+
+def action_fcurves(action):
+    """Every F-curve of ``action``: layered actions (Blender 4.4+) or legacy ones."""
+    if hasattr(action, "layers") and not getattr(action, "is_action_legacy", False):
+        return [
+            fcurve
+            for layer in action.layers
+            for strip in layer.strips
+            for bag in strip.channelbags
+            for fcurve in bag.fcurves
+        ]
+    return list(action.fcurves)
+
+
+def retime_action(action, factor):
+    """Stretch ``action``'s keys in time about its first frame by ``factor`` (new fps / old fps),
+    so that it plays at the same speed in a scene with another frame rate."""
+    start = action.frame_range[0]
+    for fcurve in action_fcurves(action):
+        points = fcurve.keyframe_points
+        for attribute in ("co", "handle_left", "handle_right"):
+            values = [0.0] * (2 * len(points))
+            points.foreach_get(attribute, values)
+            values[0::2] = [start + (x - start) * factor for x in values[0::2]]
+            points.foreach_set(attribute, values)
+        fcurve.update()
+    if action.use_frame_range:
+        end = start + (action.frame_end - start) * factor
+        action.frame_start, action.frame_end = start, end
+
+
+def take(armature):
+    """(action, start offset in frames) that the person plays; (None, 0) when it plays nothing."""
+    ad = armature.animation_data
+    if ad is None:
+        return None, 0
+    track = ad.nla_tracks.get(TAKE_TRACK)
+    if track is not None and len(track.strips):
+        strip = track.strips[0]
+        return strip.action, int(round(strip.frame_start - strip.action_frame_start))
+    return ad.action, 0
+
+
+def set_take(armature, action, offset=0):
+    """Make ``action`` the person's take, starting ``offset`` frames after its own first frame."""
+    ad = armature.animation_data or armature.animation_data_create()
+    track = ad.nla_tracks.get(TAKE_TRACK)
+    if track is not None:
+        ad.nla_tracks.remove(track)
+    offset = int(offset)
+    if action is None or offset == 0:
+        assign_action(armature, action)
+        return
+    assign_action(armature, None)
+    track = ad.nla_tracks.new()
+    track.name = TAKE_TRACK
+    start = frame_range(action)[0]
+    strip = track.strips.new(action.name, start + offset, action)
+    strip.extrapolation = "HOLD"  # stand in the first pose until the take starts
+    if hasattr(strip, "action_slot") and strip.action_slot is None and len(action.slots):
+        strip.action_slot = action.slots[0]
+
+
+def take_range(armature):
+    """First and last scene frame of the person's take, or None."""
+    action, offset = take(armature)
+    if action is None:
+        return None
+    start, end = frame_range(action)
+    return start + offset, end + offset
+
+
+def fit_frame_range(scene):
+    """Scene frame range = the union of every person's take; unchanged when nobody plays one."""
+    ranges = [r for r in (take_range(arm) for arm in scene_model.people(scene)) if r]
+    if ranges:
+        scene.frame_start = min(r[0] for r in ranges)
+        scene.frame_end = max(max(r[1] for r in ranges), scene.frame_start)
+
+
+# --- people
+
+
+def add_person(scene, armature, bodies, actions=()):
+    """Tag ``armature`` as the scene's next person (the primary when it is the first), its
+    ``bodies`` as body meshes, add ``actions`` to its library, and list it in the panel."""
+    taken = {int(arm.get(scene_model.PERSON_INDEX, -1)) for arm in scene_model.people(scene)}
+    index = next(i for i in range(len(taken) + 1) if i not in taken)
+    scene_model.set_role(armature, scene_model.PERSON, **{scene_model.PERSON_INDEX: index})
+    armature.rotation_mode = "XYZ"  # heading is the Z angle
+    for body in bodies:
+        scene_model.set_role(body, scene_model.BODY)
+    for action in actions:
+        add_library_action(armature, action)
+    sync_people_list(scene)
+    return index
+
+
+def add_library_action(armature, action):
+    # A library action may be nobody's take at times: the fake user keeps it in the file.
+    action.use_fake_user = True
+    scene_model.add_person_action(armature, action.name)
+
+
+def sync_people_list(scene):
+    """Make ``scene.bm3d_people.people`` list the scene's people, primary first."""
+    settings = scene.bm3d_people
+    people = scene_model.people(scene)
+    current = [item.armature for item in settings.people]
+    if current != people:
+        settings.people.clear()
+        for arm in people:
+            settings.people.add().armature = arm
+    settings.active_index = min(max(settings.active_index, 0), max(len(people) - 1, 0))
+
+
+def make_primary(scene, armature):
+    """Give ``armature`` person index 0 and shift the others up, keeping their order."""
+    others = [arm for arm in scene_model.people(scene) if arm != armature]
+    for i, arm in enumerate([armature, *others]):
+        arm[scene_model.PERSON_INDEX] = i
+    sync_people_list(scene)
+
+
+# --- list items: views onto the armatures
+
+# Enum item strings must outlive the callback (Blender keeps pointers to them).
+_action_items_cache = []
+
+
+def _library_items(item, context):
+    arm = item.armature
+    names = scene_model.person_actions(arm) if arm is not None else []
+    current, _ = take(arm) if arm is not None else (None, 0)
+    if current is not None and current.name not in names:
+        names.append(current.name)
+    items = [("", "(none)", "No action")] + [(n, n, f"Play {n}") for n in names]
+    _action_items_cache[:] = items
+    return items
+
+
+def _get_action(item):
+    arm = item.armature
+    action = take(arm)[0] if arm is not None else None
+    if action is None:
+        return 0
+    names = [key for key, _, _ in _library_items(item, bpy.context)]
+    return names.index(action.name) if action.name in names else 0
+
+
+def _set_action(item, value):
+    arm = item.armature
+    if arm is None:
+        return
+    names = [key for key, _, _ in _library_items(item, bpy.context)]
+    name = names[value] if 0 <= value < len(names) else ""
+    set_take(arm, bpy.data.actions.get(name), take(arm)[1])
+    fit_frame_range(bpy.context.scene)
+
+
+def _get_offset(item):
+    return take(item.armature)[1] if item.armature is not None else 0
+
+
+def _set_offset(item, value):
+    arm = item.armature
+    if arm is None:
+        return
+    action, _ = take(arm)
+    set_take(arm, action, value)
+    fit_frame_range(bpy.context.scene)
+
+
+def _is_armature(_item, obj):
+    return obj.type == "ARMATURE"
+
+
+class BM3D_Person(bpy.types.PropertyGroup):
+    armature: bpy.props.PointerProperty(
+        name="Armature", type=bpy.types.Object, poll=_is_armature, description="The person"
+    )
+    action: bpy.props.EnumProperty(
+        name="Action",
+        description="The action this person plays, from its library",
+        items=_library_items,
+        get=_get_action,
+        set=_set_action,
+    )
+    start_offset: bpy.props.IntProperty(
+        name="Start Offset",
+        description="Frames this person's action starts after the action's own first frame",
+        get=_get_offset,
+        set=_set_offset,
+        min=-100000,
+        max=100000,
+    )
+
+
+class BM3D_PeopleSettings(bpy.types.PropertyGroup):
+    people: bpy.props.CollectionProperty(type=BM3D_Person)
+    active_index: bpy.props.IntProperty(name="Active Person", default=0)
+    preset: bpy.props.EnumProperty(
+        name="Layout",
+        items=LAYOUT_ITEMS,
+        default="SIDE_BY_SIDE",
+    )
+    spacing: bpy.props.FloatProperty(
+        name="Spacing",
+        default=1.2,
+        min=0.1,
+        max=50.0,
+        unit="LENGTH",
+        description="Between neighbours",
+    )
+    area: bpy.props.FloatVectorProperty(
+        name="Area",
+        size=2,
+        default=(4.0, 4.0),
+        min=0.1,
+        unit="LENGTH",
+        description="Random: width, depth",
+    )
+    min_distance: bpy.props.FloatProperty(
+        name="Minimum Distance",
+        default=0.8,
+        min=0.0,
+        unit="LENGTH",
+        description="Random: between people",
+    )
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Random: the draw")
+
+
+# --- operators
+
+
+class BM3D_OT_layout_people(bpy.types.Operator):
+    """Place every person of the scene by a layout preset, around the 3D cursor"""
+
+    bl_idname = "blendmimic3d.layout_people"
+    bl_label = "Lay Out People"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: bpy.props.EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="SIDE_BY_SIDE")
+    spacing: bpy.props.FloatProperty(name="Spacing", default=1.2, min=0.1, unit="LENGTH")
+    area: bpy.props.FloatVectorProperty(name="Area", size=2, default=(4.0, 4.0), min=0.1)
+    min_distance: bpy.props.FloatProperty(name="Minimum Distance", default=0.8, min=0.0)
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0)
+    use_cursor: bpy.props.BoolProperty(
+        name="Around the 3D Cursor",
+        default=False,
+        description="Centre on the cursor, else the origin",
+    )
+
+    def execute(self, context):
+        scene = context.scene
+        people = scene_model.people(scene)
+        if not people:
+            self.report(
+                {"ERROR"}, "No people to lay out: import a Mixamo character or add a mannequin"
+            )
+            return {"CANCELLED"}
+        centre = tuple(scene.cursor.location[:2]) if self.use_cursor else (0.0, 0.0)
+        try:
+            placed = layout_core.layout(
+                self.preset,
+                len(people),
+                spacing=self.spacing,
+                centre=centre,
+                seed=self.seed,
+                area=tuple(self.area),
+                min_gap=self.min_distance,
+            )
+        except ValueError as exc:
+            self.report({"ERROR"}, f"Layout {self.preset.lower()}: {exc}")
+            return {"CANCELLED"}
+        for arm, (x, y), heading in zip(people, placed.positions, placed.headings, strict=True):
+            arm.location.x, arm.location.y = float(x), float(y)
+            arm.rotation_mode = "XYZ"
+            arm.rotation_euler.z = float(heading)
+        sync_people_list(scene)
+        self.report(
+            {"INFO"}, f"Laid out {len(people)} people: {self.preset.lower().replace('_', ' ')}"
+        )
+        return {"FINISHED"}
+
+
+class BM3D_OT_make_primary(bpy.types.Operator):
+    """Make the selected person the primary one (index 0, the one the legacy files carry)"""
+
+    bl_idname = "blendmimic3d.make_primary"
+    bl_label = "Make Primary"
+    bl_options = {"REGISTER", "UNDO"}
+
+    person: bpy.props.StringProperty(
+        name="Person", description="Armature name; empty: the active item"
+    )
+
+    def execute(self, context):
+        scene = context.scene
+        settings = scene.bm3d_people
+        name = self.person
+        if not name and 0 <= settings.active_index < len(settings.people):
+            arm = settings.people[settings.active_index].armature
+            name = arm.name if arm is not None else ""
+        arm = scene.objects.get(name)
+        if arm is None or arm not in scene_model.people(scene):
+            self.report({"ERROR"}, f"Not a person in this scene: {name!r}")
+            return {"CANCELLED"}
+        make_primary(scene, arm)
+        settings.active_index = 0
+        self.report({"INFO"}, f"{arm.name} is the primary person")
+        return {"FINISHED"}
+
+
+class BM3D_OT_refresh_people(bpy.types.Operator):
+    """List the scene's people again (after people were deleted or tagged by hand)"""
+
+    bl_idname = "blendmimic3d.refresh_people"
+    bl_label = "Refresh People"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        sync_people_list(context.scene)
+        fit_frame_range(context.scene)
+        return {"FINISHED"}
+
+
+# --- panel
+
+
+class BM3D_UL_people(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0):
+        arm = item.armature
+        if arm is None or arm.name not in context.scene.objects:
+            layout.label(text="(removed: refresh)", icon="ERROR")
+            return
+        primary = int(arm.get(scene_model.PERSON_INDEX, -1)) == 0
+        row = layout.row(align=True)
+        row.label(text=arm.name, icon="SOLO_ON" if primary else "ARMATURE_DATA")
+        action, offset = take(arm)
+        text = action.name if action is not None else "(no action)"
+        row.label(text=f"{text} +{offset}" if offset else text)
+
+
+class BM3D_PT_people(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_people"
+    bl_label = "People"
+    bl_order = 20
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.bm3d_people
+        row = layout.row()
+        row.template_list(
+            "BM3D_UL_people", "", settings, "people", settings, "active_index", rows=3
+        )
+        col = row.column(align=True)
+        col.operator(BM3D_OT_refresh_people.bl_idname, text="", icon="FILE_REFRESH")
+        col.operator(BM3D_OT_make_primary.bl_idname, text="", icon="SOLO_ON")
+
+        if 0 <= settings.active_index < len(settings.people):
+            item = settings.people[settings.active_index]
+            arm = item.armature
+            if arm is not None and arm.name in context.scene.objects:
+                box = layout.box()
+                box.prop(item, "action")
+                box.prop(item, "start_offset")
+                col = box.column(align=True)
+                col.prop(arm, "location", index=0, text="X")
+                col.prop(arm, "location", index=1, text="Y")
+                box.prop(arm, "rotation_euler", index=2, text="Heading")
+
+        box = layout.box()
+        box.prop(settings, "preset")
+        if settings.preset == "RANDOM":
+            box.prop(settings, "area")
+            box.prop(settings, "min_distance")
+            box.prop(settings, "seed")
+        elif settings.preset != "SINGLE":
+            box.prop(settings, "spacing")
+        op = box.operator(BM3D_OT_layout_people.bl_idname, icon="COMMUNITY")
+        for key in ("preset", "spacing", "area", "min_distance", "seed"):
+            setattr(op, key, getattr(settings, key))
+
+
+CLASSES = (
+    BM3D_Person,
+    BM3D_PeopleSettings,
+    BM3D_OT_layout_people,
+    BM3D_OT_make_primary,
+    BM3D_OT_refresh_people,
+    BM3D_UL_people,
+    BM3D_PT_people,
+)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.bm3d_people = bpy.props.PointerProperty(type=BM3D_PeopleSettings)
+
+
+def unregister():
+    del bpy.types.Scene.bm3d_people
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
