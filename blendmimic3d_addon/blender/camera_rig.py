@@ -124,8 +124,10 @@ class JointSampler:
     """Samples the people's joints frame by frame, as the export does (one evaluation per frame
     for everyone); ``step`` advances a little so that a modal can show progress.
 
-    ``joints`` is (frames, people * 17, 3) once done. Each person's take and the current frame
-    are put back when sampling ends or is cancelled.
+    ``joints`` is (frames, people * 17, 3) once done. Joints come from the armatures alone, so
+    the skinned bodies are hidden while sampling (about 3x faster with three Mixamo people).
+    Each person's take, the bodies and the current frame are put back when sampling ends or is
+    cancelled.
     """
 
     def __init__(self, scene, step=1):
@@ -136,6 +138,11 @@ class JointSampler:
         self.joints = np.empty((len(self.frames), 17 * len(self.people), 3))
         self.done_count = 0
         self._take = None
+        self._hidden = [
+            (body, body.hide_viewport) for bodies in self.base.bodies for body in bodies
+        ]
+        for body, _ in self._hidden:
+            body.hide_viewport = True
 
     @property
     def done(self):
@@ -159,11 +166,18 @@ class JointSampler:
         return self.done_count / max(1, len(self.frames))
 
     def run(self):
-        while not self.done:
-            self.step(seconds=1.0)
+        try:
+            while not self.done:
+                self.step(seconds=1.0)
+        except BaseException:
+            self.restore()
+            raise
         return self.joints
 
     def restore(self):
+        for body, hidden in self._hidden:
+            body.hide_viewport = hidden
+        self._hidden = []
         self.base.restore()
 
 
@@ -410,7 +424,8 @@ class BM3D_OT_rig_cameras(bpy.types.Operator):
         where = (
             "centred on the people" if people and self.follow_people else "at the preset's place"
         )
-        return f"Rigged {names} ({self.preset.title()}), {where}"
+        label = next(label for key, label, _ in PRESET_ITEMS if key == self.preset)
+        return f"Rigged {names} ({label}), {where}"
 
 
 class BM3D_OT_fit_cameras(bpy.types.Operator):
@@ -476,7 +491,12 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
             return {"CANCELLED"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        done = self._sampler.step(seconds=0.1)
+        try:
+            done = self._sampler.step(seconds=0.1)
+        except Exception:  # put the scene back before the error reaches the user
+            self._sampler.restore()
+            self._end(context)
+            raise
         context.window_manager.progress_update(int(done * 100))
         count = len(self._sampler.frames)
         context.workspace.status_text_set(

@@ -232,15 +232,23 @@ def test_sampler_cancel_puts_the_frame_and_take_back(clean_scene):
     bpy.ops.blendmimic3d.rig_cameras(preset="RING", count=2, fit=False)
     person.animation_data.action = None  # the take is chosen by the sampler, then put back
     person["bm3d_actions"] = [walk.name]
+    body = bpy.data.objects.new("Body", bpy.data.meshes.new("Body"))
+    clean_scene.collection.objects.link(body)
+    body.modifiers.new("Armature", "ARMATURE").object = person
     clean_scene.frame_set(7)
     sampler = JointSampler(clean_scene)
     assert len(sampler.frames) == 200
     sampler.step(seconds=0.0)  # one frame, as one timer tick of the modal would
     assert 0 < sampler.done_count < 200 and not sampler.done
     assert person.animation_data.action == walk
+    assert body.hide_viewport  # skinning is skipped while sampling
     sampler.restore()  # what Esc does; no camera has been touched yet at this point
     assert clean_scene.frame_current == 7
     assert person.animation_data.action is None
+    assert not body.hide_viewport
+    sampler = JointSampler(clean_scene)
+    sampler.run()
+    assert not body.hide_viewport and clean_scene.frame_current == 7
 
 
 def test_disable_removes_every_class_and_property(addon):
