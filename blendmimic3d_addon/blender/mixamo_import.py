@@ -318,8 +318,9 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
             self.report({"ERROR"}, f"No FBX files to import in {self.directory or self.filepath!r}")
             return {"CANCELLED"}
         self._run = ImportRun(context, paths, self.target)
-        if len(paths) > 1 and context.window is not None:
-            # Many files in the UI: one per timer tick, a progress bar, Esc to cancel.
+        if len(paths) > 1 and context.window is not None and not bpy.app.background:
+            # Many files in the UI: one per timer tick, a progress bar, Esc to cancel. (Without
+            # a UI no events arrive, so scripts and background runs import in one go.)
             wm = context.window_manager
             self._timer = wm.event_timer_add(0.01, window=context.window)
             wm.progress_begin(0, len(paths))

@@ -39,7 +39,9 @@ def test_add_mannequin_is_a_tagged_person(clean_scene):
     assert len(bm3d_bone_names(names)) == 17
     # Every bone but the end bones deforms a body segment.
     groups = {g.name for g in bodies[0].vertex_groups}
-    assert {PREFIX + j for j in ("Hips", "Head", "LeftHand", "RightFoot", "LeftHandIndex3")} <= groups
+    assert {
+        PREFIX + j for j in ("Hips", "Head", "LeftHand", "RightFoot", "LeftHandIndex3")
+    } <= groups
     assert list(arm["bm3d_actions"]) == ["Walk", "Wave", "Sit", "PickUp"]
     assert arm.animation_data.action == bpy.data.actions["Wave"]
     assert tuple(arm.location) == pytest.approx((1.0, 2.0, 0.0))
