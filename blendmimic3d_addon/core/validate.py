@@ -52,7 +52,7 @@ def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
     if not os.path.isdir(folder):
         report.add(folder, None, "not a folder")
         return report
-    if os.path.isdir(os.path.join(folder, "Cameras")):
+    if _looks_like_subject(folder):
         _validate_subject(folder, report, None, tolerance_px)
         return report
     try:
@@ -66,12 +66,12 @@ def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
         path = os.path.join(folder, name)
         if name == MANIFEST_NAME:
             continue
-        if os.path.isdir(path) and os.path.isdir(os.path.join(path, "Cameras")):
+        if os.path.isdir(path) and _looks_like_subject(path):
             subjects.append(name)
         else:
             report.unexplained(path)
     if not subjects:
-        report.add(folder, None, "no subject folder (a folder with Cameras/) found")
+        report.add(folder, None, "no subject folder (with Cameras/, D3_Positions/) found")
     for name in subjects:
         if manifest and name not in listed:
             report.add(os.path.join(folder, MANIFEST_NAME), "subjects", f"does not list {name}")
@@ -81,6 +81,14 @@ def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
         if name not in subjects:
             report.add(os.path.join(folder, name), None, "listed in dataset.json but missing")
     return report
+
+
+def _looks_like_subject(path):
+    """A subject folder has Cameras/, or at least the 3D or label folders (then Cameras/ is
+    reported missing rather than the whole folder being unexpected)."""
+    return any(
+        os.path.isdir(os.path.join(path, f)) for f in ("Cameras", "D3_Positions", "Occlusions")
+    )
 
 
 def _validate_subject(subject_dir, report, listed, tolerance_px, strict=False):

@@ -115,3 +115,16 @@ def test_convert_published_projects_missing_2d(shared, tmp_path):
 def test_convert_bad_folder(tmp_path):
     with pytest.raises(DatasetError, match="no subject folder"):
         convert_dataset(tmp_path, tmp_path / "out")
+
+
+def test_command_line(tmp_path):
+    from test_validate import _cli
+
+    root = make_dataset(tmp_path / "data")
+    result = _cli("to-videopose3d", str(root), str(tmp_path / "out"), "--name", "bm")
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {tmp_path / 'out' / 'data_3d_bm.npz'}" in result.stdout
+    assert np.load(tmp_path / "out" / "data_2d_bm_gt.npz", allow_pickle=True)["positions_2d"].item()
+    bad = _cli("to-videopose3d", str(tmp_path / "out"), str(tmp_path / "out2"))
+    assert bad.returncode == 2 and "no subject folder" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -183,3 +183,10 @@ def test_command_line_fails_on_broken_copy(shared, tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     missing = _cli("validate", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "not a folder" in missing.stdout
+
+
+def test_subject_without_cameras(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    shutil.rmtree(os.path.join(root, "S1", "Cameras"))
+    problems = validate_dataset(root).problems
+    assert f"{dio.matrices_path(os.path.join(root, 'S1'), 'S1')}: file is missing" in problems
