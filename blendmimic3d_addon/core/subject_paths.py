@@ -1,0 +1,72 @@
+"""Where each file of a subject lives (FORMAT.md's layout, and the additions beside it)."""
+
+import os
+
+from .errors import DatasetError
+
+
+def camview_path(subject_dir, index):
+    return os.path.join(subject_dir, "Cameras", f"CamView{index}_P3x4.txt")
+
+
+def camera_params_path(subject_dir, subject):
+    return os.path.join(subject_dir, "Cameras", f"camera_params_{subject}.npz")
+
+
+def matrices_path(subject_dir, subject):
+    return os.path.join(subject_dir, "Cameras", f"matrices_{subject}.npz")
+
+
+def positions_3d_path(subject_dir, action):
+    return os.path.join(subject_dir, "D3_Positions", action, f"{action}.npz")
+
+
+def data3d_txt_path(subject_dir, action):
+    return os.path.join(subject_dir, "D3_Positions", action, "data3D.txt")
+
+
+def positions_2d_path(subject_dir, action):
+    return os.path.join(subject_dir, "D2_Positions", action, "2D_positions.npz")
+
+
+def occlusions_path(subject_dir, action):
+    return os.path.join(subject_dir, "Occlusions", action, "occluded_kpt.npz")
+
+
+def occlusion_types_path(subject_dir, action):
+    """Addition: typed occlusion codes of the primary person, beside the legacy labels."""
+    return os.path.join(subject_dir, "Occlusions", action, "occlusion_types.npz")
+
+
+def persons_path(subject_dir, action):
+    """Addition: every person of a multi-person take."""
+    return os.path.join(subject_dir, "Persons", action, "persons.npz")
+
+
+def cam_key(index):
+    return f"Cam_{index}"
+
+
+def subject_dirs(folder):
+    """Subject folders of a dataset root (those with a Cameras/ folder), or [folder] itself."""
+    folder = os.fspath(folder)
+    if os.path.isdir(os.path.join(folder, "Cameras")):
+        return [folder]
+    if not os.path.isdir(folder):
+        raise DatasetError(folder, None, "not a folder")
+    found = [
+        os.path.join(folder, name)
+        for name in sorted(os.listdir(folder))
+        if os.path.isdir(os.path.join(folder, name, "Cameras"))
+    ]
+    if not found:
+        raise DatasetError(folder, None, "no subject folder (a folder with Cameras/) found")
+    return found
+
+
+def action_names(subject_dir):
+    """The actions of a subject: the folders of its D3_Positions/, sorted."""
+    folder = os.path.join(subject_dir, "D3_Positions")
+    if not os.path.isdir(folder):
+        raise DatasetError(folder, None, "required folder is missing")
+    return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)))
