@@ -18,6 +18,10 @@ SUBCOMMANDS = {
     "export": (".blender.export_cli", "export a dataset from a .blend scene (needs Blender)"),
     "merge": (".core.shards", "merge the shards of a sharded export into one dataset"),
     "refine": (".core.refine_cli", "refine 3D pose predictions with the bundled GCN (ONNX)"),
+    "demo": (
+        ".blender.demo",
+        "build the demo scene, export a small dataset with videos, validate it, print a summary",
+    ),
 }
 
 
