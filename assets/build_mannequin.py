@@ -1,7 +1,9 @@
 """Build ``assets/mannequin.blend``: BlendMimic3D's own character, which needs no Mixamo account.
 
-Run with ``.venv/bin/python assets/build_mannequin.py`` (or ``blender -b --python`` this file).
-It writes, all from the data below and nothing else:
+Run with ``.venv/bin/python assets/build_mannequin.py`` (or ``blender -b --python`` this file;
+``-- OUT.blend`` writes elsewhere). Save the committed file with the oldest Blender at hand: a
+file saved by 5.0 cannot be opened before 4.5 (the committed one is from Blender 4.3). It writes,
+all from the data below and nothing else:
 
 - ``Mannequin``: an armature with Mixamo's 65-bone rig, the same bone names (``mixamorig:``
   prefix), hierarchy, rest pose (scaled to 1.75 m) and rolls as a real Mixamo character, the object

@@ -13,7 +13,7 @@ import bpy
 from ..core import layout as layout_core
 from . import scene_model
 from .panel import SubPanel
-from .sampling import assign_action, frame_range
+from .sampling import frame_range
 
 TAKE_TRACK = "BM3D Take"
 
@@ -41,6 +41,16 @@ def action_fcurves(action):
             for fcurve in bag.fcurves
         ]
     return list(action.fcurves)
+
+
+def assign_action(armature, action):
+    """Make ``action`` the armature's active action, with its first slot where Blender has slots
+    (4.4+; before that, actions have none)."""
+    ad = armature.animation_data or armature.animation_data_create()
+    ad.action = action
+    slots = getattr(action, "slots", None)
+    if slots and getattr(ad, "action_slot", False) is None:
+        ad.action_slot = slots[0]
 
 
 def retime_action(action, factor):
@@ -88,8 +98,9 @@ def set_take(armature, action, offset=0):
     start = frame_range(action)[0]
     strip = track.strips.new(action.name, start + offset, action)
     strip.extrapolation = "HOLD"  # stand in the first pose until the take starts
-    if hasattr(strip, "action_slot") and strip.action_slot is None and len(action.slots):
-        strip.action_slot = action.slots[0]
+    slots = getattr(action, "slots", None)
+    if slots and getattr(strip, "action_slot", False) is None:
+        strip.action_slot = slots[0]
 
 
 def take_range(armature):
