@@ -1,0 +1,46 @@
+"""``refine`` subcommand: refine a predictions file with the bundled GCN, written in its layout.
+
+python -m blendmimic3d_addon refine IN --out OUT --joint-order h36m
+blender -b -c blendmimic3d refine IN --out OUT --joint-order h36m
+"""
+
+from .joints import JOINT_SETS
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "input",
+        metavar="IN",
+        help="predictions .npy/.npz: (T,17,3), (T,1,17,3) or VideoPose3D's dict layout",
+    )
+    parser.add_argument("--out", required=True, help="refined predictions, same layout as IN")
+    parser.add_argument(
+        "--joint-order",
+        required=True,
+        choices=sorted(JOINT_SETS),
+        help="joint order of IN (VideoPose3D, PoseFormerV2 and D3DP write h36m)",
+    )
+    parser.add_argument("--key", help="npz member or dict entry (S9/Walking/0) if IN holds several")
+    parser.add_argument("--model", help="ONNX model (default: the bundled one)")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: auto)")
+
+
+def run(args):
+    from .predictions import load_predictions, save_predictions_like
+    from .refiner import Refiner, smoothness
+
+    poses, layout = load_predictions(args.input, key=args.key, with_layout=True)
+    refiner = Refiner(args.model, threads=args.threads)
+    refined = refiner.refine(poses, args.joint_order, path=args.input)
+    save_predictions_like(layout, refined, args.out)
+    before, after = smoothness(poses), smoothness(refined)
+    print(f"refined {len(poses)} frames (window {refiner.window}) -> {args.out}")
+    print(
+        f"jitter (mean acceleration): {before['jitter_mm']:.2f} -> {after['jitter_mm']:.2f} "
+        "mm/frame^2"
+    )
+    print(
+        f"bone-length spread (mean std): {before['bone_std_mm']:.2f} -> "
+        f"{after['bone_std_mm']:.2f} mm"
+    )
+    return 0

@@ -1,0 +1,197 @@
+"""Runtime of the bundled GCN pose refiner: onnxruntime and numpy only (no torch).
+
+The model refines root-relative camera-frame poses in metres, BlendMimic3D joint order, one
+window of frames at a time (the centre frame comes out). Sequences of any length are cut into
+edge-padded sliding windows and run in batches; the caller's joint order is converted in and out,
+and the caller's root trajectory is kept.
+"""
+
+import os
+
+import numpy as np
+
+from .errors import DatasetError
+from .joints import JOINT_SETS, convert_joint_order
+
+MODEL_NAME = "refiner_gcn.onnx"
+MODEL_JOINT_ORDER = "blendmimic3d"
+
+
+def model_candidates():
+    """Where the shipped model may lie: ``assets/`` inside the installed extension, or beside
+    the package in a checkout (also when the package is reached through symbolic links)."""
+    found = []
+    for here in (os.path.abspath(__file__), os.path.realpath(__file__)):
+        package = os.path.dirname(os.path.dirname(here))
+        for folder in (package, os.path.dirname(package)):
+            path = os.path.join(folder, "assets", MODEL_NAME)
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def default_model_path():
+    for path in model_candidates():
+        if os.path.isfile(path):
+            return path
+    raise DatasetError(model_candidates()[0], None, "the bundled refiner model is missing")
+
+
+def sliding_windows(n_frames, window):
+    """(n_frames, window) frame indices centred on each frame, clamped at the ends."""
+    half = window // 2
+    return np.clip(np.arange(n_frames)[:, None] + np.arange(-half, half + 1), 0, n_frames - 1)
+
+
+class Refiner:
+    """The ONNX model in an onnxruntime session, with its window read off the model's input."""
+
+    def __init__(self, model_path=None, threads=0):
+        import onnxruntime  # here, so importing this module stays cheap
+
+        self.model_path = model_path or default_model_path()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        try:
+            self.session = onnxruntime.InferenceSession(
+                self.model_path, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a damaged or foreign file: one line, not a traceback
+            raise DatasetError(
+                self.model_path, None, f"cannot load the ONNX model ({exc})"
+            ) from exc
+        model_input = self.session.get_inputs()[0]
+        self.input_name = model_input.name
+        self.window = int(model_input.shape[1])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = dict(meta)
+
+    def refine(self, poses, joint_order="blendmimic3d", batch_size=256, progress=None, path=None):
+        """Refined copy of (T, 17, 3) poses in ``joint_order``; the root trajectory is kept.
+
+        Frames with NaN are left NaN and bridged from their neighbours for the others' windows.
+        ``progress(done, total)`` is called after each batch. ``path`` names the input in errors.
+        """
+        poses = check_poses(poses, self.window, path)
+        if joint_order not in JOINT_SETS:
+            raise DatasetError(path, "joint_order", f"must be one of {', '.join(JOINT_SETS)}")
+        bad = ~np.isfinite(poses).all(axis=(1, 2))
+        filled = fill_missing_frames(poses, bad)
+        root = filled[:, :1]
+        local = convert_joint_order(filled - root, joint_order, MODEL_JOINT_ORDER).astype(
+            np.float32
+        )
+        windows = sliding_windows(len(local), self.window)
+        refined = np.empty_like(local)
+        for start in range(0, len(local), batch_size):
+            stop = min(start + batch_size, len(local))
+            feed = {self.input_name: local[windows[start:stop]]}
+            refined[start:stop] = self.session.run(None, feed)[0]
+            if progress is not None:
+                progress(stop, len(local))
+        out = convert_joint_order(refined, MODEL_JOINT_ORDER, joint_order) + root
+        out[bad] = np.nan
+        return out.astype(poses.dtype)
+
+
+def check_poses(poses, window, path=None):
+    """(T, 17, 3) float poses with enough finite frames, or a DatasetError saying what is wrong."""
+    poses = np.asarray(poses)
+    if poses.ndim != 3 or poses.shape[1:] != (17, 3):
+        raise DatasetError(path, "poses", f"expected (T, 17, 3) 3D poses, got shape {poses.shape}")
+    if not np.issubdtype(poses.dtype, np.floating):
+        poses = poses.astype(np.float32)
+    finite = np.isfinite(poses).all(axis=(1, 2))
+    if finite.sum() < window:
+        raise DatasetError(
+            path,
+            "poses",
+            f"{int(finite.sum())} of {len(poses)} frames are complete (no NaN); the refiner "
+            f"needs at least {window}, its window",
+        )
+    return poses
+
+
+def fill_missing_frames(poses, bad):
+    """Linear interpolation over frames flagged ``bad`` (held constant beyond the ends)."""
+    if not bad.any():
+        return poses.astype(np.float64)
+    good = np.flatnonzero(~bad)
+    t = np.arange(len(poses))
+    flat = poses[good].reshape(len(good), -1).astype(np.float64)
+    filled = np.stack([np.interp(t, good, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return filled.reshape(poses.shape)
+
+
+def smoothness(poses):
+    """What can be measured without ground truth: jitter (mean joint acceleration, mm/frame^2)
+    and bone-length spread (mean over bones of the std of its length, mm). Either joint order:
+    both share one tree."""
+    from .metrics import bone_lengths
+
+    poses = np.asarray(poses, dtype=np.float64)
+    finite = np.isfinite(poses).all(axis=(1, 2))
+    accel = np.linalg.norm(np.diff(poses, n=2, axis=0), axis=-1)
+    lengths = bone_lengths(poses[finite])
+    return {
+        "jitter_mm": 1000 * float(np.nanmean(accel)) if len(accel) else float("nan"),
+        "bone_std_mm": 1000 * float(lengths.std(0).mean()) if len(lengths) else float("nan"),
+    }
+
+
+def compare(before, after, gt, visible=None):
+    """MPJPE and P-MPJPE (mm) of ``before`` and ``after`` against ``gt`` (all (T,17,3), one joint
+    order, root-relative), overall, per joint, per frame, and split by ``visible`` (T,17) labels
+    (1 visible, 0 occluded) when given."""
+    from .metrics import p_mpjpe_per_joint, per_joint_error, split_by_label
+
+    gt = np.asarray(gt, dtype=np.float64)
+    report = {"frames": len(gt)}
+    for name, poses in (("before", before), ("after", after)):
+        local = np.asarray(poses, dtype=np.float64)
+        local = local - local[:, :1]
+        err = 1000 * per_joint_error(local, gt - gt[:, :1])
+        p_err = 1000 * p_mpjpe_per_joint(local, gt)
+        entry = {
+            "mpjpe": float(err.mean()),
+            "p_mpjpe": float(p_err.mean()),
+            "per_joint": err.mean(0).tolist(),
+            "per_frame": err.mean(1).tolist(),
+        }
+        if visible is not None:
+            labels = (np.asarray(visible) > 0.5).astype(np.float64)
+            split = split_by_label(err, labels)
+            p_split = split_by_label(p_err, labels)
+            entry.update(
+                occluded=split["occluded"],
+                visible=split["visible"],
+                p_occluded=p_split["occluded"],
+                p_visible=p_split["visible"],
+            )
+        report[name] = entry
+    if visible is not None:
+        report["occluded_share"] = float((np.asarray(visible) <= 0.5).mean())
+    return report
+
+
+def error_plot(curves, width=600, height=200, top=None):
+    """RGBA float image (height, width, 4), bottom row first as Blender stores pixels, of one or
+    more (values, rgb) curves over frames, with a grey line every 50 units. numpy only."""
+    image = np.ones((height, width, 4), dtype=np.float32)
+    values = [np.asarray(v, dtype=np.float64) for v, _ in curves]
+    top = top or max(1e-9, max(float(np.nanmax(v)) for v in values if v.size)) * 1.05
+    for level in np.arange(50.0, top, 50.0):
+        image[int(level / top * (height - 1)), :, :3] = 0.85
+    columns = np.arange(width)
+    for v, rgb in zip(values, (c for _, c in curves), strict=True):
+        if v.size == 0:
+            continue
+        at = np.interp(columns, np.linspace(0, width - 1, len(v)), np.nan_to_num(v))
+        rows = np.clip((at / top * (height - 1)).round().astype(int), 0, height - 1)
+        lo = np.minimum(rows, np.roll(rows, 1))
+        hi = np.maximum(rows, np.roll(rows, 1))
+        lo[0] = hi[0] = rows[0]
+        for x in columns:  # a vertical run per column joins the curve without gaps
+            image[lo[x] : hi[x] + 2, x, :3] = rgb
+    return image, top

@@ -1,0 +1,271 @@
+"""One command: train lifter + GCN refiner from a seed and export the shipped ONNX model.
+
+    .venv-train/bin/python -m training.train --seed 0 --out assets/
+
+Steps: (1) per fold of subjects, train a lifter on 2D with detector-like noise of visible
+joints; (2) feed it occlusion-dependent noisy 2D of the subjects it did not see, which gives
+realistic 3D predictions for every training and held-out sequence; (3) train the GCN refiner on
+(prediction, ground truth) pairs of the training actions; (4) evaluate on the held-out actions,
+export ONNX, write the model card and a cache of the predictions for ``benchmarks/``.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import time
+
+import numpy as np
+import torch
+
+from blendmimic3d_addon.core.joints import PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D
+
+from . import data, export, noise
+from .models import GCNRefiner, Lifter
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+FLIP = np.arange(17)
+for _a, _b in SYMMETRIC_PAIRS_BM3D:
+    FLIP[_a], FLIP[_b] = _b, _a
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(REPO / "assets"), help="folder for the .onnx and card")
+    p.add_argument("--data", action="append", help="dataset root with S* folders (repeatable)")
+    p.add_argument("--cache", default=str(REPO / "out" / "refiner"), help="predictions cache")
+    p.add_argument("--lifter-epochs", type=int, default=30)
+    p.add_argument("--refiner-epochs", type=int, default=12)
+    p.add_argument("--draws", type=int, default=2, help="noisy 2D draws per training sequence")
+    p.add_argument("--channels", type=int, default=64)
+    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--limit", type=int, default=0, help="use only N sequences (smoke tests)")
+    return p.parse_args(argv)
+
+
+def normalise_2d(pose2d, resolution):
+    """VideoPose3D's screen normalisation: x in [-1, 1], y scaled alike."""
+    w, h = resolution
+    return pose2d / w * 2 - np.array([1.0, h / w], dtype=np.float32)
+
+
+def edge_pad(x, pad):
+    return np.concatenate([np.repeat(x[:1], pad, 0), x, np.repeat(x[-1:], pad, 0)])
+
+
+def chunks(n_frames, length, rng):
+    """Random chunk starts covering a sequence of n_frames about once."""
+    if n_frames <= length:
+        return [0]
+    count = int(np.ceil(n_frames / length))
+    return list(rng.integers(0, n_frames - length + 1, size=count))
+
+
+def flip_poses(x):
+    x = x[..., FLIP, :].copy()
+    x[..., 0] *= -1
+    return x
+
+
+# ---------------------------------------------------------------- lifter
+
+
+def train_lifter(sequences, epochs, rng, log):
+    model = Lifter()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.93)
+    length = 64
+    for epoch in range(epochs):
+        model.train()
+        inputs, targets = [], []
+        for s in sequences:
+            p2 = noise.corrupt(
+                s.pose2d, s.visible, s.resolution, PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, rng, False
+            )
+            p2 = edge_pad(normalise_2d(p2, s.resolution), model.pad)
+            p3 = s.pose3d
+            n = len(p3)
+            for start in chunks(n, length, rng):
+                stop = min(start + length, n)
+                x, y = p2[start : stop + 2 * model.pad], p3[start:stop]
+                if stop - start < length:  # short sequence: pad both to the chunk length
+                    x, y = (
+                        np.concatenate([a, np.repeat(a[-1:], length - (stop - start), 0)])
+                        for a in (x, y)
+                    )
+                if rng.random() < 0.5:
+                    x, y = flip_poses(x), flip_poses(y)
+                inputs.append(x)
+                targets.append(y)
+        order = rng.permutation(len(inputs))
+        total, t0 = 0.0, time.time()
+        for i in range(0, len(order), 16):
+            idx = order[i : i + 16]
+            x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
+            y = torch.from_numpy(np.stack([targets[k] for k in idx]))
+            loss = torch.linalg.norm(model(x) - y, dim=-1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        mm, seconds = 1000 * total / len(order), time.time() - t0
+        log(f"  lifter epoch {epoch + 1}/{epochs}: MPJPE {mm:.1f} mm ({seconds:.0f} s)")
+    return model.eval()
+
+
+@torch.no_grad()
+def lift(model, seq, pose2d):
+    x = edge_pad(normalise_2d(pose2d, seq.resolution), model.pad)
+    return model(torch.from_numpy(x)[None])[0].numpy()
+
+
+def folds_of(sequences):
+    """Cross-fitting folds: by subject when there are several, else by alternate actions."""
+    subjects = sorted({s.subject for s in sequences})
+    if len(subjects) > 1:
+        return [{s.name for s in sequences if s.subject == subj} for subj in subjects]
+    actions = sorted({s.action for s in sequences})
+    return [{s.name for s in sequences if s.action in actions[k::2]} for k in range(2)]
+
+
+# ---------------------------------------------------------------- refiner
+
+
+def train_refiner(model, pairs, epochs, rng, log, val=None):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.85)
+    length, d = 64, model.depth
+    for epoch in range(epochs):
+        model.train()
+        inputs, targets = [], []
+        for pred, gt in pairs:
+            if len(pred) < length:
+                continue
+            for start in chunks(len(pred), length, rng):
+                x, y = pred[start : start + length], gt[start : start + length]
+                if rng.random() < 0.5:
+                    x, y = flip_poses(x), flip_poses(y)
+                inputs.append(x)
+                targets.append(y)
+        order = rng.permutation(len(inputs))
+        total, t0 = 0.0, time.time()
+        for i in range(0, len(order), 32):
+            idx = order[i : i + 32]
+            x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
+            y = torch.from_numpy(np.stack([targets[k] for k in idx]))
+            err = torch.linalg.norm(model(x) - y, dim=-1)[:, d:-d]  # frames whose window is inside
+            loss = err.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        msg = f"  refiner epoch {epoch + 1}/{epochs}: train {1000 * total / len(order):.1f} mm"
+        if val is not None:
+            msg += f", held-out {evaluate(model, val)['refined_mpjpe_mm']:.1f} mm"
+        log(f"{msg} ({time.time() - t0:.0f} s)")
+    return model.eval()
+
+
+@torch.no_grad()
+def refine_sequence(model, pred):
+    """Same result as sliding edge-padded windows: the graph reaches ``depth`` frames each side."""
+    model.eval()
+    x = edge_pad(pred, model.depth)
+    return model(torch.from_numpy(x)[None])[0, model.depth : model.depth + len(pred)].numpy()
+
+
+def evaluate(model, val):
+    errs_raw, errs_ref, vis = [], [], []
+    for pred, gt, visible in val:
+        errs_raw.append(np.linalg.norm(pred - gt, axis=-1)[:, 1:])
+        errs_ref.append(np.linalg.norm(refine_sequence(model, pred) - gt, axis=-1)[:, 1:])
+        vis.append(visible[:, 1:])
+    raw, ref, vis = (np.concatenate(a) for a in (errs_raw, errs_ref, vis))
+    return {
+        "raw_mpjpe_mm": 1000 * raw.mean(),
+        "refined_mpjpe_mm": 1000 * ref.mean(),
+        "raw_occluded_mm": 1000 * raw[~vis].mean(),
+        "refined_occluded_mm": 1000 * ref[~vis].mean(),
+        "raw_visible_mm": 1000 * raw[vis].mean(),
+        "refined_visible_mm": 1000 * ref[vis].mean(),
+    }
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t_start = time.time()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+
+    def log(msg):
+        print(f"[{time.time() - t_start:6.0f} s] {msg}", flush=True)
+
+    roots = args.data or [str(REPO.parent / "shared" / "blendmimic3d")]
+    sequences = [s for root in roots for s in data.load_root(root)]
+    if args.limit:
+        sequences = sequences[:: max(1, len(sequences) // args.limit)][: args.limit]
+    train, val = data.split(sequences)
+    log(f"{len(sequences)} sequences from {roots}: {len(train)} train, {len(val)} held-out")
+
+    train_names = {s.name for s in train}
+    predictions = {}  # name -> list of predicted 3D (one per draw)
+    for k, fold in enumerate(folds_of(sequences)):
+        fit_on = [s for s in train if s.name not in fold]
+        log(f"lifter {k + 1}: trained on {len(fit_on)} sequences, predicts {len(fold)}")
+        lifter = train_lifter(fit_on, args.lifter_epochs, rng, log)
+        for s in sequences:
+            if s.name in fold:
+                draws = args.draws if s.name in train_names else 1
+                predictions[s.name] = [
+                    lift(
+                        lifter,
+                        s,
+                        noise.corrupt(
+                            s.pose2d,
+                            s.visible,
+                            s.resolution,
+                            PARENTS_BM3D,
+                            SYMMETRIC_PAIRS_BM3D,
+                            rng,
+                        ),
+                    )
+                    for _ in range(draws)
+                ]
+
+    pairs = [(p, s.pose3d) for s in train for p in predictions[s.name]]
+    val_sets = [(predictions[s.name][0], s.pose3d, s.visible) for s in val]
+    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=args.channels, depth=args.depth)
+    log(f"refiner: {sum(p.numel() for p in model.parameters())} parameters, window {model.window}")
+    model = train_refiner(model, pairs, args.refiner_epochs, rng, log, val_sets or None)
+    metrics = evaluate(model, val_sets) if val_sets else {}
+    log("held-out: " + json.dumps({k: round(v, 1) for k, v in metrics.items()}))
+
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "refiner_gcn.onnx")
+    meta = {
+        "seed": args.seed,
+        "window": model.window,
+        "joint_order": "blendmimic3d",
+        "train_sequences": len(train),
+        "heldout_actions": ",".join(data.VALIDATION_ACTIONS),
+        "lifter_epochs": args.lifter_epochs,
+        "refiner_epochs": args.refiner_epochs,
+        "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()}),
+    }
+    export.to_onnx(model, onnx_path, meta)
+    export.save_cache(args.cache, train, val, predictions)
+    torch.save(model.state_dict(), os.path.join(args.cache, "refiner.pt"))
+    log(f"wrote {onnx_path} and {args.cache}; total {time.time() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
