@@ -204,3 +204,27 @@ def test_killed_writer_leaves_older_dataset_intact(subject, mode):
         assert leftovers and all(p.endswith(".staging") for p in leftovers)
         shutil.rmtree(subject.parent / leftovers[0])
     np.testing.assert_array_equal(dio.read_positions_3d(subject, "Walk"), POSES)
+
+
+def test_camera_pickles_of_other_numpy_versions_load(tmp_path):
+    """numpy 2 names its pickled arrays numpy._core.multiarray, and numpy scalars in the dicts
+    pickle through numpy's ``scalar``: both are read, with no code beyond those allowed."""
+    from test_dataset_io import _blender_cameras
+
+    cameras = _blender_cameras()
+    intrinsic = cameras.intrinsic_dicts()
+    intrinsic[0]["focal_length"] = [np.float32(835.0), np.float32(835.0)]
+    cameras.intrinsic_params = intrinsic
+    dio.write_cameras(tmp_path / "S1", "S1", cameras)
+    path = dio.camera_params_path(tmp_path / "S1", "S1")
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    assert all(b"numpy.core.multiarray\n_reconstruct" in data for data in members.values())
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(
+                name, data.replace(b"numpy.core.multiarray", b"numpy._core.multiarray")
+            )
+    back = dio.read_cameras(tmp_path / "S1")
+    assert back.intrinsic_params[0]["focal_length"] == [835.0, 835.0]
+    assert isinstance(back.intrinsic_params[0]["focal_length"][0], np.float32)
