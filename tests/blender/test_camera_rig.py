@@ -257,7 +257,9 @@ def test_disable_removes_every_class_and_property(addon):
 
     names = ("BM3D_PT_cameras", "BM3D_PT_occluders")
     ops = ("rig_cameras", "fit_cameras", "add_occluder", "clear_occluders", "apply_scenario")
-    assert all(hasattr(bpy.types, f"BLENDMIMIC3D_OT_{op}") for op in ops)
+    for op in ops:
+        cls = bpy.types.Operator.bl_rna_get_subclass_py(f"BLENDMIMIC3D_OT_{op}")
+        assert cls.bl_options == {"REGISTER", "UNDO"}, op
     addon_utils.disable(addon, default_set=True)
     try:
         assert not hasattr(bpy.types.Scene, "bm3d_cameras")

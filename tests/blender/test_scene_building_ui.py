@@ -1,0 +1,86 @@
+"""In a windowed Blender: a modal fit is cancelled by Esc, another finishes, and every step of
+scene building (rig, occluder, scenario, fit) is undone one by one.
+
+Runs ui_scene_building.py in a real Blender executable on a virtual X display. Skips unless Xvfb
+and a Blender executable are found (BM3D_UI_BLENDER, else the Debian Blender that
+``build.py debian-blender`` makes, else ``blender`` on PATH).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+from conftest import REPO
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEBIAN_WRAPPER = pathlib.Path.home() / ".cache" / "blendmimic3d" / "blender-debian"
+
+
+def _blender():
+    candidates = [os.environ.get("BM3D_UI_BLENDER"), DEBIAN_WRAPPER, shutil.which("blender")]
+    for candidate in candidates:
+        if candidate and pathlib.Path(candidate).is_file():
+            return str(candidate)
+    pytest.skip("no Blender executable for a windowed run (set BM3D_UI_BLENDER)")
+
+
+@pytest.fixture(scope="module")
+def seen():
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed: no virtual display for a windowed Blender")
+    blender = _blender()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bm3d-ui-"))
+    out = work / "seen.json"
+    display = f":{90 + os.getpid() % 9}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    try:
+        time.sleep(2)
+        env = dict(os.environ, DISPLAY=display, BLENDER_USER_RESOURCES=str(work / "user"))
+        env.pop("BM3D_TEST_USER_RESOURCES", None)
+        cmd = [blender, "--factory-startup", "--enable-event-simulate", "--python",
+               str(HERE / "ui_scene_building.py"), "--", str(REPO), str(out)]  # fmt: skip
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    if not out.exists():
+        pytest.fail(
+            f"Blender wrote nothing (exit {run.returncode}):\n"
+            f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
+    data = json.loads(out.read_text())
+    assert "error" not in data, data["error"]
+    return data
+
+
+def test_every_step_finishes(seen):
+    assert seen["rig"] == seen["occluder"] == seen["scenario"] == ["FINISHED"]
+    assert seen["fit_invoke"] == seen["fit_again"] == ["RUNNING_MODAL"]
+    assert seen["after_rig"]["cameras"] == ["Camera_0", "Camera_1", "Camera_2", "Camera_3"]
+    assert seen["after_occluder"]["occluders"] == ["table"]
+    assert seen["after_scenario"]["occluders"] == ["box", "chair", "partition", "table"]
+
+
+def test_escape_cancels_the_fit_and_leaves_the_cameras(seen):
+    assert seen["frame_during_fit"] > 1  # Esc came while the modal was sampling frames
+    before, after = seen["after_scenario"], seen["after_escape"]
+    assert after["lenses"] == before["lenses"] and after["locations"] == before["locations"]
+    assert after["frame"] == before["frame"]
+
+
+def test_a_modal_fit_runs_to_the_end(seen):
+    assert seen["after_fit"]["locations"] != seen["after_scenario"]["locations"]
+    assert seen["after_fit"]["frame"] == seen["after_scenario"]["frame"]
+
+
+def test_each_step_undoes(seen):
+    assert seen["undo_fit"]["locations"] == seen["after_scenario"]["locations"]
+    assert seen["undo_scenario"]["occluders"] == ["table"]
+    assert seen["undo_occluder"]["occluders"] == []
+    assert seen["undo_occluder"]["cameras"] == seen["after_rig"]["cameras"]
+    assert seen["undo_rig"]["cameras"] == []
