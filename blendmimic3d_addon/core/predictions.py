@@ -15,7 +15,7 @@ from numpy.lib import format as npy_format
 
 from .atomic import atomic_file
 from .errors import DatasetError
-from .safe_npz import UNTRUSTED_ERRORS, SafeUnpickler, object_scalar, read_npz, write_npz
+from .safe_npz import object_scalar, read_npy, read_npz, write_npz
 
 FORMS = {"T,17,3": 3, "T,1,17,3": 4}
 
@@ -38,7 +38,7 @@ def load_predictions(path, key=None, with_layout=False):
         members = read_npz(path, pickled=_object_members(path))
         layout, value = _from_npz(path, members, key)
     elif path.endswith(".npy"):
-        value = _read_npy(path)
+        value = read_npy(path, allow_objects=True)
         layout = PredictionLayout("npy", "", None)
         if value.dtype.hasobject:
             layout.members = value[()] if value.shape == () else None
@@ -141,25 +141,6 @@ def _set_entry(tree, entry, value):
 def _names(entries):
     names = ["/".join(str(p) for p in e) for e in entries]
     return ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-
-
-def _read_npy(path):
-    try:
-        with open(path, "rb") as handle:
-            version = npy_format.read_magic(handle)
-            reader = npy_format.read_array_header_1_0 if version == (1, 0) else None
-            shape, _, dtype = (reader or npy_format.read_array_header_2_0)(handle)
-            if dtype.hasobject:
-                value = SafeUnpickler(handle).load()
-                if not isinstance(value, np.ndarray):
-                    raise ValueError("object .npy does not hold an array")
-                return value
-            handle.seek(0)
-            return npy_format.read_array(handle, allow_pickle=False)
-    except FileNotFoundError:
-        raise DatasetError(path, None, "file is missing") from None
-    except UNTRUSTED_ERRORS as exc:
-        raise DatasetError(path, None, f"not a readable .npy array ({exc})") from None
 
 
 def _as_poses(path, field, value):

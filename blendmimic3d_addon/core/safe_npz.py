@@ -100,37 +100,53 @@ def read_npz(path, pickled=()):
 def _read_member(archive, info, path, key, allow_objects):
     try:
         with archive.open(info) as stream:
-            if allow_objects:
-                array = _read_object_array(stream)
-            else:
-                array = npy_format.read_array(stream, allow_pickle=False)
+            array = read_npy_stream(stream, allow_objects)
             stream.read()  # reach the end so that the zip's CRC check runs
         return array
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            reason = "holds pickled objects where a numeric array belongs; refused to unpickle"
-            raise DatasetError(path, key, reason) from None
-        raise DatasetError(path, key, f"corrupt or truncated array ({exc})") from None
     except UNTRUSTED_ERRORS as exc:
-        raise DatasetError(path, key, f"corrupt, truncated or unsafe ({exc})") from None
+        raise _bad_input(path, key, exc) from None
 
 
-def _read_object_array(stream):
+def read_npy(path, allow_objects=False):
+    """One .npy file, checked as ``read_npz`` checks a member."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            return read_npy_stream(stream, allow_objects)
+    except FileNotFoundError:
+        raise DatasetError(path, None, "file is missing") from None
+    except UNTRUSTED_ERRORS as exc:
+        raise _bad_input(path, None, exc) from None
+
+
+def _bad_input(path, key, exc):
+    if isinstance(exc, ValueError) and "allow_pickle" in str(exc):
+        reason = "holds pickled objects where a numeric array belongs; refused to unpickle"
+        return DatasetError(path, key, reason)
+    return DatasetError(path, key, f"corrupt, truncated or unsafe array ({exc})")
+
+
+def read_npy_stream(stream, allow_objects):
+    """One array in .npy format from ``stream``; object arrays only when ``allow_objects``,
+    and then through ``SafeUnpickler``."""
+    if not allow_objects:
+        return npy_format.read_array(stream, allow_pickle=False)
     version = npy_format.read_magic(stream)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(stream)
+        shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
     else:
-        shape, _, dtype = npy_format.read_array_header_2_0(stream)
+        shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
     if dtype.hasobject:
         array = SafeUnpickler(stream).load()
         if not isinstance(array, np.ndarray) or array.shape != shape:
-            raise ValueError("object member does not hold the array its header announces")
+            raise ValueError("pickled data does not hold the array its header announces")
         return array
-    count = int(np.prod(shape))
-    data = stream.read(count * dtype.itemsize)
-    if len(data) != count * dtype.itemsize:
+    size = int(np.prod(shape)) * dtype.itemsize
+    data = stream.read(size)
+    if len(data) != size:
         raise EOFError("array data is truncated")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
 
 
 def write_npz(path, arrays, compressed):

@@ -68,6 +68,11 @@ def test_videopose3d_dict_layout(tmp_path):
     assert tree["S9"]["Walk"][1].dtype == np.float32
 
 
+def test_fortran_order_npy(tmp_path):
+    np.save(tmp_path / "f.npy", np.asfortranarray(POSES))
+    np.testing.assert_array_equal(load_predictions(tmp_path / "f.npy"), POSES)
+
+
 def test_object_npy_dict(tmp_path):
     np.save(tmp_path / "d.npy", {"S1": {"Greeting": POSES}})
     np.testing.assert_array_equal(load_predictions(tmp_path / "d.npy"), POSES)
@@ -101,5 +106,5 @@ def test_bad_predictions(tmp_path):
     with pytest.raises(DatasetError, match="file is missing"):
         load_predictions(tmp_path / "none.npy")
     (tmp_path / "trunc.npy").write_bytes(open(tmp_path / "nan.npy", "rb").read()[:300])
-    with pytest.raises(DatasetError, match="trunc.npy: not a readable .npy"):
+    with pytest.raises(DatasetError, match="trunc.npy: corrupt, truncated or unsafe array"):
         load_predictions(tmp_path / "trunc.npy")
