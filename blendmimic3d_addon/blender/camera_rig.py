@@ -72,7 +72,7 @@ def _fit_settings():
         ),
         "frame_step": P.IntProperty(
             name="Frame Step",
-            description="Sample every n-th frame of the scene's range (1: every frame)",
+            description="Sample every n-th frame of each take (1: every frame)",
             default=1, min=1, max=1000,
         ),
         "aim": P.BoolProperty(name="Aim at People", default=True,
