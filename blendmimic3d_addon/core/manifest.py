@@ -119,7 +119,11 @@ def read_manifest(root):
     major = str(manifest["format_version"]).split(".")[0]
     if major != FORMAT_VERSION.split(".")[0]:
         raise DatasetError(path, "format_version", f"{manifest['format_version']} is unsupported")
-    if manifest["joints"].get("names") != list(BM3D_JOINTS):
+    fps = manifest["fps"]
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+        raise DatasetError(path, "fps", f"{fps!r} is not a positive number")
+    joints = manifest["joints"]
+    if not isinstance(joints, dict) or joints.get("names") != list(BM3D_JOINTS):
         raise DatasetError(path, "joints.names", "not the BlendMimic3D-17 joints in their order")
     if not isinstance(manifest["subjects"], dict):
         raise DatasetError(path, "subjects", "expected an object of subjects")
@@ -132,4 +136,9 @@ def read_manifest(root):
             for key in ("frame_start", "frame_end", "n_frames", "persons"):
                 if key not in entry:
                     raise DatasetError(path, f"{field}.{key}", "missing field")
+            for key in ("frame_start", "frame_end", "n_frames"):
+                if isinstance(entry[key], bool) or not isinstance(entry[key], int):
+                    raise DatasetError(path, f"{field}.{key}", f"{entry[key]!r} is not an integer")
+            if not isinstance(entry["persons"], list) or not entry["persons"]:
+                raise DatasetError(path, f"{field}.persons", "expected a non-empty list")
     return manifest

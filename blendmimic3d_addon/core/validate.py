@@ -76,7 +76,7 @@ def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
         if manifest and name not in listed:
             report.add(os.path.join(folder, MANIFEST_NAME), "subjects", f"does not list {name}")
         _validate_subject(os.path.join(folder, name), report, listed.get(name), tolerance_px,
-                          strict=manifest is not None)  # fmt: skip
+                          required=_required_extras(manifest))  # fmt: skip
     for name in listed:
         if name not in subjects:
             report.add(os.path.join(folder, name), None, "listed in dataset.json but missing")
@@ -91,14 +91,24 @@ def _looks_like_subject(path):
     )
 
 
-def _validate_subject(subject_dir, report, listed, tolerance_px, strict=False):
+def _required_extras(manifest):
+    """Files the published data may lack but an export (a folder with dataset.json) has."""
+    if manifest is None:
+        return frozenset()
+    required = {"2d", "data3d"}
+    if manifest.get("occlusion_types"):
+        required.add("types")
+    return frozenset(required)
+
+
+def _validate_subject(subject_dir, report, listed, tolerance_px, required=frozenset()):
     subject = os.path.basename(os.path.normpath(subject_dir))
     cameras = _validate_cameras(subject_dir, subject, report, listed)
     actions = _action_names(subject_dir, report)
     frames = 0
     for action in actions:
         frames += validate_action(
-            subject_dir, action, cameras, report, tolerance_px, strict, listed
+            subject_dir, action, cameras, report, tolerance_px, required, listed
         )
     if listed is not None:
         for action in listed["actions"]:

@@ -10,10 +10,11 @@ from .errors import DatasetError
 from .labels import legacy_labels
 
 
-def validate_action(subject_dir, action, cameras, report, tolerance_px, strict, listed):
+def validate_action(subject_dir, action, cameras, report, tolerance_px, required, listed):
     """Check one action's files into ``report``; return its frame count (0 if 3D is unreadable).
 
-    ``strict`` (a dataset with a manifest): the 2D file and data3D.txt are required too.
+    ``required``: which of the files the published data may lack must be there ("2d",
+    "data3d", "types"): an export has them all.
     """
     _explain_files(subject_dir, action, report)
     positions = _read(report, dio.read_positions_3d, subject_dir, action)
@@ -21,7 +22,7 @@ def validate_action(subject_dir, action, cameras, report, tolerance_px, strict, 
     count = len(cameras) if cameras is not None else None
 
     data3d = dio.data3d_txt_path(subject_dir, action)
-    if _present(data3d, strict, report):
+    if _present(data3d, "data3d" in required, report):
         text = _read(report, dio.read_data3d_txt, subject_dir, action)
         if text is not None and positions is not None:
             if text.shape != positions.shape or not np.allclose(
@@ -34,14 +35,14 @@ def validate_action(subject_dir, action, cameras, report, tolerance_px, strict, 
 
     path_2d = dio.positions_2d_path(subject_dir, action)
     uv = None
-    if _present(path_2d, strict, report):
+    if _present(path_2d, "2d" in required, report):
         uv = _read(report, dio.read_positions_2d, subject_dir, action)
         if _check_counts(path_2d, uv, count, frames, report) and positions is not None:
             _check_projection(path_2d, np.stack(uv), positions, cameras, tolerance_px, report)
 
     path_types = dio.occlusion_types_path(subject_dir, action)
     types = None
-    if os.path.exists(path_types):
+    if _present(path_types, "types" in required, report):
         types = _read(report, dio.read_occlusion_types, subject_dir, action)
         if _check_counts(path_types, types, count, frames, report) and labels is not None:
             for index, (codes, legacy) in enumerate(zip(types, labels, strict=False)):

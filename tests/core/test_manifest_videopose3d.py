@@ -35,6 +35,8 @@ def test_manifest_round_trip(tmp_path):
     "edit, field",
     [
         (lambda m: m.pop("fps"), "fps: missing field"),
+        (lambda m: m.update(fps=0), "fps: 0 is not a positive number"),
+        (lambda m: m["subjects"]["S1"]["actions"]["Walk"].update(n_frames="40"), "n_frames: '40'"),
         (lambda m: m.update(format="other"), "format: 'other' is not 'blendmimic3d'"),
         (lambda m: m.update(format_version="2.0"), "format_version: 2.0 is unsupported"),
         (lambda m: m["joints"]["names"].reverse(), "joints.names: not the BlendMimic3D-17"),

@@ -190,3 +190,14 @@ def test_subject_without_cameras(tmp_path):
     shutil.rmtree(os.path.join(root, "S1", "Cameras"))
     problems = validate_dataset(root).problems
     assert f"{dio.matrices_path(os.path.join(root, 'S1'), 'S1')}: file is missing" in problems
+
+
+def test_export_requires_typed_labels(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    s1 = os.path.join(root, "S1")
+    os.remove(dio.occlusion_types_path(s1, "Talk"))
+    problems = validate_dataset(root).problems
+    assert problems == [f"{dio.occlusion_types_path(s1, 'Talk')}: required file is missing"]
+    # A published-style folder (no dataset.json) may lack them.
+    os.remove(os.path.join(root, "dataset.json"))
+    assert validate_dataset(root).problems == []
