@@ -84,3 +84,12 @@ def test_each_step_undoes(seen):
     assert seen["undo_occluder"]["occluders"] == []
     assert seen["undo_occluder"]["cameras"] == seen["after_rig"]["cameras"]
     assert seen["undo_rig"]["cameras"] == []
+
+
+def test_the_panels_draw_in_every_variant(seen):
+    assert seen["panel_errors"] == []
+    assert seen["panels"] == [
+        f"{panel}:{variant}"
+        for panel in ("BM3D_PT_cameras", "BM3D_PT_occluders")
+        for variant in ("BLENDMIMIC3D/BETWEEN", "RING/AROUND")
+    ]

@@ -1,6 +1,6 @@
 """Runs inside a windowed Blender (see test_scene_building_ui.py): builds a scene through the
 operators as the panel calls them, cancels a modal fit with a simulated Esc, lets another finish,
-then undoes every step, writing what it saw to a JSON file.
+draws the feature panels, then undoes every step, writing what it saw to a JSON file.
 
     blender --factory-startup --enable-event-simulate --python ui_scene_building.py -- REPO OUT
 """
@@ -117,6 +117,46 @@ def wait_for_fit(polls=[0]):  # noqa: B006  (a counter kept between timer calls)
     ):
         return 1.0  # still sampling: poll again in a second
     seen["after_fit"] = current
+    bpy.types.VIEW3D_HT_header.append(draw_feature_panels)
+    then(draw_panels, 0.5)
+    return None
+
+
+PANELS = ("BM3D_PT_cameras", "BM3D_PT_occluders")
+# Each variant shows other rows: the ring's settings, placement around a person, out of frame.
+VARIANTS = (
+    {"preset": "RING", "placement": "AROUND", "scenario": "OUT_OF_FRAME"},
+    {"preset": "BLENDMIMIC3D", "placement": "BETWEEN", "scenario": "CAPTURE_ROOM"},
+)
+drawn = {"ok": [], "errors": []}
+
+
+def draw_feature_panels(self, context):
+    """Runs the feature panels' own draw code in the 3D Viewport's header, which is always
+    drawn (the sidebar tab cannot be chosen by a script before Blender 4.4)."""
+    scene = context.scene
+    variant = f"{scene.bm3d_cameras.preset}/{scene.bm3d_occluders.placement}"
+    for name in PANELS:
+        try:
+            bpy.types.Panel.bl_rna_get_subclass_py(name).draw(self, context)
+            drawn["ok"].append(f"{name}:{variant}")
+        except Exception:
+            drawn["errors"].append(traceback.format_exc())
+
+
+def draw_panels(variants=list(VARIANTS)):  # noqa: B006
+    scene = bpy.context.scene
+    if variants:
+        variant = variants.pop(0)
+        scene.bm3d_cameras.preset = variant["preset"]
+        scene.bm3d_occluders.placement = variant["placement"]
+        scene.bm3d_occluders.scenario = variant["scenario"]
+        for area in bpy.context.window_manager.windows[0].screen.areas:
+            area.tag_redraw()
+        return 1.0  # let the window redraw with this variant
+    bpy.types.VIEW3D_HT_header.remove(draw_feature_panels)
+    seen["panels"] = sorted(set(drawn["ok"]))
+    seen["panel_errors"] = drawn["errors"]
     then(undo_all, 0.5)
     return None
 
