@@ -105,7 +105,7 @@ def read_occlusions(subject_dir, action):
     for index, cam_labels in enumerate(labels):
         bad = (cam_labels != 0) & (cam_labels != 1)
         if bad.any():
-            where = tuple(np.argwhere(bad)[0])
+            where = tuple(np.argwhere(bad)[0].tolist())
             value = cam_labels[where]
             raise DatasetError(path, cam_key(index), f"label {value} at {where}; only 0/1 belong")
     return labels

@@ -21,8 +21,8 @@ def check_array(path, field, array, shape, kind="f", finite=True):
         want = "(" + ",".join("N" if s is None else str(s) for s in shape) + ")"
         raise DatasetError(path, field, f"shape {array.shape} where {want} belongs")
     if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        raise DatasetError(path, field, f"non-finite value (NaN or inf) at index {tuple(bad)}")
+        bad = tuple(np.argwhere(~np.isfinite(array))[0].tolist())
+        raise DatasetError(path, field, f"non-finite value (NaN or inf) at index {bad}")
     return array
 
 
