@@ -36,11 +36,11 @@ def parse_args(argv=None):
     p.add_argument("--data", action="append", help="dataset root with S* folders (repeatable)")
     p.add_argument("--cache", default=str(REPO / "out" / "refiner"), help="predictions cache")
     p.add_argument("--lifter-epochs", type=int, default=30)
-    p.add_argument("--refiner-epochs", type=int, default=12)
+    p.add_argument("--refiner-epochs", type=int, default=10)
     p.add_argument("--draws", type=int, default=2, help="noisy 2D draws per training sequence")
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--depth", type=int, default=4)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is best on a busy CPU)")
     p.add_argument("--limit", type=int, default=0, help="use only N sequences (smoke tests)")
     return p.parse_args(argv)
 
@@ -195,6 +195,54 @@ def evaluate(model, val):
     }
 
 
+def lift_all(sequences, train, args, log):
+    """Out-of-fold lifter predictions: {name: [3D per noise draw]} (draws only for training)."""
+    rng = np.random.default_rng([args.seed, 1])
+    train_names = {s.name for s in train}
+    predictions = {}
+    for k, fold in enumerate(folds_of(sequences)):
+        fit_on = [s for s in train if s.name not in fold]
+        log(f"lifter {k + 1}: trained on {len(fit_on)} sequences, predicts {len(fold)}")
+        lifter = train_lifter(fit_on, args.lifter_epochs, rng, log)
+        for s in sequences:
+            if s.name in fold:
+                draws = args.draws if s.name in train_names else 1
+                noisy = [
+                    noise.corrupt(
+                        s.pose2d, s.visible, s.resolution, PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, rng
+                    )
+                    for _ in range(draws)
+                ]
+                predictions[s.name] = [lift(lifter, s, p2) for p2 in noisy]
+    return predictions
+
+
+def save_lifted(path, tag, predictions):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    arrays = {f"{name}|{i}": p for name, draws in predictions.items() for i, p in enumerate(draws)}
+    tmp = path + ".part.npz"
+    np.savez(tmp, __tag__=np.array(tag), **arrays)
+    os.replace(tmp, path)
+
+
+def load_lifted(path, tag, sequences):
+    """The lifter stage's output from an earlier run with the same settings, else None."""
+    if not os.path.isfile(path):
+        return None
+    with np.load(path) as cached:
+        if str(cached["__tag__"]) != tag:
+            return None
+        predictions = {}
+        for key in cached.files:
+            if key != "__tag__":
+                name, _ = key.rsplit("|", 1)
+                predictions.setdefault(name, []).append(cached[key])
+    # keys come back in the order they were written (draw 0, 1, ...)
+    if set(predictions) != {s.name for s in sequences}:
+        return None
+    return predictions
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -203,7 +251,6 @@ def main(argv=None):
     t_start = time.time()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
 
     def log(msg):
         print(f"[{time.time() - t_start:6.0f} s] {msg}", flush=True)
@@ -215,33 +262,21 @@ def main(argv=None):
     train, val = data.split(sequences)
     log(f"{len(sequences)} sequences from {roots}: {len(train)} train, {len(val)} held-out")
 
-    train_names = {s.name for s in train}
-    predictions = {}  # name -> list of predicted 3D (one per draw)
-    for k, fold in enumerate(folds_of(sequences)):
-        fit_on = [s for s in train if s.name not in fold]
-        log(f"lifter {k + 1}: trained on {len(fit_on)} sequences, predicts {len(fold)}")
-        lifter = train_lifter(fit_on, args.lifter_epochs, rng, log)
-        for s in sequences:
-            if s.name in fold:
-                draws = args.draws if s.name in train_names else 1
-                predictions[s.name] = [
-                    lift(
-                        lifter,
-                        s,
-                        noise.corrupt(
-                            s.pose2d,
-                            s.visible,
-                            s.resolution,
-                            PARENTS_BM3D,
-                            SYMMETRIC_PAIRS_BM3D,
-                            rng,
-                        ),
-                    )
-                    for _ in range(draws)
-                ]
+    lifted_path = os.path.join(args.cache, "lifted.npz")
+    tag = f"seed={args.seed} lifter_epochs={args.lifter_epochs} draws={args.draws} " + (
+        f"limit={args.limit} roots={roots}"
+    )
+    predictions = load_lifted(lifted_path, tag, sequences)
+    if predictions is None:
+        predictions = lift_all(sequences, train, args, log)
+        save_lifted(lifted_path, tag, predictions)
+    else:
+        log(f"lifter predictions reused from {lifted_path} ({tag})")
 
     pairs = [(p, s.pose3d) for s in train for p in predictions[s.name]]
     val_sets = [(predictions[s.name][0], s.pose3d, s.visible) for s in val]
+    torch.manual_seed(args.seed)  # the refiner's start does not depend on the lifter stage
+    rng = np.random.default_rng([args.seed, 2])
     model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=args.channels, depth=args.depth)
     log(f"refiner: {sum(p.numel() for p in model.parameters())} parameters, window {model.window}")
     model = train_refiner(model, pairs, args.refiner_epochs, rng, log, val_sets or None)

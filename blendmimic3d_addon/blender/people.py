@@ -168,35 +168,40 @@ def make_primary(scene, armature):
 
 # Enum item strings must outlive the callback (Blender keeps pointers to them).
 _action_items_cache = []
+NO_ACTION = "__none__"
+
+
+def _library_names(item):
+    arm = item.armature
+    if arm is None:
+        return []
+    names = scene_model.person_actions(arm)
+    current = take(arm)[0]
+    if current is not None and current.name not in names:
+        names.append(current.name)
+    return names
 
 
 def _library_items(item, context):
-    arm = item.armature
-    names = scene_model.person_actions(arm) if arm is not None else []
-    current, _ = take(arm) if arm is not None else (None, 0)
-    if current is not None and current.name not in names:
-        names.append(current.name)
-    items = [("", "(none)", "No action")] + [(n, n, f"Play {n}") for n in names]
+    items = [(NO_ACTION, "(none)", "No action", 0)]
+    items += [(n, n, f"Play {n}", i) for i, n in enumerate(_library_names(item), start=1)]
     _action_items_cache[:] = items
     return items
 
 
 def _get_action(item):
-    arm = item.armature
-    action = take(arm)[0] if arm is not None else None
-    if action is None:
-        return 0
-    names = [key for key, _, _ in _library_items(item, bpy.context)]
-    return names.index(action.name) if action.name in names else 0
+    action = take(item.armature)[0] if item.armature is not None else None
+    names = _library_names(item)
+    return names.index(action.name) + 1 if action is not None and action.name in names else 0
 
 
 def _set_action(item, value):
     arm = item.armature
     if arm is None:
         return
-    names = [key for key, _, _ in _library_items(item, bpy.context)]
-    name = names[value] if 0 <= value < len(names) else ""
-    set_take(arm, bpy.data.actions.get(name), take(arm)[1])
+    names = _library_names(item)
+    name = names[value - 1] if 1 <= value <= len(names) else None
+    set_take(arm, bpy.data.actions.get(name) if name else None, take(arm)[1])
     fit_frame_range(bpy.context.scene)
 
 

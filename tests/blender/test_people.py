@@ -94,6 +94,10 @@ def test_list_item_changes_the_persons_action(clean_scene):
     assert second.animation_data.action == bpy.data.actions["Sit"]
     assert first.animation_data.action == bpy.data.actions["Wave"]
     assert clean_scene.frame_end == 120  # the scene covers the longer take
+    item.action = "__none__"
+    assert second.animation_data.action is None
+    assert item.action == "__none__"
+    assert list(second["bm3d_actions"]) == ["Walk", "Wave", "Sit", "PickUp"]
 
 
 def test_start_offset_delays_the_take(clean_scene, addon):

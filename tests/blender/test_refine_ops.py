@@ -1,0 +1,311 @@
+"""Pose Refiner in real Blender: import, refine (with ground truth), export, and the error paths."""
+
+import json
+
+import numpy as np
+import pytest
+
+from blendmimic3d_addon.core import dataset_io as dio
+from blendmimic3d_addon.core import refiner as rf
+from blendmimic3d_addon.core.camera import project, world_to_camera
+from blendmimic3d_addon.core.joints import convert_joint_order
+
+T = 30
+
+
+def _world_walk(n=T):
+    """A person walking in a world frame with z up (metres), BlendMimic3D order."""
+    up = np.array(
+        [
+            [0, 0, 1.0],
+            [0.1, 0, 0.95],
+            [0.1, 0, 0.5],
+            [0.1, 0.05, 0.08],
+            [-0.1, 0, 0.95],
+            [-0.1, 0, 0.5],
+            [-0.1, 0.05, 0.08],
+            [0, 0, 1.25],
+            [0, 0, 1.5],
+            [0, 0.02, 1.6],
+            [0, 0, 1.75],
+            [-0.18, 0, 1.45],
+            [-0.25, 0, 1.2],
+            [-0.28, 0, 0.98],
+            [0.18, 0, 1.45],
+            [0.25, 0, 1.2],
+            [0.28, 0, 0.98],
+        ]
+    )
+    t = np.arange(n)[:, None, None]
+    return up + np.array([0.0, 0.02, 0.0]) * t + 0.03 * np.sin(t / 4.0) * np.array([1.0, 0, 0])
+
+
+def _camera():
+    """One camera 4 m in front of the walk, looking along +y at 1 m height (world -> CV)."""
+    R = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
+    C = np.array([0.0, -4.0, 1.0])
+    RT = np.hstack([R, (-R @ C)[:, None]])
+    K = np.array([[800.0, 0, 500], [0, 800, 501], [0, 0, 1]])
+    return dio.Cameras(["Camera_0"], K[None], RT[None], [(1000, 1002)])
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A one-camera subject S1 with action Walk, written with the core writers."""
+    subject = tmp_path / "S1"
+    cameras = _camera()
+    dio.write_cameras(str(subject), "S1", cameras)
+    world = _world_walk()
+    dio.write_positions_3d(str(subject), "Walk", world)
+    dio.write_positions_2d(str(subject), "Walk", project(world, cameras.P))
+    visible = np.ones((T, 17))
+    visible[5:15, 13] = 0  # the right hand hidden for ten frames
+    dio.write_occlusions(str(subject), "Walk", [visible])
+    in_cam = world_to_camera(world, cameras.RT)[0]
+    return subject, in_cam - in_cam[:, :1], visible
+
+
+@pytest.fixture
+def predictions(tmp_path, dataset):
+    """VideoPose3D-like output: (T,1,17,3) float32, H36M order, noisy ground truth."""
+    _, gt, _ = dataset
+    rng = np.random.default_rng(0)
+    noisy = gt + 0.03 * rng.standard_normal(gt.shape)
+    noisy -= noisy[:, :1]
+    h36m = convert_joint_order(noisy, "blendmimic3d", "h36m").astype(np.float32)[:, None]
+    path = tmp_path / "vp3d.npy"
+    np.save(path, h36m)
+    return path, h36m
+
+
+def _skeletons(kind):
+    import bpy
+
+    return [o for o in bpy.data.objects if o.get("bm3d_pred_kind") == kind]
+
+
+def _import(path, order="h36m"):
+    import bpy
+
+    assert bpy.ops.blendmimic3d.import_predictions(filepath=str(path), joint_order=order) == {
+        "FINISHED"
+    }
+    return _skeletons("input")[-1]
+
+
+def test_import_makes_an_animated_skeleton(clean_scene, predictions):
+    import bpy
+
+    path, h36m = predictions
+    obj = _import(path)
+    assert obj.type == "MESH" and len(obj.data.vertices) == 17 and len(obj.data.edges) == 16
+    assert bpy.context.view_layer.objects.active == obj
+    np.testing.assert_allclose(
+        np.array(obj["bm3d_pred_poses"]).reshape(-1, 17, 3), h36m[:, 0], atol=1e-7
+    )
+    # the display follows the poses frame by frame (camera x, z, -y shown Z-up)
+    scene = clean_scene
+    for k in (0, 7, T - 1):
+        scene.frame_set(scene.frame_start + k)
+        mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+        co = np.array([v.co[:] for v in mesh.vertices])
+        pose = h36m[k, 0]
+        expected = np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
+        np.testing.assert_allclose(co, expected, atol=1e-6)
+    assert scene.frame_end >= scene.frame_start + T - 1
+
+
+def test_import_bad_file_reports_and_changes_nothing(clean_scene, tmp_path):
+    import bpy
+
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((10, 16, 3), dtype=np.float32))
+    before = len(bpy.data.objects), len(bpy.data.meshes)
+    with pytest.raises(RuntimeError, match=r"bad\.npy.*shape \(10, 16, 3\)"):
+        bpy.ops.blendmimic3d.import_predictions(filepath=str(bad), joint_order="h36m")
+    assert (len(bpy.data.objects), len(bpy.data.meshes)) == before
+
+
+def test_refine_adds_refined_skeleton_beside_with_metrics_and_plot(
+    clean_scene, predictions, dataset
+):
+    import bpy
+
+    path, h36m = predictions
+    subject, gt, visible = dataset
+    source = _import(path)
+    settings = clean_scene.bm3d_refine
+    settings.ground_truth = "DATASET"
+    settings.gt_folder, settings.gt_action, settings.gt_camera = str(subject), "Walk", 0
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+
+    (refined,) = _skeletons("refined")
+    assert refined["bm3d_pred_refined_of"] == source.name
+    assert tuple(refined.location) == pytest.approx((1.0, 0.0, 0.0))
+    expected = rf.Refiner().refine(h36m[:, 0], "h36m")
+    stored = np.array(refined["bm3d_pred_poses"]).reshape(-1, 17, 3)
+    np.testing.assert_allclose(stored, expected, atol=1e-6)
+
+    report = json.loads(settings.results)
+    pred_bm3d = convert_joint_order(h36m[:, 0], "h36m", "blendmimic3d")
+    raw = 1000 * np.linalg.norm(pred_bm3d - gt, axis=-1)
+    assert report["before"]["mpjpe"] == pytest.approx(raw.mean(), rel=1e-5)
+    assert report["before"]["occluded"] == pytest.approx(raw[visible == 0].mean(), rel=1e-5)
+    assert len(report["after"]["per_joint"]) == 17 and len(report["after"]["per_frame"]) == T
+    assert report["after"]["p_mpjpe"] > 0
+    image = bpy.data.images["BM3D Refiner Error"]
+    assert tuple(image.size) == (600, 200)
+    pixels = np.array(image.pixels[:]).reshape(200, 600, 4)
+    assert (pixels[..., :3] < 0.8).any()  # curves were drawn
+
+
+def test_refine_twice_replaces_the_refined_skeleton(clean_scene, predictions):
+    import bpy
+
+    _import(predictions[0])
+    bpy.ops.blendmimic3d.refine_predictions()
+    bpy.ops.blendmimic3d.refine_predictions()
+    assert len(_skeletons("refined")) == 1
+    assert clean_scene.bm3d_refine.results == ""  # no ground truth chosen
+
+
+def test_refine_without_a_skeleton_reports(clean_scene):
+    import bpy
+
+    with pytest.raises(RuntimeError, match="Select an imported predictions skeleton"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    assert not _skeletons("refined")
+
+
+def test_refine_with_mismatched_ground_truth_changes_nothing(clean_scene, tmp_path, dataset):
+    import bpy
+
+    subject, gt, _ = dataset
+    short = tmp_path / "short.npy"
+    np.save(short, gt[:20].astype(np.float32))
+    _import(short, "blendmimic3d")
+    settings = clean_scene.bm3d_refine
+    settings.ground_truth = "DATASET"
+    settings.gt_folder, settings.gt_action = str(subject), "Walk"
+    objects = len(bpy.data.objects)
+    with pytest.raises(RuntimeError, match="positions_3d: 30 frames where the predictions have 20"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    assert len(bpy.data.objects) == objects and not _skeletons("refined")
+    assert settings.results == ""
+
+
+def test_refine_too_short_sequence_reports(clean_scene, tmp_path):
+    import bpy
+
+    short = tmp_path / "tiny.npy"
+    np.save(short, np.zeros((4, 17, 3), dtype=np.float32))
+    _import(short)
+    with pytest.raises(RuntimeError, match=r"tiny\.npy: poses: 4 of 4 frames .* at least"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    assert not _skeletons("refined")
+
+
+def test_export_refined_keeps_the_input_layout(clean_scene, predictions, tmp_path):
+    import bpy
+
+    path, h36m = predictions
+    _import(path)
+    bpy.ops.blendmimic3d.refine_predictions()
+    out = tmp_path / "refined.npy"
+    assert bpy.ops.blendmimic3d.export_refined(filepath=str(out)) == {"FINISHED"}
+    written = np.load(out)
+    assert written.shape == h36m.shape and written.dtype == np.float32
+    (refined,) = _skeletons("refined")
+    stored = np.array(refined["bm3d_pred_poses"]).reshape(-1, 17, 3)
+    np.testing.assert_allclose(written[:, 0], stored, atol=1e-6)
+
+
+def test_export_refined_dict_layout(clean_scene, predictions, tmp_path):
+    import bpy
+
+    from blendmimic3d_addon.core.predictions import load_predictions
+    from blendmimic3d_addon.core.safe_npz import object_scalar, write_npz
+
+    _, h36m = predictions
+    src = tmp_path / "vp3d_dict.npz"
+    write_npz(str(src), {"positions_3d": object_scalar({"S9": {"Walk": [h36m[:, 0]]}})}, True)
+    obj = _import(src)
+    assert obj["bm3d_pred_source"] == str(src)
+    bpy.ops.blendmimic3d.refine_predictions()
+    out = tmp_path / "vp3d_dict_refined.npz"
+    assert bpy.ops.blendmimic3d.export_refined(filepath=str(out)) == {"FINISHED"}
+    poses = load_predictions(str(out), key="S9/Walk/0")
+    (refined,) = _skeletons("refined")
+    np.testing.assert_allclose(
+        poses, np.array(refined["bm3d_pred_poses"]).reshape(-1, 17, 3), atol=1e-6
+    )
+
+
+def test_export_errors_write_nothing(clean_scene, predictions, tmp_path):
+    import bpy
+
+    out = tmp_path / "out.npz"
+    _import(predictions[0])
+    with pytest.raises(RuntimeError, match="run Refine first"):
+        bpy.ops.blendmimic3d.export_refined(filepath=str(out))
+    bpy.ops.blendmimic3d.refine_predictions()
+    with pytest.raises(RuntimeError, match=r"use the input's extension \(\.npy\)"):
+        bpy.ops.blendmimic3d.export_refined(filepath=str(out))
+    assert not out.exists()
+
+
+def test_panel_and_settings_register_and_unregister_cleanly(addon):
+    import importlib
+
+    import bpy
+
+    module = importlib.import_module(f"{addon}.blender.refine_ops")
+    panel = bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_refiner")
+    assert panel.bl_parent_id == "BM3D_PT_main" and panel.bl_order == 60
+    assert hasattr(bpy.types.Scene, "bm3d_refine")
+    module.unregister()
+    try:
+        assert not hasattr(bpy.types.Scene, "bm3d_refine")
+        assert bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_refiner") is None
+        for name in ("import_predictions", "refine_predictions", "export_refined"):
+            with pytest.raises(KeyError):
+                getattr(bpy.ops.blendmimic3d, name).get_rna_type()
+    finally:
+        module.register()
+
+
+def test_refine_against_a_person_in_the_scene(addon, tmp_path):
+    """Ground truth from the scene: the primary person's take seen by a dataset camera, with
+    the exporter's occlusion labels."""
+    import bpy
+    from test_export import _run, build_scene
+
+    from blendmimic3d_addon.blender.sampling import SceneSampler
+    from blendmimic3d_addon.core.labels import legacy_labels
+
+    scene = build_scene(people=2)
+    sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
+    action = sampler.people[0].animation_data.action.name
+    take = _run(sampler.sample_take(action, [1]))
+    sampler.restore()
+    world = take.positions_3d[:, 0]
+    in_cam = world_to_camera(world, sampler.camera_set.RT[1:2])[0]
+    gt = in_cam - in_cam[:, :1]
+    visible = legacy_labels(take.types[1][:, 0])
+    rng = np.random.default_rng(3)
+    pred = (gt + 0.02 * rng.standard_normal(gt.shape)).astype(np.float32)
+    path = tmp_path / "scene_pred.npy"
+    np.save(path, pred)
+    _import(path, "blendmimic3d")
+    settings = scene.bm3d_refine
+    settings.ground_truth, settings.gt_camera = "SCENE", 1
+    frame = scene.frame_current
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+    assert scene.frame_current == frame  # the sampler put the frame back
+    report = json.loads(settings.results)
+    raw = 1000 * np.linalg.norm(pred - pred[:, :1] - gt, axis=-1)
+    assert report["before"]["mpjpe"] == pytest.approx(raw.mean(), rel=1e-5)
+    assert report["occluded_share"] == pytest.approx(1 - visible.mean())
+    settings.gt_camera = 7
+    with pytest.raises(RuntimeError, match="camera: 7 out of range 0..3"):
+        bpy.ops.blendmimic3d.refine_predictions()
