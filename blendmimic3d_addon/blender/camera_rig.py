@@ -294,6 +294,21 @@ def make_rig(scene, settings, target=None):
     return rig
 
 
+def rig_scene(scene, settings):
+    """Replace the dataset cameras by the preset's, centred on the people when asked and when
+    there are any; returns ``(cameras, people)``. A person without the Mixamo joints is refused
+    before any camera is replaced."""
+    people = scene_model.people(scene)
+    for person in people:
+        joint_bone_indices(person)
+    target = None
+    if people and settings.get("follow_people", True):
+        target = camera_fit.frame_centre(current_joints(scene, people))
+    rig = make_rig(scene, settings, target)
+    cameras = build_rig(scene, rig, set_resolution=settings["preset"] != "RING")
+    return cameras, people
+
+
 # --- the fit -------------------------------------------------------------------------------
 
 
@@ -380,16 +395,7 @@ class BM3D_OT_rig_cameras(bpy.types.Operator):
     __annotations__ = {**_rig_settings(), **_fit_settings()}
 
     def _rig(self, context):
-        scene = context.scene
-        people = scene_model.people(scene)
-        for person in people:  # a bad rig is refused before any camera is replaced
-            joint_bone_indices(person)
-        target = None
-        if people and self.follow_people:
-            target = camera_fit.frame_centre(current_joints(scene, people))
-        rig = make_rig(scene, _settings(self, _rig_settings()), target)
-        cameras = build_rig(scene, rig, set_resolution=self.preset != "RING")
-        return cameras, people
+        return rig_scene(context.scene, _settings(self, _rig_settings()))
 
     def execute(self, context):
         try:

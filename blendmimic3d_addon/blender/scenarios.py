@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 
 from ..core import camera as camera_model
-from ..core import camera_fit, camera_presets, occluder_library
+from ..core import camera_presets, occluder_library
 from ..core.errors import DatasetError
 from . import camera_rig, occluders, scene_model
 
@@ -25,14 +25,12 @@ RETAIL_PEOPLE = 3  # the published retail scene has up to three people
 
 
 def _ensure_cameras(scene, fit_settings):
-    """The dataset cameras, rigged from the BlendMimic3D preset when there are none."""
+    """The dataset cameras, rigged from the BlendMimic3D preset (and fitted) when there are
+    none; returns ``(cameras, rigged)``."""
     cameras = scene_model.dataset_cameras(scene)
     if cameras:
         return cameras, False
-    people = scene_model.people(scene)
-    target = camera_fit.frame_centre(camera_rig.current_joints(scene, people)) if people else None
-    rig = camera_rig.make_rig(scene, {"preset": "BLENDMIMIC3D"}, target)
-    cameras = camera_rig.build_rig(scene, rig)
+    cameras, people = camera_rig.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
     if people:
         camera_rig.fit_now(scene, cameras, **fit_settings)
     return cameras, True
@@ -41,13 +39,12 @@ def _ensure_cameras(scene, fit_settings):
 def _object_occlusion(scene, people, cameras):
     person = people[0]
     person_xy, floor_z = occluders.person_floor_point(person)
-    added = []
     for i, cam in enumerate(cameras):
         kind = OBJECT_KINDS[i % len(OBJECT_KINDS)]
         cam_xy = np.array(cam.matrix_world)[:2, 3]
         xy, yaw = occluder_library.between(cam_xy, person_xy, OBJECT_FRACTION)
-        added.append(occluders.add_occluder_object(scene, kind, xy, yaw, floor_z))
-    return added, f"one object between each of {len(cameras)} cameras and {person.name}"
+        occluders.add_occluder_object(scene, kind, xy, yaw, floor_z)
+    return f"one object between each of {len(cameras)} cameras and {person.name}"
 
 
 def out_of_frame_share(scene, camera, step=1):
@@ -67,17 +64,16 @@ def _out_of_frame(scene, cameras, index, zoom, step):
     camera = occluders.pick(cameras, index, "camera", "rig cameras first")
     camera.data.lens *= zoom
     share = out_of_frame_share(scene, camera, step)
-    return [], f"{camera.name} zoomed x{zoom:.2f}: {share:.0%} of its joint-frames out of frame"
+    return f"{camera.name} zoomed x{zoom:.2f}: {share:.0%} of its joint-frames out of frame"
 
 
 def _retail_aisle(scene, people):
     points = [occluders.person_floor_point(p) for p in people]
     floor_z = min(z for _, z in points)
     placements = occluder_library.aisle(np.array([xy for xy, _ in points]))
-    added = [
-        occluders.add_occluder_object(scene, "shelf", xy, yaw, floor_z) for xy, yaw in placements
-    ]
-    return added, f"{len(added)} shelf units along an aisle through {len(people)} people"
+    for xy, yaw in placements:
+        occluders.add_occluder_object(scene, "shelf", xy, yaw, floor_z)
+    return f"{len(placements)} shelf units along an aisle through {len(people)} people"
 
 
 class BM3D_OT_apply_scenario(bpy.types.Operator):
@@ -91,23 +87,21 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
     def execute(self, context):
         scene = context.scene
         people = scene_model.people(scene)
-        fit = {name: getattr(scene.bm3d_cameras, name) for name in ("margin", "aim")} | {
-            "mode": scene.bm3d_cameras.fit_mode,
-            "step": scene.bm3d_cameras.frame_step,
-        }
+        props = scene.bm3d_cameras
+        fit = {"mode": props.fit_mode, "margin": props.margin, "step": props.frame_step,
+               "aim": props.aim}  # fmt: skip
         try:
             self._check(scene, people)
             cameras, rigged = _ensure_cameras(scene, fit)
             removed = occluders.remove_occluders(scene)
             if self.scenario == "CAPTURE_ROOM":
-                added, what = [], "no objects: self-occlusion only"
+                what = "no objects: self-occlusion only"
             elif self.scenario == "OBJECT_OCCLUSION":
-                added, what = _object_occlusion(scene, people, cameras)
+                what = _object_occlusion(scene, people, cameras)
             elif self.scenario == "OUT_OF_FRAME":
-                added, what = _out_of_frame(scene, cameras, self.scenario_camera, self.zoom,
-                                            fit["step"])  # fmt: skip
+                what = _out_of_frame(scene, cameras, self.scenario_camera, self.zoom, fit["step"])
             else:
-                added, what = _retail_aisle(scene, people)
+                what = _retail_aisle(scene, people)
         except DatasetError as exc:
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
@@ -121,7 +115,7 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
                 f"{text}. The published retail scene has up to "
                 f"{RETAIL_PEOPLE} people: add more with Add Mannequin and lay them out",
             )
-        else:  # fmt: skip
+        else:
             self.report({"INFO"}, text)
         return {"FINISHED"}
 
