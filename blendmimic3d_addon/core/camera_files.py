@@ -85,8 +85,12 @@ class Cameras:
         ]
 
     def extrinsic_dicts(self, subject):
-        if self.extrinsic_params is not None:
-            return self.extrinsic_params
+        stored = self.extrinsic_params
+        if stored is not None and list(stored) == [subject]:
+            return stored
+        if stored is not None and len(stored) == 1:
+            # Cameras read from one subject and written as another keep their published values.
+            return {subject: next(iter(stored.values()))}
         quaternions = cam.quaternion_from_matrix(self.RT[:, :, :3])
         return {
             subject: [

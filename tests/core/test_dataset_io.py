@@ -186,3 +186,11 @@ def test_writer_refuses_inconsistent_input_before_writing(tmp_path):
         dio.write_occlusion_types(tmp_path, "A", [np.full((12, 17), 7)])
     assert list(tmp_path.iterdir()) == []
     assert OcclusionType.OBJECT == 3
+
+
+def test_published_cameras_written_as_another_subject(shared, tmp_path):
+    cameras = dio.read_cameras(shared("blendmimic3d", "S2"))
+    dio.write_cameras(tmp_path / "S7", "S7", cameras)
+    back = dio.read_cameras(tmp_path / "S7")
+    assert back.extrinsic_params["S7"] == cameras.extrinsic_params["S2"]
+    np.testing.assert_array_equal(back.P, cameras.P)
