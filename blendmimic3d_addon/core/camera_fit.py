@@ -81,18 +81,6 @@ def fit_distance(
     return Fit(True, float(need.max()))
 
 
-def inside(points_cam, width, height, principal, focal_px, margin=0.0, aspect=1.0, near=1e-9):
-    """Boolean mask of the points that project inside the image less ``margin``."""
-    p = np.asarray(points_cam, float).reshape(-1, 3)
-    z = p[:, 2]
-    front = z > near
-    safe = np.where(front, z, 1.0)
-    u = focal_px * p[:, 0] / safe + principal[0]
-    v = focal_px / aspect * p[:, 1] / safe + principal[1]
-    mx, my = margin * width, margin * height
-    return front & (u >= mx) & (u <= width - mx) & (v >= my) & (v <= height - my)
-
-
 def frame_centre(points):
     """Centre of the axis-aligned box around world points (..., 3): where a rig should look."""
     p = np.asarray(points, float).reshape(-1, 3)
