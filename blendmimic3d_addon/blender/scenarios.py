@@ -25,13 +25,13 @@ RETAIL_PEOPLE = 3  # the published retail scene has up to three people
 
 
 def _ensure_cameras(scene, fit_settings):
-    """The dataset cameras, rigged from the BlendMimic3D preset (and fitted) when there are
-    none; returns ``(cameras, rigged)``."""
+    """The dataset cameras, rigged from the BlendMimic3D preset when there are none, and
+    fitted unless ``fit_settings`` is None; returns ``(cameras, rigged)``."""
     cameras = scene_model.dataset_cameras(scene)
     if cameras:
         return cameras, False
     cameras, people = camera_rig.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
-    if people:
+    if people and fit_settings is not None:
         camera_rig.fit_now(scene, cameras, **fit_settings)
     return cameras, True
 
@@ -84,6 +84,25 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
     __annotations__ = occluders.scenario_settings()
 
+    _modal_fit = False  # invoke: a fresh rig is fitted by the modal fit_cameras afterwards
+
+    def invoke(self, context, event):
+        scene = context.scene
+        self._modal_fit = (
+            context.window is not None
+            and self.scenario != "OUT_OF_FRAME"  # it zooms from the fitted lens at once
+            and not scene_model.dataset_cameras(scene)
+            and bool(scene_model.people(scene))
+        )
+        result = self.execute(context)
+        if self._modal_fit and result == {"FINISHED"}:
+            props = scene.bm3d_cameras
+            bpy.ops.blendmimic3d.fit_cameras(
+                "INVOKE_DEFAULT", fit_mode=props.fit_mode, margin=props.margin,
+                frame_step=props.frame_step, aim=props.aim,
+            )  # fmt: skip
+        return result
+
     def execute(self, context):
         scene = context.scene
         people = scene_model.people(scene)
@@ -92,7 +111,7 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
                "aim": props.aim}  # fmt: skip
         try:
             self._check(scene, people)
-            cameras, rigged = _ensure_cameras(scene, fit)
+            cameras, rigged = _ensure_cameras(scene, None if self._modal_fit else fit)
             removed = occluders.remove_occluders(scene)
             if self.scenario == "CAPTURE_ROOM":
                 what = "no objects: self-occlusion only"
@@ -108,7 +127,7 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
         label = occluders.SCENARIO_LABELS[self.scenario]
         text = f"{label}: {what}; removed {removed} old occluder(s)"
         if rigged:
-            text += "; rigged BlendMimic3D cameras"
+            text += "; rigged BlendMimic3D cameras" + (", fitting them" if self._modal_fit else "")
         if self.scenario == "RETAIL_AISLE" and len(people) < RETAIL_PEOPLE:
             self.report(
                 {"WARNING"},

@@ -93,3 +93,13 @@ def test_the_panels_draw_in_every_variant(seen):
         for panel in ("BM3D_PT_cameras", "BM3D_PT_occluders")
         for variant in ("BLENDMIMIC3D/BETWEEN", "RING/AROUND")
     ]
+
+
+def test_a_scenario_from_the_panel_leaves_the_fit_to_the_modal(seen):
+    assert seen["scenario_invoke"] == ["FINISHED"]
+    rigged = seen["after_scenario_invoke"]
+    assert rigged["cameras"] == ["Camera_0", "Camera_1", "Camera_2", "Camera_3"]
+    assert rigged["occluders"] and set(rigged["occluders"]) == {"shelf"}
+    fitted = seen["after_scenario_fit"]
+    assert fitted["locations"] != rigged["locations"]  # the modal fit ran to its end
+    assert fitted["lenses"] == rigged["lenses"] == [30.0, 25.0, 30.0, 25.0]

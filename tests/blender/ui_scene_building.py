@@ -170,6 +170,27 @@ def undo_all(names=["undo_fit", "undo_scenario", "undo_occluder", "undo_rig"]): 
     seen[names.pop(0)] = state()
     if names:
         return 0.5  # one undo per timer tick, as a user's Ctrl+Z would be
+    then(scenario_from_the_panel, 0.5)
+    return None
+
+
+def scenario_from_the_panel():
+    """A scenario on a scene without cameras, invoked as the panel's button does: it rigs the
+    cameras at once and leaves their fit to the modal fit_cameras (progress, Esc)."""
+    with context_override():
+        seen["scenario_invoke"] = list(
+            bpy.ops.blendmimic3d.apply_scenario("INVOKE_DEFAULT", scenario="RETAIL_AISLE")
+        )
+    seen["after_scenario_invoke"] = state()
+    then(wait_for_scenario_fit, 1.0)
+
+
+def wait_for_scenario_fit(polls=[0]):  # noqa: B006
+    current = state()
+    polls[0] += 1
+    if current["locations"] == seen["after_scenario_invoke"]["locations"] and polls[0] < 120:
+        return 1.0
+    seen["after_scenario_fit"] = current
     finish()
     return None
 
