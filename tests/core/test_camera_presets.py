@@ -41,6 +41,7 @@ def test_human36m_preset_is_the_s1_calibration_facing_the_capture_area():
         np.testing.assert_allclose(cam.rotation @ cam.rotation.T, np.eye(3), atol=1e-6)
         to_centre = -cam.location / np.linalg.norm(cam.location)
         assert np.dot(cam.forward, to_centre) > 0.9  # all four look at the middle of the room
+        assert cam.rotation[2, 1] > 0.9  # upright: the image's up is the world's up
         assert 1.4 < cam.location[2] < 1.7
 
 
