@@ -7,7 +7,7 @@ import numpy as np
 from . import camera as cam
 from . import dataset_io as dio
 from .errors import DatasetError
-from .labels import legacy_labels
+from .labels import OcclusionType, legacy_labels
 
 
 def validate_action(subject_dir, action, cameras, report, tolerance_px, required, listed):
@@ -44,16 +44,18 @@ def validate_action(subject_dir, action, cameras, report, tolerance_px, required
     types = None
     if _present(path_types, "types" in required, report):
         types = _read(report, dio.read_occlusion_types, subject_dir, action)
-        if _check_counts(path_types, types, count, frames, report) and labels is not None:
-            for index, (codes, legacy) in enumerate(zip(types, labels, strict=False)):
-                if not np.array_equal(legacy_labels(codes), legacy):
+        if _check_counts(path_types, types, count, frames, report):
+            for index, codes in enumerate(types if labels is not None else ()):
+                if not np.array_equal(legacy_labels(codes), labels[index]):
                     report.add(path_types, dio.cam_key(index), "disagrees with occluded_kpt.npz")
+            if positions is not None:
+                _check_camera_codes(path_types, dio.cam_key, types, positions, cameras, report)
 
     persons = None
     if os.path.exists(dio.persons_path(subject_dir, action)):
         persons = _read(report, dio.read_persons, subject_dir, action)
         if persons is not None:
-            _check_persons(subject_dir, action, persons, positions, uv, types, count, report)
+            _check_persons(subject_dir, action, persons, positions, uv, types, cameras, report)
 
     if listed is not None and action in listed["actions"]:
         _check_manifest_entry(
@@ -121,8 +123,33 @@ def _check_projection(path, uv, positions, cameras, tolerance_px, report):
             report.add(path, dio.cam_key(index), f"{reason} ({where})")
 
 
-def _check_persons(subject_dir, action, persons, positions, uv, types, count, report):
+def _check_camera_codes(path, field_of, codes_by_cam, points, cameras, report):
+    """Typed codes against the camera geometry: ``behind_camera`` exactly where a joint lies
+    behind the camera, ``out_of_frame`` exactly where it is in front but projects outside the
+    image. Joints within 1e-3 px of the image border are left out (either code is fair)."""
+    if cameras is None:
+        return
+    depth = cam.camera_depth(points, cameras.RT)
+    uv = cam.project(points, cameras.P)
+    for index, codes in enumerate(codes_by_cam):
+        res_w, res_h = cameras.res[index]
+        u, v = uv[index, ..., 0], uv[index, ..., 1]
+        border = np.minimum(np.minimum(u, res_w - u), np.minimum(v, res_h - v))
+        behind = depth[index] <= 0
+        outside = ~behind & ~cam.in_image(uv[index], res_w, res_h)
+        fair = behind | (np.abs(border) > 1e-3)
+        wrong = fair & (((codes == OcclusionType.BEHIND_CAMERA) != behind)
+                        | ((codes == OcclusionType.OUT_OF_FRAME) != outside))  # fmt: skip
+        if wrong.any():
+            first = np.argwhere(wrong)[0].tolist()
+            report.add(path, field_of(index),
+                       f"{int(wrong.sum())} out_of_frame/behind_camera codes disagree with the "
+                       f"camera geometry (first at index {tuple(first)})")  # fmt: skip
+
+
+def _check_persons(subject_dir, action, persons, positions, uv, types, cameras, report):
     path = dio.persons_path(subject_dir, action)
+    count = len(cameras) if cameras is not None else None
     if len(persons.names) < 2:
         report.add(path, "names", "a persons file is written for multi-person takes only")
     if positions is not None:
@@ -139,6 +166,8 @@ def _check_persons(subject_dir, action, persons, positions, uv, types, count, re
         if uv is not None and index < len(uv) and person_uv.shape[1:] == uv[index].shape:
             if not np.array_equal(person_uv[0], uv[index]):
                 report.add(path, f"{dio.cam_key(index)}_2d", "person 0 differs from the legacy 2D")
+    _check_camera_codes(path, lambda i: f"{dio.cam_key(i)}_types", persons.types_by_cam,
+                        persons.positions_3d, cameras, report)  # fmt: skip
     for index, person_types in enumerate(persons.types_by_cam):
         if (
             types is not None

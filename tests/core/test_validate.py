@@ -12,6 +12,7 @@ from conftest import REPO
 from blendmimic3d_addon.core import camera as cam
 from blendmimic3d_addon.core import dataset_io as dio
 from blendmimic3d_addon.core import manifest as mf
+from blendmimic3d_addon.core.labels import OcclusionType
 from blendmimic3d_addon.core.safe_npz import read_npz, write_npz
 from blendmimic3d_addon.core.validate import validate_dataset
 
@@ -31,8 +32,9 @@ def make_dataset(root, subjects=("S1",), persons=2):
         actions = {}
         for action, frames in ACTIONS.items():
             poses = rng.normal(scale=0.3, size=(persons, frames, 17, 3)) + [0, 0, 1]
+            poses[:, :3, 0] = [0, 7, 1]  # out of frame for Camera_1, behind Camera_2
             uv = cam.project(poses, cameras.P)
-            types = rng.integers(0, 6, size=(len(cameras), persons, frames, 17)).astype(np.uint8)
+            types = _geometric_types(poses, cameras, rng)
             names = [f"Person{i}" for i in range(persons)]
             people = dio.Persons(names, poses, list(uv), list(types))
             dio.write_action(subject_dir, action, poses[0], list(uv[:, 0]),
@@ -45,6 +47,17 @@ def make_dataset(root, subjects=("S1",), persons=2):
         listed[subject] = {"cameras": entries, "actions": actions}
     mf.write_manifest(root, mf.build_manifest(listed, fps=30, generator_version="0.1.0"))
     return root
+
+
+def _geometric_types(poses, cameras, rng):
+    """Random hidden/visible codes where a joint is seen, and the geometric codes (out of
+    frame, behind the camera) where the camera geometry says so, as the exporter labels."""
+    types = rng.integers(0, 4, size=(len(cameras), *poses.shape[:-1])).astype(np.uint8)
+    depth = cam.camera_depth(poses, cameras.RT)
+    inside = cam.in_image(cam.project(poses, cameras.P), 1000, 1002)
+    types[(depth > 0) & ~inside] = OcclusionType.OUT_OF_FRAME
+    types[depth <= 0] = OcclusionType.BEHIND_CAMERA
+    return types
 
 
 @pytest.mark.parametrize("subject", ["S1", "S2"])
@@ -201,3 +214,30 @@ def test_export_requires_typed_labels(tmp_path):
     # A published-style folder (no dataset.json) may lack them.
     os.remove(os.path.join(root, "dataset.json"))
     assert validate_dataset(root).problems == []
+
+
+def test_geometric_codes_checked(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    s1 = os.path.join(root, "S1")
+    types = dio.read_occlusion_types(s1, "Walk")
+    assert (types[1][:3, 0] == OcclusionType.OUT_OF_FRAME).all()
+    assert (types[2][:3, 0] == OcclusionType.BEHIND_CAMERA).all()
+    frame, joint = np.argwhere(types[2] == OcclusionType.VISIBLE)[0]
+
+    def claim_out_of_frame(codes):
+        codes[frame, joint] = OcclusionType.OUT_OF_FRAME
+        return codes
+
+    _edit_npz(dio.occlusion_types_path(s1, "Walk"), "Cam_2", claim_out_of_frame)
+
+    def hide(labels):
+        labels[frame, joint] = 0.0  # keep the legacy labels in step
+        return labels
+
+    _edit_npz(dio.occlusions_path(s1, "Walk"), "Cam_2", hide)
+    problems = validate_dataset(root).problems
+    path = dio.occlusion_types_path(s1, "Walk")
+    assert any(
+        p.startswith(f"{path}: Cam_2: 1 out_of_frame/behind_camera codes disagree")
+        for p in problems
+    ), problems
