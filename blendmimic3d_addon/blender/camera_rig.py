@@ -181,7 +181,7 @@ class JointSampler:
         self.base.restore()
 
 
-def current_joints(scene, people):
+def current_joints(people):
     """The people's joints (people * 17, 3) at the current frame."""
     return np.concatenate([_world_joints(p, joint_bone_indices(p)) for p in people])
 
@@ -303,7 +303,7 @@ def rig_scene(scene, settings):
         joint_bone_indices(person)
     target = None
     if people and settings.get("follow_people", True):
-        target = camera_fit.frame_centre(current_joints(scene, people))
+        target = camera_fit.frame_centre(current_joints(people))
     rig = make_rig(scene, settings, target)
     cameras = build_rig(scene, rig, set_resolution=settings["preset"] != "RING")
     return cameras, people

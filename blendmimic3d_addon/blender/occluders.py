@@ -9,9 +9,8 @@ import numpy as np
 
 from ..core import occluder_library
 from ..core.errors import DatasetError
-from ..core.joints import bm3d_bone_names
 from . import scene_model
-from .camera_rig import linked_collection
+from .camera_rig import current_joints, linked_collection
 from .panel import SubPanel
 
 COLLECTION = "BlendMimic3D Occluders"
@@ -83,12 +82,10 @@ class BM3D_PG_occluders(bpy.types.PropertyGroup):
 def person_floor_point(person):
     """Where a person stands: the hips' floor position (x, y) and the armature's floor height."""
     matrix = np.array(person.matrix_world, dtype=np.float64)
-    xy = matrix[:2, 3]
     try:
-        hips = person.pose.bones[bm3d_bone_names(person.pose.bones.keys())[0]]
-        xy = (matrix @ np.append(np.array(hips.head), 1.0))[:2]
-    except ValueError:
-        pass  # not a Mixamo rig: its origin stands for it
+        xy = current_joints([person])[0, :2]  # joint 0 is the hips
+    except DatasetError:
+        xy = matrix[:2, 3]  # not a Mixamo rig: its origin stands for it
     return xy, float(matrix[2, 3])
 
 
