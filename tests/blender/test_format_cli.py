@@ -8,6 +8,9 @@ with the arguments Blender would pass after ``-c blendmimic3d``.
 import importlib
 import os
 import shutil
+import subprocess
+
+import pytest
 
 
 def _hook(addon):
@@ -33,3 +36,20 @@ def test_hook_reports_a_broken_copy(addon, shared, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"problem: {matrices}: not a readable .npz archive" in out
     assert "Traceback" not in out
+
+
+@pytest.mark.skipif(shutil.which("blender") is None, reason="no blender executable on PATH")
+def test_blender_executable_validates(shared, tmp_path):
+    """With the extension installed in the Blender on PATH (CI), the real command line."""
+    subject = shared("blendmimic3d", "S1")
+    result = subprocess.run(
+        ["blender", "-b", "-c", "blendmimic3d", "validate", str(subject)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK:" in result.stdout
+    broken = subprocess.run(
+        ["blender", "-b", "-c", "blendmimic3d", "validate", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert broken.returncode == 1 and "no subject folder" in broken.stdout
