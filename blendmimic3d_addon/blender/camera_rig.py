@@ -386,6 +386,12 @@ def _settings(op, names):
     return {name: getattr(op, name) for name in names}
 
 
+def pass_settings(op_props, props, names):
+    """A panel button carries the scene's settings into the operator it calls."""
+    for name in names:
+        setattr(op_props, name, getattr(props, name))
+
+
 class BM3D_OT_rig_cameras(bpy.types.Operator):
     """Replace the dataset cameras with a preset rig, aimed at the people, optionally fitted"""
 
@@ -543,11 +549,9 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
             box.prop(props, name)
         row = layout.row(align=True)
         op = row.operator(BM3D_OT_rig_cameras.bl_idname, icon="OUTLINER_OB_CAMERA")
-        for name in (*_rig_settings(), *_fit_settings()):
-            setattr(op, name, getattr(props, name))
+        pass_settings(op, props, (*_rig_settings(), *_fit_settings()))
         op = row.operator(BM3D_OT_fit_cameras.bl_idname, text="Re-fit", icon="FILE_REFRESH")
-        for name in _fit_settings():
-            setattr(op, name, getattr(props, name))
+        pass_settings(op, props, _fit_settings())
         cameras = scene_model.dataset_cameras(context.scene)
         layout.label(text=f"{len(cameras)} dataset cameras", icon="CAMERA_DATA")
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..core import occluder_library
 from ..core.errors import DatasetError
 from . import scene_model
-from .camera_rig import current_joints, linked_collection
+from .camera_rig import current_joints, linked_collection, pass_settings
 from .panel import SubPanel
 
 COLLECTION = "BlendMimic3D Occluders"
@@ -208,8 +208,7 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
             col.prop(props, name)
         row = layout.row(align=True)
         op = row.operator(BM3D_OT_add_occluder.bl_idname, icon="MESH_CUBE")
-        for name in _settings():
-            setattr(op, name, getattr(props, name))
+        pass_settings(op, props, _settings())
         row.operator(BM3D_OT_clear_occluders.bl_idname, text="Clear", icon="TRASH")
         layout.label(text=f"{len(scene_model.occluders(context.scene))} occluders",
                      icon="MOD_MASK")  # fmt: skip
@@ -220,8 +219,7 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
             scenario_box.prop(props, "scenario_camera")
             scenario_box.prop(props, "zoom")
         op = scenario_box.operator("blendmimic3d.apply_scenario", icon="PLAY")
-        for name in scenario_settings():
-            setattr(op, name, getattr(props, name))
+        pass_settings(op, props, scenario_settings())
 
 
 _CLASSES = (BM3D_PG_occluders, BM3D_OT_add_occluder, BM3D_OT_clear_occluders, BM3D_PT_occluders)
