@@ -12,8 +12,7 @@ import bpy
 import numpy as np
 
 from ..core import camera as cam
-from ..core import dataset_io
-from ..core import occlusion
+from ..core import dataset_io, occlusion
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from ..core.labels import LABEL_DTYPE
@@ -175,7 +174,7 @@ class SceneSampler:
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
         types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
         own = np.arange(people)[None, :, None]
-        self._allowance = None  # measured at the take's first labelled frame
+        self.allowance = None  # measured at the take's first labelled frame
         for i, frame in enumerate(frames):
             self.scene.frame_set(int(frame))
             joints = self.joints()
@@ -209,11 +208,11 @@ class SceneSampler:
                 self.caster.begin_frame(self.depsgraph)
             targets = np.broadcast_to(joints[None], mask.shape + (3,))
             hit_distance, hit_owner = self.caster.cast(centres, targets, mask)
-            if self._allowance is None:
+            if self.allowance is None:
                 # The depth of a joint under its skin hardly changes with the pose, and finding
                 # it costs more than the frame's ray casts: measure it once per take.
-                self._allowance = occlusion.inside_allowance(self.caster.skin_depth(joints))
-            allowance = self._allowance
+                self.allowance = occlusion.inside_allowance(self.caster.skin_depth(joints))
+            allowance = self.allowance
         return occlusion.classify(
             distance, hit_distance, hit_owner, own, allowance[None], in_frame, in_front
         )

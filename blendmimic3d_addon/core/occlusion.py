@@ -77,3 +77,172 @@ def agreement(labels_visible, reference_visible, mask=None):
     if mask is not None:
         same = same[np.asarray(mask, dtype=bool)]
     return float(same.mean()) if same.size else float("nan")
+
+
+# ---- ray casting against triangle soups, in numpy ----------------------------------------------
+# Rebuilding a BVH tree of a deformed character every frame costs more than evaluating the frame.
+# Instead the triangles are kept in fixed spatial chunks of CHUNK; each frame gives every chunk a
+# bounding sphere, a ray is tested only against the triangles of the chunks it passes through,
+# and those tests are exact (Moller-Trumbore). Chunks only cull, so any grouping is correct;
+# spatially tight groups are faster.
+
+CHUNK = 16
+_EPS = 1e-12
+
+
+def chunk_order(centroids):
+    """Triangle order (padded to a multiple of CHUNK by repeating the last) that keeps spatial
+    neighbours together: the Z-order (Morton) curve through the triangles' centroids."""
+    centroids = np.asarray(centroids, dtype=np.float64)
+    if not len(centroids):
+        return np.zeros(0, dtype=np.int64)
+    low, span = centroids.min(axis=0), np.ptp(centroids, axis=0).max()
+    cells = ((centroids - low) / max(span, _EPS) * 1023).astype(np.uint64)
+    code = np.zeros(len(centroids), dtype=np.uint64)
+    for bit in range(10):
+        for axis in range(3):
+            code |= ((cells[:, axis] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(3 * bit + axis)
+    order = np.argsort(code, kind="stable")
+    pad = (-len(order)) % CHUNK
+    return np.concatenate([order, np.repeat(order[-1:], pad)])
+
+
+GROUP = 16  # chunks per group: rays are tested against group spheres first
+
+
+def chunk_spheres(triangles):
+    """Bounding spheres of consecutive CHUNK triangles: triangles (K*CHUNK,3,3) -> (K,3), (K,)."""
+    points = np.asarray(triangles).reshape(-1, CHUNK * 3, 3)
+    low, high = points.min(axis=1), points.max(axis=1)
+    return 0.5 * (low + high), 0.5 * np.linalg.norm(high - low, axis=1)
+
+
+def _group_spheres(centres, radii):
+    """Spheres around consecutive GROUP chunk spheres (the last group may be short)."""
+    count = len(centres)
+    starts = np.arange(0, count, GROUP)
+    low = np.minimum.reduceat(centres - radii[:, None], starts)
+    high = np.maximum.reduceat(centres + radii[:, None], starts)
+    return 0.5 * (low + high), 0.5 * np.linalg.norm(high - low, axis=1)
+
+
+def segments_meet_spheres(origins, ends, centres, radii):
+    """(ray, sphere) index pairs where segment origins[r] -> ends[r] passes within the sphere."""
+    direction = ends - origins  # (R,3)
+    length2 = np.maximum(np.einsum("ri,ri->r", direction, direction), _EPS)
+    to_centre = centres[None] - origins[:, None]  # (R,K,3)
+    along = np.clip(np.einsum("rki,ri->rk", to_centre, direction) / length2[:, None], 0.0, 1.0)
+    gap = to_centre - along[..., None] * direction[:, None]
+    return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
+
+
+def _pairs_meet_spheres(origins, ends, rays, centres, radii):
+    """Which (rays[i], sphere i) pairs meet; same test as ``segments_meet_spheres``."""
+    start, direction = origins[rays], ends[rays] - origins[rays]
+    length2 = np.maximum(np.einsum("ni,ni->n", direction, direction), _EPS)
+    to_centre = centres - start
+    along = np.clip(np.einsum("ni,ni->n", to_centre, direction) / length2, 0.0, 1.0)
+    gap = to_centre - along[:, None] * direction
+    return np.einsum("ni,ni->n", gap, gap) <= radii**2
+
+
+def first_hits(origins, ends, triangles, chunk_owner):
+    """First surface on each segment origins[r] -> ends[r] (R,3), excluding the end point.
+
+    triangles (K*CHUNK,3,3) world positions in chunk order; chunk_owner (K,) the owner code of
+    each chunk. Returns distance (R,) from the origin (inf: nothing) and owner (R,) (NO_HIT).
+    """
+    origins, ends = np.asarray(origins, np.float64), np.asarray(ends, np.float64)
+    count = len(origins)
+    distance = np.full(count, np.inf)
+    owner = np.full(count, NO_HIT, dtype=np.int64)
+    if not count or not len(triangles):
+        return distance, owner
+    centres, radii = chunk_spheres(triangles)
+    # Rays against groups of chunks, then against the chunks of the groups they meet.
+    rays, groups = segments_meet_spheres(origins, ends, *_group_spheres(centres, radii))
+    chunks = (groups[:, None] * GROUP + np.arange(GROUP)).ravel()
+    rays = np.repeat(rays, GROUP)
+    keep = chunks < len(centres)
+    rays, chunks = rays[keep], chunks[keep]
+    keep = _pairs_meet_spheres(origins, ends, rays, centres[chunks], radii[chunks])
+    rays, chunks = rays[keep], chunks[keep]
+    if not len(rays):
+        return distance, owner
+    rays = np.repeat(rays, CHUNK)
+    tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
+    length = np.linalg.norm(ends - origins, axis=1)
+    unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
+    t = _ray_triangle(origins[rays], unit[rays], triangles[tris])
+    hit = (t > 1e-9) & (t < length[rays])
+    rays, tris, t = rays[hit], tris[hit], t[hit]
+    np.minimum.at(distance, rays, t)
+    first = t == distance[rays]
+    owner[rays[first]] = np.asarray(chunk_owner)[tris[first] // CHUNK]
+    return distance, owner
+
+
+def _cross(a, b):
+    """Row-wise cross product (numpy's np.cross is several times slower on small rows)."""
+    return np.stack(
+        [
+            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
+        ],
+        axis=1,
+    )
+
+
+def _ray_triangle(origin, unit, triangle):
+    """Distance along each ray to its triangle (Moller-Trumbore, two-sided); nan if missed."""
+    v0, e1, e2 = triangle[:, 0], triangle[:, 1] - triangle[:, 0], triangle[:, 2] - triangle[:, 0]
+    p = _cross(unit, e2)
+    det = np.einsum("ni,ni->n", e1, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(np.abs(det) > _EPS, 1.0 / det, np.nan)
+        s = origin - v0
+        u = np.einsum("ni,ni->n", s, p) * inv
+        q = _cross(s, e1)
+        v = np.einsum("ni,ni->n", unit, q) * inv
+        t = np.einsum("ni,ni->n", e2, q) * inv
+        inside = (u >= 0) & (v >= 0) & (u + v <= 1)
+    return np.where(inside, t, np.nan)
+
+
+def skin_depth(points, triangles, reach=0.25):
+    """How deep each point (N,3) sits under the surface ``triangles`` (M,3,3), outward wound.
+
+    The depth is the distance to the nearest triangle the point lies straight under: the foot of
+    its perpendicular falls inside the triangle and the point is on the triangle's inner side.
+    Faces of other parts the point is outside of therefore do not count. inf where none lies
+    within ``reach``.
+    """
+    points = np.asarray(points, np.float64)
+    triangles = np.asarray(triangles, np.float64)
+    depth = np.full(len(points), np.inf)
+    if not len(triangles):
+        return depth
+    v0 = triangles[:, 0]
+    e1, e2 = triangles[:, 1] - v0, triangles[:, 2] - v0
+    normal = np.cross(e1, e2)
+    normal /= np.maximum(np.linalg.norm(normal, axis=1), _EPS)[:, None]
+    for i, point in enumerate(points):
+        offset = point - v0  # (M,3)
+        height = np.einsum("mi,mi->m", offset, normal)  # < 0: inside
+        near = (height < 0) & (height > -reach)
+        foot = offset[near] - height[near, None] * normal[near]
+        u, v = _barycentric(foot, e1[near], e2[near])
+        inside = (u >= 0) & (v >= 0) & (u + v <= 1)
+        if inside.any():
+            depth[i] = float(-height[near][inside].max())
+    return depth
+
+
+def _barycentric(point, e1, e2):
+    d00, d01, d11 = (np.einsum("mi,mi->m", a, b) for a, b in ((e1, e1), (e1, e2), (e2, e2)))
+    d20, d21 = np.einsum("mi,mi->m", point, e1), np.einsum("mi,mi->m", point, e2)
+    denominator = np.where(np.abs(d00 * d11 - d01 * d01) > _EPS, d00 * d11 - d01 * d01, np.nan)
+    v = (d11 * d20 - d01 * d21) / denominator
+    w = (d00 * d21 - d01 * d20) / denominator
+    return v, w

@@ -1,0 +1,177 @@
+"""Export speed on a real Mixamo character, four BlendMimic3D cameras and two occluders.
+
+    .venv/bin/python benchmarks/bench_export.py [--frames 60] [--fbx path/to/character.fbx]
+
+Measures, on the same scene in one run:
+  (a) evaluating the frames alone (``scene.frame_set`` per frame),
+  (b) the straightforward labelling loop: cameras outer, frames inner, one ``scene.ray_cast``
+      per joint (the first hit decides), frame evaluated again for every camera,
+  (c) the export without videos (``ExportJob``: 3D, 2D, labels, files, dataset.json),
+and memory (tracemalloc peak, Python allocations) of (c) at two frame counts.
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+import time
+import tracemalloc
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_FBX = REPO.parent / "shared" / "mixamo" / "mixamo_beta.fbx"
+
+
+def build_mixamo_scene(fbx, action_name="Dance"):
+    """Import ``fbx``, tag its person and bodies, rig the BlendMimic3D cameras around it and put
+    two crates between the person and two cameras. Returns the scene."""
+    import bpy
+    import numpy as np
+
+    from blendmimic3d_addon.blender import camera_rig, scene_model
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(fbx))
+    scene = bpy.context.scene
+    armature = next(o for o in scene.objects if o.type == "ARMATURE")
+    scene_model.set_role(armature, scene_model.PERSON, **{scene_model.PERSON_INDEX: 0})
+    for mesh in scene_model.body_meshes(armature, scene):
+        scene_model.set_role(mesh, scene_model.BODY)
+    action = armature.animation_data.action
+    action.name = action_name
+    action.use_fake_user = True
+    scene_model.add_person_action(armature, action.name)
+    start, end = (int(round(v)) for v in action.frame_range)
+    scene.frame_start, scene.frame_end = start, end
+    scene.frame_set(start)
+
+    hips = np.array(armature.matrix_world @ armature.pose.bones["mixamorig:Hips"].head)
+    rig = camera_rig.make_rig(scene, {"preset": "BLENDMIMIC3D"}, target=hips)
+    cameras = camera_rig.build_rig(scene, rig)
+    # Crates on the lines from the person to cameras 0 and 2, 1.2 m in front of the person.
+    for i in (0, 2):
+        direction = np.array(cameras[i].location) - hips
+        direction[2] = 0.0
+        direction /= np.linalg.norm(direction)
+        bpy.ops.mesh.primitive_cube_add(
+            size=1.0, location=(*(hips[:2] + 1.2 * direction[:2]), 0.45)
+        )
+        crate = bpy.context.active_object
+        crate.name = f"Crate{i}"
+        crate.scale = (0.9, 0.9, 0.9)
+        scene_model.set_role(crate, scene_model.OCCLUDER, **{scene_model.KIND: "crate"})
+    scene.frame_set(start)
+    return scene
+
+
+def frames_of(scene, count):
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.blender.sampling import frame_range
+
+    person = scene_model.people(scene)[0]
+    start, end = frame_range(person.animation_data.action)
+    return list(range(start, min(end, start + count - 1) + 1))
+
+
+def limit_action(scene, count):
+    """Make the take ``count`` frames long (the action's manual frame range)."""
+    from blendmimic3d_addon.blender import scene_model
+
+    action = scene_model.people(scene)[0].animation_data.action
+    start = int(round(action.frame_range[0]))
+    action.use_frame_range = True
+    action.frame_start, action.frame_end = start, start + count - 1
+
+
+def time_evaluation(scene, frames):
+    started = time.perf_counter()
+    for frame in frames:
+        scene.frame_set(frame)
+    return time.perf_counter() - started
+
+
+def time_straightforward(scene, frames):
+    """Cameras outer, frames inner; one scene ray cast per joint; the first hit decides."""
+    import bpy
+
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.core.joints import bm3d_bone_names
+
+    person = scene_model.people(scene)[0]
+    bodies = set(scene_model.body_meshes(person, scene))
+    names = bm3d_bone_names(person.pose.bones.keys())
+    visible = 0
+    started = time.perf_counter()
+    for camera in scene_model.dataset_cameras(scene):
+        origin = camera.matrix_world.translation
+        for frame in frames:
+            scene.frame_set(frame)
+            depsgraph = bpy.context.evaluated_depsgraph_get()
+            for name in names:
+                joint = person.matrix_world @ person.pose.bones[name].head
+                direction = joint - origin
+                hit, _, _, _, obj, _ = scene.ray_cast(
+                    depsgraph, origin, direction.normalized(), distance=direction.length
+                )
+                visible += (not hit) or (obj.original in bodies)
+    return time.perf_counter() - started, visible / (len(frames) * 17 * 4)
+
+
+def time_export(scene, out):
+    import bpy
+
+    from blendmimic3d_addon.blender.export_ops import ExportJob
+
+    job = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), out, "S1", overwrite=True)
+    started = time.perf_counter()
+    job.run()
+    return time.perf_counter() - started
+
+
+def export_peak_memory(scene, out, count):
+    limit_action(scene, count)
+    tracemalloc.start()
+    time_export(scene, out)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fbx", default=str(DEFAULT_FBX))
+    parser.add_argument("--frames", type=int, default=60, help="frames for (a), (b), (c)")
+    parser.add_argument("--memory-frames", default="60,240", help="two frame counts for memory")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.fbx):
+        print(f"skipped: {args.fbx} is absent (the shared Mixamo files)")
+        return 0
+    import bpy
+
+    scene = build_mixamo_scene(args.fbx)
+    limit_action(scene, args.frames)
+    frames = frames_of(scene, args.frames)
+    n = len(frames)
+    out = tempfile.mkdtemp(prefix="bm3d-bench-")
+    time_evaluation(scene, frames[:5])  # warm-up
+    a = time_evaluation(scene, frames)
+    b, visible = time_straightforward(scene, frames)
+    c = time_export(scene, out)
+    print(f"scene: {pathlib.Path(args.fbx).name}, {n} frames, 4 cameras, 17 joints, 2 crates")
+    print(f"Blender {bpy.app.version_string}, {os.cpu_count()} CPU(s)")
+    print(f"(a) evaluate frames only      {a:8.2f} s  {a / n * 1000:7.1f} ms/frame")
+    print(f"(b) straightforward loop      {b:8.2f} s  {b / n * 1000:7.1f} ms/frame "
+          f"(visible share {visible:.1%})")  # fmt: skip
+    print(f"(c) export, no videos         {c:8.2f} s  {c / n * 1000:7.1f} ms/frame")
+    print(f"(b)/(c) = {b / c:.1f}x faster (target >= 10x); (c)/(a) = {c / a:.2f}x (target <= 3x)")
+    counts = [int(v) for v in args.memory_frames.split(",")]
+    peaks = [export_peak_memory(scene, out, count) for count in counts]
+    print("memory (tracemalloc peak of the export): " + ", ".join(
+        f"{count} frames {peak / 2**20:.1f} MiB" for count, peak in zip(counts, peaks, strict=True)
+    ))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

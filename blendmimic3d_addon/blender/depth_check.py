@@ -1,0 +1,208 @@
+"""An independent check of the occlusion labels: Cycles renders an object-index and depth image
+of a few frames at low resolution, and the label of each joint is compared with what the render
+shows at the joint's pixel.
+
+Every object is drawn with one emission material whose colour is (object index, z depth, 0), saved
+as a 32-bit float EXR, so one render gives both passes without the compositor. The render says a
+joint is visible when its pixel shows the joint's own body no further in front of the joint than
+the labeller's own-skin allowance; out-of-frame and behind-camera joints count as not visible.
+The check shares only that allowance with the labeller: visibility comes from Cycles' camera rays,
+not from the labeller's BVH casts. Scene settings are restored afterwards.
+"""
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+
+import bpy
+import numpy as np
+
+from ..core import camera as cam
+from ..core import occlusion
+from ..core.labels import OcclusionType
+from .sampling import SceneSampler
+
+_CHECK_MATERIAL = "BM3D_depth_check"
+
+
+@dataclasses.dataclass
+class DepthCheck:
+    frames: list
+    agreement: float  # over every joint, camera, person and checked frame
+    agreement_in_frame: float  # over the joints that project inside the image
+    entries: int
+    labels_visible: np.ndarray  # (F,C,P,17) bool
+    render_visible: np.ndarray  # (F,C,P,17) bool
+
+    def summary(self):
+        return (f"occlusion labels agree with the render on {self.agreement:.1%} of "
+                f"{self.entries} joint-camera entries ({self.agreement_in_frame:.1%} in frame), "
+                f"frames {self.frames}")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _temporarily(changes):
+    """Set (owner, attribute, value) triples; put the old values back on exit."""
+    saved = []
+    try:
+        for owner, name, value in changes:
+            saved.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, value)
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            setattr(owner, name, value)
+
+
+def _check_material():
+    material = bpy.data.materials.new(_CHECK_MATERIAL)
+    material.use_nodes = True
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    nodes.clear()
+    info = nodes.new("ShaderNodeObjectInfo")
+    camera = nodes.new("ShaderNodeCameraData")
+    combine = nodes.new("ShaderNodeCombineColor")
+    emission = nodes.new("ShaderNodeEmission")
+    output = nodes.new("ShaderNodeOutputMaterial")
+    links.new(info.outputs["Object Index"], combine.inputs["Red"])
+    links.new(camera.outputs["View Z Depth"], combine.inputs["Green"])
+    links.new(combine.outputs["Color"], emission.inputs["Color"])
+    links.new(emission.outputs["Emission"], output.inputs["Surface"])
+    return material
+
+
+def _render_settings(scene, scale):
+    render, cycles = scene.render, scene.cycles
+    settings = [
+        (render, "engine", "CYCLES"),
+        (render, "resolution_percentage", max(1, int(render.resolution_percentage * scale))),
+        (render, "use_compositing", False),
+        (render, "use_sequencer", False),
+        (render.image_settings, "file_format", "OPEN_EXR"),
+        (render.image_settings, "color_depth", "32"),
+        (scene.view_settings, "view_transform", "Standard"),
+        (scene.view_settings, "look", "None"),
+        (scene.view_settings, "exposure", 0.0),
+        (scene.view_settings, "gamma", 1.0),
+        (cycles, "device", "CPU"),
+        (cycles, "samples", 1),
+        (cycles, "use_adaptive_sampling", False),
+        (cycles, "use_denoising", False),
+        (cycles, "filter_width", 0.01),  # one camera ray per pixel, no blending of neighbours
+        (cycles, "max_bounces", 0),
+    ]
+    if scene.world is not None:
+        settings.append((scene.world, "use_nodes", False))
+        settings.append((scene.world, "color", (0.0, 0.0, 0.0)))
+    return settings
+
+
+def _render(scene, camera, frame, path):
+    scene.camera = camera
+    scene.frame_set(frame)
+    scene.render.filepath = path
+    bpy.ops.render.render(write_still=True)
+    image = bpy.data.images.load(path)
+    try:
+        image.colorspace_settings.name = "Non-Color"
+        width, height = image.size
+        pixels = np.empty(width * height * 4, dtype=np.float32)
+        image.pixels.foreach_get(pixels)
+    finally:
+        bpy.data.images.remove(image)
+    # Blender's rows run bottom-up; flip so that row 0 is the top of the image, as pixels are.
+    return pixels.reshape(height, width, 4)[::-1]
+
+
+def run_depth_check(scene, depsgraph, action, frames=3, scale=0.25):
+    """Label ``frames`` evenly spread frames of ``action`` and compare them with Cycles renders.
+
+    ``scale`` shrinks the render resolution (0.25: a 1000 px camera renders 250 px).
+    """
+    sampler = SceneSampler(scene, depsgraph)
+    cameras = list(range(len(sampler.cameras)))
+    try:
+        take = _sample(sampler, action, cameras)
+    finally:
+        sampler.restore()
+    chosen = np.unique(np.linspace(0, len(take.frames) - 1, frames).round().astype(int))
+    allowance = sampler.allowance  # (P,17), measured by the labeller on this take
+    bodies = sampler.bodies
+    index_of = {}
+    for person, meshes in enumerate(bodies):
+        for mesh in meshes:
+            index_of[mesh.name] = person + 1
+    objects = [o for o in scene.objects if o.type == "MESH"]
+    changes = _render_settings(scene, scale)
+    changes += [(o, "pass_index", index_of.get(o.name, 1000)) for o in objects]
+    material = _check_material()
+    changes.append((scene.view_layers[0], "material_override", material))
+    changes += [(scene, "camera", scene.camera), (scene.render, "filepath", scene.render.filepath)]
+    labels_visible, render_visible = [], []
+    folder = tempfile.mkdtemp(prefix="bm3d-depth-check-")
+    try:
+        with _temporarily(changes):
+            sampler.set_take(action)
+            for k in chosen:
+                frame = int(take.frames[k])
+                joints = take.positions_3d[k]
+                per_camera = []
+                for c in cameras:
+                    image = _render(scene, sampler.cameras[c], frame,
+                                    os.path.join(folder, f"f{frame}_c{c}.exr"))  # fmt: skip
+                    per_camera.append(_render_verdict(image, joints, sampler, c, allowance))
+                render_visible.append(per_camera)
+                labels_visible.append([take.types[c][k] == OcclusionType.VISIBLE for c in cameras])
+    finally:
+        sampler.restore()
+        bpy.data.materials.remove(material)
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+        os.rmdir(folder)
+    labels_visible, render_visible = np.array(labels_visible), np.array(render_visible)
+    in_frame = _in_frame(take, chosen, cameras)
+    return DepthCheck(
+        [int(take.frames[k]) for k in chosen],
+        occlusion.agreement(labels_visible, render_visible),
+        occlusion.agreement(labels_visible, render_visible, in_frame),
+        int(labels_visible.size),
+        labels_visible,
+        render_visible,
+    )
+
+
+def _sample(sampler, action, cameras):
+    steps = sampler.sample_take(action, cameras)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _in_frame(take, chosen, cameras):
+    out = []
+    for k in chosen:
+        codes = np.array([take.types[c][k] for c in cameras])
+        out.append((codes != OcclusionType.OUT_OF_FRAME) & (codes != OcclusionType.BEHIND_CAMERA))
+    return np.array(out)
+
+
+def _render_verdict(image, joints, sampler, c, allowance):
+    """(P,17) bool: the render shows each joint's own body at the joint's pixel, close enough."""
+    cams = sampler.camera_set
+    height, width = image.shape[:2]
+    res_w, res_h = cams.res[c]
+    uv = cam.project(joints, cams.P[c])[0]  # (P,17,2) in full-resolution pixels
+    depth = cam.camera_depth(joints, cams.RT[c])[0]
+    distance = np.linalg.norm(joints - cam.camera_centre(cams.RT[c]), axis=-1)
+    col = np.floor(uv[..., 0] * width / res_w).astype(np.int64)
+    row = np.floor(uv[..., 1] * height / res_h).astype(np.int64)
+    inside = (depth > 0) & (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    pixel = image[np.clip(row, 0, height - 1), np.clip(col, 0, width - 1)]
+    shown = np.rint(pixel[..., 0]).astype(np.int64)
+    # The pixel's z depth, turned into a distance along the joint's ray.
+    surface = pixel[..., 1] * distance / np.where(depth > 0, depth, 1.0)
+    own = shown == np.arange(1, len(joints) + 1)[:, None]
+    return inside & own & (distance - surface <= allowance)
