@@ -218,7 +218,8 @@ def debian_blender():
         )
         (root / ".bm3d-ready").write_text(DEBIAN_SUITE)
     install_wheels_in_root(root)
-    wrapper.write_text(_WRAPPER.format(root=root))
+    # The checkout's parent holds it and ../shared; the tests' temporary files are under /tmp.
+    wrapper.write_text(_WRAPPER.format(root=root, binds=f"{REPO.parent} /tmp"))
     wrapper.chmod(0o755)
     version = subprocess.run(
         [wrapper, "--version"], capture_output=True, text=True
@@ -247,7 +248,7 @@ def install_wheels_in_root(root):
 _WRAPPER = """#!/bin/sh
 # Runs Debian's Blender inside {root}, with the working folders bound in at the same paths.
 root={root}
-binds="${{BM3D_CHROOT_BINDS:-$(dirname "$(dirname "$(readlink -f "$0")")") /tmp}}"
+binds="${{BM3D_CHROOT_BINDS:-{binds}}}"
 exec unshare --mount --propagation private sh -c '
   root=$1; binds=$2; cwd=$3; shift 3
   for d in /proc /dev /sys $binds "$cwd"; do
@@ -271,7 +272,6 @@ def test(args):
     if args.debian or args.executable:
         executable = debian_blender() if args.debian else args.executable
         package()  # the Blender inside cannot build the zip that the install tests use
-        env["BM3D_CHROOT_BINDS"] = f"{REPO.parent} /tmp"
         cmd = [python, "-m", "pytest", "--blender-executable", executable, *pytest_args]
     else:
         cmd = [python, "-m", "pytest", "-p", "no:pytest-blender", *pytest_args]

@@ -25,13 +25,17 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser(prog="python -m blendmimic3d_addon"):
+def build_parser(prog="python -m blendmimic3d_addon", argv=()):
+    """The parser; only the module of the subcommand named in ``argv`` is imported, so one
+    subcommand's dependencies never stand in the way of another."""
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = argparse.ArgumentParser(prog=prog, description="BlendMimic3D Studio command line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         sub_parser.set_defaults(_module=module_name)
-        _module(module_name).add_arguments(sub_parser)
+        if name == chosen:
+            _module(module_name).add_arguments(sub_parser)
     return parser
 
 
@@ -40,7 +44,8 @@ def _module(module_name):
 
 
 def main(argv=None, prog="python -m blendmimic3d_addon"):
-    parser = build_parser(prog)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog, argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on usage errors

@@ -87,6 +87,41 @@ def extension_zip(platform="linux_x64"):
     return path
 
 
+def find_blender_executable():
+    """A Blender executable to run command lines in: this one (pytest-blender), the one named by
+    $BM3D_BLENDER, Debian's made by ``build.py debian-blender``, or ``blender`` on PATH."""
+    if in_blender_executable():
+        import bpy
+
+        return bpy.app.binary_path
+    debian = pathlib.Path.home() / ".cache" / "blendmimic3d" / "blender-debian"
+    for candidate in (os.environ.get("BM3D_BLENDER"), debian, shutil.which("blender")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def installed_blender(tmp_path_factory):
+    """(command prefix, env) for a Blender executable in which the built zip is installed and
+    enabled, in a private user folder: ``[*prefix, "-c", "blendmimic3d", ...]`` runs the hook."""
+    blender = find_blender_executable()
+    if blender is None:
+        pytest.skip(
+            "no Blender executable: run `python3 build.py debian-blender` or set BM3D_BLENDER"
+        )
+    zip_path = extension_zip()
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path_factory.mktemp("bm3d-installed")))
+    script = (
+        "import bpy; bpy.ops.extensions.package_install_files("
+        f"filepath={str(zip_path)!r}, repo='user_default', enable_on_install=True); "
+        "bpy.ops.wm.save_userpref()"
+    )
+    cmd = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", script]
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+    return [blender, "-b"], env
+
+
 def _dev_extension_dir(root):
     """A folder laid out like an installed extension: manifest + the package's files, linked."""
     ext = pathlib.Path(root) / EXTENSION_ID

@@ -10,8 +10,6 @@ import os
 import shutil
 import subprocess
 
-import pytest
-
 
 def _hook(addon):
     return importlib.import_module(f"{addon}.blender.cli_hook")
@@ -38,18 +36,18 @@ def test_hook_reports_a_broken_copy(addon, shared, tmp_path, capsys):
     assert "Traceback" not in out
 
 
-@pytest.mark.skipif(shutil.which("blender") is None, reason="no blender executable on PATH")
-def test_blender_executable_validates(shared, tmp_path):
-    """With the extension installed in the Blender on PATH (CI), the real command line."""
+def test_blender_executable_validates(installed_blender, shared, tmp_path):
+    """The real command line: ``blender -b -c blendmimic3d validate DIR`` with the zip installed."""
+    prefix, env = installed_blender
     subject = shared("blendmimic3d", "S1")
     result = subprocess.run(
-        ["blender", "-b", "-c", "blendmimic3d", "validate", str(subject)],
-        capture_output=True, text=True, timeout=300,
+        [*prefix, "-c", "blendmimic3d", "validate", str(subject)],
+        capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK:" in result.stdout
     broken = subprocess.run(
-        ["blender", "-b", "-c", "blendmimic3d", "validate", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [*prefix, "-c", "blendmimic3d", "validate", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert broken.returncode == 1 and "no subject folder" in broken.stdout
