@@ -21,7 +21,7 @@ import numpy as np
 from ..core import camera as cam
 from ..core import occlusion
 from ..core.labels import OcclusionType
-from .sampling import SceneSampler
+from .sampling import SceneSampler, frame_range
 
 _CHECK_MATERIAL = "BM3D_depth_check"
 
@@ -57,7 +57,8 @@ def _temporarily(changes):
 
 def _check_material():
     material = bpy.data.materials.new(_CHECK_MATERIAL)
-    material.use_nodes = True
+    if not material.node_tree:  # Blender before 5.0 makes the node tree on request
+        material.use_nodes = True
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")
@@ -115,18 +116,19 @@ def _render(scene, camera, frame, path):
     return pixels.reshape(height, width, 4)[::-1]
 
 
-def run_depth_check(scene, depsgraph, action, frames=3, scale=0.25):
-    """Label ``frames`` evenly spread frames of ``action`` and compare them with Cycles renders.
-
-    ``scale`` shrinks the render resolution (0.25: a 1000 px camera renders 250 px).
-    """
+def run_depth_check(scene, depsgraph, action, frames=3, width=256):
+    """Label ``frames`` evenly spread frames of ``action`` and compare them with Cycles renders
+    about ``width`` pixels wide (never wider than the dataset's images)."""
     sampler = SceneSampler(scene, depsgraph)
+    scale = min(1.0, width / sampler.camera_set.res[0][0])
     cameras = list(range(len(sampler.cameras)))
+    start, end = frame_range(bpy.data.actions[action])
+    wanted = np.unique(np.linspace(start, end, frames).round().astype(int))
     try:
-        take = _sample(sampler, action, cameras)
+        take = _sample(sampler, action, cameras, wanted)
     finally:
         sampler.restore()
-    chosen = np.unique(np.linspace(0, len(take.frames) - 1, frames).round().astype(int))
+    chosen = range(len(take.frames))
     allowance = sampler.allowance  # (P,17), measured by the labeller on this take
     bodies = sampler.bodies
     index_of = {}
@@ -172,8 +174,8 @@ def run_depth_check(scene, depsgraph, action, frames=3, scale=0.25):
     )
 
 
-def _sample(sampler, action, cameras):
-    steps = sampler.sample_take(action, cameras)
+def _sample(sampler, action, cameras, frames):
+    steps = sampler.sample_take(action, cameras, frames=frames)
     while True:
         try:
             next(steps)
@@ -190,7 +192,7 @@ def _in_frame(take, chosen, cameras):
 
 
 def _render_verdict(image, joints, sampler, c, allowance):
-    """(P,17) bool: the render shows each joint's own body at the joint's pixel, close enough."""
+    """(P,17) bool: what the render shows at each joint's pixel leaves the joint visible."""
     cams = sampler.camera_set
     height, width = image.shape[:2]
     res_w, res_h = cams.res[c]
@@ -205,4 +207,7 @@ def _render_verdict(image, joints, sampler, c, allowance):
     # The pixel's z depth, turned into a distance along the joint's ray.
     surface = pixel[..., 1] * distance / np.where(depth > 0, depth, 1.0)
     own = shown == np.arange(1, len(joints) + 1)[:, None]
-    return inside & own & (distance - surface <= allowance)
+    # Seen: nothing in front of the joint (background, or the first surface lies behind it), or
+    # the first surface is the person's own skin within the allowance.
+    clear = (shown == 0) | (surface >= distance)
+    return inside & (clear | (own & (distance - surface <= allowance)))

@@ -160,10 +160,11 @@ class SceneSampler:
             out[p] = heads @ matrix[:3, :3].T + matrix[:3, 3]
         return out
 
-    def sample_take(self, action_name, camera_indices, labels=True):
-        """Generator over the frames of one take; yields after each frame, returns a ``Take``."""
+    def sample_take(self, action_name, camera_indices, labels=True, frames=None):
+        """Generator over the frames of one take (all, or the given ``frames``); yields after
+        each frame, returns a ``Take``."""
         start, end = self.set_take(action_name)
-        frames = np.arange(start, end + 1)
+        frames = np.arange(start, end + 1) if frames is None else np.asarray(frames, dtype=int)
         cams = self.camera_set
         camera_indices = list(camera_indices)
         P = cams.P[camera_indices]
