@@ -191,8 +191,8 @@ def _import_checked(context, path, target, before, state, had_people):
         action_bones = {_bone_of(fc.data_path) for fc in people.action_fcurves(action)} - {None}
         targets = _matching_people(scene, action_bones)
         if target == "ACTIVE":
-            active = context.view_layer.objects.active
-            targets = [a for a in targets if a == active] or targets[:1]
+            # The importer made its own skeleton active: ask what was active before it.
+            targets = [a for a in targets if a == state.active] or targets[:1]
         if not targets:
             raise NoCharacterError(
                 path,
@@ -304,7 +304,11 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         description="Which people get the animations of files without skin",
         items=[
             ("ALL", "Every Matching Person", "Every person whose rig has the animated bones"),
-            ("ACTIVE", "Active Person", "The active object if it is a matching person"),
+            (
+                "ACTIVE",
+                "Active Person",
+                "The active object if it is a matching person, else the first",
+            ),
         ],
         default="ALL",
     )

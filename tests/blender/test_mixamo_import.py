@@ -139,6 +139,18 @@ def test_animation_without_skin_joins_every_matching_library(clean_scene, samba_
     assert 0.8 < hips.z < 1.2  # the samba plays on the mannequin at human scale
 
 
+def test_animation_for_the_active_person_only(clean_scene, samba_animation):
+    import bpy
+
+    bpy.ops.blendmimic3d.add_mannequin()
+    bpy.ops.blendmimic3d.add_mannequin()
+    first, second = (i.armature for i in clean_scene.bm3d_people.people)
+    bpy.context.view_layer.objects.active = second
+    assert import_mixamo(filepath=samba_animation, target="ACTIVE") == {"FINISHED"}
+    assert "samba_anim" in second["bm3d_actions"]
+    assert "samba_anim" not in first["bm3d_actions"]
+
+
 def test_animation_gets_renamed_bones_for_another_prefix(clean_scene, samba_animation, addon):
     import bpy
 
