@@ -30,18 +30,17 @@ class _Mesh:
         evaluated = self.obj.evaluated_get(depsgraph)
         mesh = evaluated.data
         count = len(mesh.vertices)
+        self.matrix = np.array(evaluated.matrix_world, dtype=np.float64)
         if self.local is None or len(self.local) != count:
             triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
             mesh.loop_triangles.foreach_get("vertices", triangles)
-            self.triangles = triangles.reshape(-1, 3)
+            triangles = triangles.reshape(-1, 3)
             self.local = np.empty((count, 3), dtype=np.float32)
             mesh.vertices.foreach_get("co", self.local.reshape(-1))
-            self.matrix = np.array(evaluated.matrix_world, dtype=np.float64)
-            centroids = self.local[self.triangles].mean(axis=1) @ self.matrix[:3, :3].T
-            self.order = self.triangles[occlusion.chunk_order(centroids)]
+            centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
+            self.triangles = triangles[occlusion.chunk_order(centroids)]
         else:
             mesh.vertices.foreach_get("co", self.local.reshape(-1))
-        self.matrix = np.array(evaluated.matrix_world, dtype=np.float64)
         self.world = None
 
     def refresh(self, depsgraph):
@@ -53,11 +52,10 @@ class _Mesh:
             if not np.array_equal(matrix, self.matrix):
                 self.matrix, self.world = matrix, None
 
-    def world_triangles(self):
-        """World positions (T,3,3) of the triangles in chunk order."""
+    def world_vertices(self):
+        """World positions (V,3) of the vertices."""
         if self.world is None:
-            points = self.local.astype(np.float64) @ self.matrix[:3, :3].T + self.matrix[:3, 3]
-            self.world = points[self.order]
+            self.world = self.local @ self.matrix[:3, :3].T + self.matrix[:3, 3]
         return self.world
 
 
@@ -94,18 +92,23 @@ class FrameRayCaster:
         self._collect()
 
     def _collect(self):
-        parts = [m.world_triangles() for m in self.meshes]
-        owners = [np.full(len(part) // occlusion.CHUNK, mesh.owner)
-                  for mesh, part in zip(self.meshes, parts, strict=True)]  # fmt: skip
-        self.triangles = np.concatenate(parts) if parts else np.zeros((0, 3, 3))
+        vertices, triangles, owners, offset = [], [], [], 0
+        for mesh in self.meshes:
+            vertices.append(mesh.world_vertices())
+            triangles.append(mesh.triangles + offset)
+            owners.append(np.full(len(mesh.triangles) // occlusion.CHUNK, mesh.owner))
+            offset += len(vertices[-1])
+        self.vertices = np.concatenate(vertices) if vertices else np.zeros((0, 3))
+        self.triangles = np.concatenate(triangles) if triangles else np.zeros((0, 3), np.int64)
         self.chunk_owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
 
-    def cast(self, origins, targets, mask):
+    def cast(self, origins, targets, mask, own=None, own_length=None):
         """First hits on the segments ``origins[c] -> targets[c, ...]`` where ``mask`` is true.
 
-        origins (C,3); targets (C,...,3); mask (C,...). Returns hit distance (C,...) in world
-        units, inf where nothing is hit before the target, and the hit's owner (C,...): a person
-        index, OBJECT_HIT or NO_HIT.
+        origins (C,3); targets (C,...,3); mask (C,...); optionally own (C,...) and own_length
+        (C,...) (see ``occlusion.first_hits``). Returns hit distance (C,...) in world units, inf
+        where nothing is hit before the target, and the hit's owner (C,...): a person index,
+        OBJECT_HIT or NO_HIT.
         """
         targets = np.asarray(targets, dtype=np.float64)
         shape = targets.shape[:-1]
@@ -114,10 +117,16 @@ class FrameRayCaster:
             np.asarray(origins, np.float64).reshape((shape[0],) + (1,) * (len(shape) - 1) + (3,)),
             shape + (3,),
         )
+        extra = {}
+        if own is not None:
+            extra = {
+                "own": np.broadcast_to(own, shape)[mask],
+                "own_length": np.broadcast_to(own_length, shape)[mask],
+            }
         distance = np.full(shape, np.inf)
         owner = np.full(shape, occlusion.NO_HIT, dtype=np.int64)
         hit_distance, hit_owner = occlusion.first_hits(
-            starts[mask], targets[mask], self.triangles, self.chunk_owner
+            starts[mask], targets[mask], self.vertices, self.triangles, self.chunk_owner, **extra
         )
         distance[mask], owner[mask] = hit_distance, hit_owner
         return distance, owner
@@ -128,7 +137,8 @@ class FrameRayCaster:
         depth = np.full(joints.shape[:2], np.inf)
         for mesh in self.meshes:
             if mesh.owner >= 0:
-                found = occlusion.skin_depth(joints[mesh.owner], mesh.world_triangles(), reach)
+                surface = mesh.world_vertices()[mesh.triangles]
+                found = occlusion.skin_depth(joints[mesh.owner], surface, reach)
                 depth[mesh.owner] = np.minimum(depth[mesh.owner], found)
         return depth
 

@@ -207,13 +207,22 @@ class SceneSampler:
                 self.caster = raycast.FrameRayCaster(self.scene, self.depsgraph, self.bodies)
             else:
                 self.caster.begin_frame(self.depsgraph)
-            targets = np.broadcast_to(joints[None], mask.shape + (3,))
-            hit_distance, hit_owner = self.caster.cast(centres, targets, mask)
             if self.allowance is None:
                 # The depth of a joint under its skin hardly changes with the pose, and finding
                 # it costs more than the frame's ray casts: measure it once per take.
                 self.allowance = occlusion.inside_allowance(self.caster.skin_depth(joints))
             allowance = self.allowance
+            targets = np.broadcast_to(joints[None], mask.shape + (3,))
+            # The joint's own skin within its allowance cannot hide it: not even tested.
+            window = distance - allowance[None]
+            hit_distance, hit_owner = self.caster.cast(centres, targets, mask, own, window)
+            # Something else hit inside the window may lie behind the untested skin: cast those
+            # few rays again in full.
+            again = mask & (hit_owner != occlusion.NO_HIT) & (hit_distance >= window)
+            if again.any():
+                full_distance, full_owner = self.caster.cast(centres, targets, again)
+                hit_distance = np.where(again, full_distance, hit_distance)
+                hit_owner = np.where(again, full_owner, hit_owner)
         return occlusion.classify(
             distance, hit_distance, hit_owner, own, allowance[None], in_frame, in_front
         )
