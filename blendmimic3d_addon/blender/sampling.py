@@ -2,7 +2,8 @@
 with an occlusion code per joint and camera.
 
 Each frame is evaluated once (``scene.frame_set``) for all people and cameras; projections are
-batched with numpy; the people's BVH trees are built once per frame and shared by the cameras.
+batched with numpy; the surfaces for the occlusion rays are read once per frame and shared by
+every camera (``raycast.FrameRayCaster``).
 """
 
 import dataclasses
