@@ -150,7 +150,7 @@ def test_first_hits_matches_brute_force_on_random_triangles():
     tris = rng.uniform(-1, 1, (300, 3, 3)) * [1, 1, 1] + [0, 3, 0]
     vertices, triangles, owners = _soup((tris[:150], 0), (tris[150:], OBJECT_HIT))
     origins = np.zeros((40, 3))
-    ends = rng.uniform(-1, 1, (40, 3)) + [0, 4, 0]
+    ends = rng.uniform(-1, 1, (40, 3)) * [3, 1, 3] + [0, 4, 0]
     distance, _ = first_hits(origins, ends, vertices, triangles, owners)
     assert 10 < np.isfinite(distance).sum() < 40  # both hits and misses are checked
     for r in range(40):
