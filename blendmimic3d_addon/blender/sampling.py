@@ -89,8 +89,9 @@ def assign_action(armature, action):
     """Make ``action`` the armature's current take (picking its slot, as Blender 4.4+ needs)."""
     ad = armature.animation_data or armature.animation_data_create()
     ad.action = action
-    if action is not None and ad.action_slot is None and len(action.slots):
-        ad.action_slot = action.slots[0]
+    slots = getattr(action, "slots", ())  # slots exist from Blender 4.4
+    if action is not None and len(slots) and ad.action_slot is None:
+        ad.action_slot = slots[0]
 
 
 def frame_range(action):
@@ -130,7 +131,7 @@ class SceneSampler:
     @staticmethod
     def _current_take(armature):
         ad = armature.animation_data
-        return (ad.action, ad.action_slot) if ad is not None else (None, None)
+        return (ad.action, getattr(ad, "action_slot", None)) if ad is not None else (None, None)
 
     def restore(self):
         """Put back every person's take and the current frame."""

@@ -416,6 +416,16 @@ def test_clear_messages_for_an_incomplete_scene(addon, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_invoke_without_a_window_runs_to_the_end(scene, tmp_path):
+    import bpy
+
+    result = bpy.ops.blendmimic3d.export_dataset(
+        "INVOKE_DEFAULT", directory=str(tmp_path), subject="S2", cameras="1"
+    )
+    assert result == {"FINISHED"}
+    assert _validate(tmp_path).subjects["S2"] == "2 actions, 18 frames, 1 cameras"
+
+
 def test_export_panel_registered(addon):
     import bpy
 
