@@ -39,6 +39,7 @@ class _Mesh:
             mesh.vertices.foreach_get("co", self.local.reshape(-1))
             centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
             self.triangles = triangles[occlusion.chunk_order(centroids)]
+            self.chunk_index = occlusion.chunk_vertices(self.triangles)
         else:
             mesh.vertices.foreach_get("co", self.local.reshape(-1))
         self.world = None
@@ -92,15 +93,23 @@ class FrameRayCaster:
         self._collect()
 
     def _collect(self):
-        vertices, triangles, owners, offset = [], [], [], 0
+        vertices, triangles, owners, flat, starts = [], [], [], [], []
+        offset = flat_offset = 0
         for mesh in self.meshes:
             vertices.append(mesh.world_vertices())
             triangles.append(mesh.triangles + offset)
             owners.append(np.full(len(mesh.triangles) // occlusion.CHUNK, mesh.owner))
+            flat.append(mesh.chunk_index[0] + offset)
+            starts.append(mesh.chunk_index[1] + flat_offset)
             offset += len(vertices[-1])
-        self.vertices = np.concatenate(vertices) if vertices else np.zeros((0, 3))
-        self.triangles = np.concatenate(triangles) if triangles else np.zeros((0, 3), np.int64)
-        self.chunk_owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+            flat_offset += len(flat[-1])
+        if not self.meshes:
+            vertices, triangles = [np.zeros((0, 3))], [np.zeros((0, 3), np.int64)]
+            owners = flat = starts = [np.zeros(0, np.int64)]
+        self.vertices = np.concatenate(vertices)
+        self.triangles = np.concatenate(triangles)
+        self.chunk_owner = np.concatenate(owners)
+        self.chunk_index = (np.concatenate(flat), np.concatenate(starts))
 
     def cast(self, origins, targets, mask, own=None, own_length=None):
         """First hits on the segments ``origins[c] -> targets[c, ...]`` where ``mask`` is true.
@@ -126,8 +135,9 @@ class FrameRayCaster:
         distance = np.full(shape, np.inf)
         owner = np.full(shape, occlusion.NO_HIT, dtype=np.int64)
         hit_distance, hit_owner = occlusion.first_hits(
-            starts[mask], targets[mask], self.vertices, self.triangles, self.chunk_owner, **extra
-        )
+            starts[mask], targets[mask], self.vertices, self.triangles, self.chunk_owner,
+            chunk_index=self.chunk_index, **extra,
+        )  # fmt: skip
         distance[mask], owner[mask] = hit_distance, hit_owner
         return distance, owner
 

@@ -110,14 +110,22 @@ def chunk_order(centroids):
 GROUP = 16  # chunks per group: rays are tested against group spheres first
 
 
-def chunk_spheres(vertices, triangles):
-    """Bounding spheres of consecutive CHUNK triangles: vertices (V,3), triangles (K*CHUNK,3)
-    vertex indices -> centres (K,3), radii (K,)."""
-    # Planar layout and np.take: reducing along a contiguous last axis, and taking along axis 1,
-    # are each several times faster than the (K,24,3) layout and fancy indexing.
-    planar = np.ascontiguousarray(vertices.T)
-    corners = np.take(planar, triangles.reshape(-1), axis=1).reshape(3, -1, CHUNK * 3)
-    low, high = corners.min(axis=2).T, corners.max(axis=2).T
+def chunk_vertices(triangles):
+    """The distinct vertices of each chunk, flat, and where each chunk starts: computed once per
+    topology, so that the chunk bounds of a frame read each vertex about once, not six times."""
+    corners = np.sort(np.asarray(triangles).reshape(-1, CHUNK * 3), axis=1)
+    first = np.ones(corners.shape, dtype=bool)
+    first[:, 1:] = corners[:, 1:] != corners[:, :-1]
+    counts = first.sum(axis=1)
+    return corners[first], np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+
+def chunk_spheres(vertices, flat, starts):
+    """Bounding spheres (K,3), (K,) of the chunks from their vertices (``chunk_vertices``)."""
+    # Planar layout and np.take along axis 1 are several times faster than (N,3) fancy indexing.
+    points = np.take(np.ascontiguousarray(vertices.T), flat, axis=1)
+    low = np.minimum.reduceat(points, starts, axis=1).T
+    high = np.maximum.reduceat(points, starts, axis=1).T
     return 0.5 * (low + high), 0.5 * np.linalg.norm(high - low, axis=1)
 
 
@@ -140,6 +148,14 @@ def segments_meet_spheres(origins, ends, centres, radii):
     return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
 
 
+def _segments_meet_spheres_limited(origins, unit, limits, centres, radii):
+    """(ray, sphere) pairs where the segment of ray r, limits[r, k] long, meets sphere k."""
+    to_centre = centres[None] - origins[:, None]  # (R,K,3)
+    along = np.clip(np.einsum("rki,ri->rk", to_centre, unit), 0.0, limits)
+    gap = to_centre - along[..., None] * unit[:, None]
+    return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
+
+
 def _pairs_meet_spheres(origins, unit, lengths, centres, radii):
     """Which segments (origins[i], unit[i], lengths[i]) meet sphere i; one pair per row."""
     to_centre = centres - origins
@@ -148,11 +164,14 @@ def _pairs_meet_spheres(origins, unit, lengths, centres, radii):
     return np.einsum("ni,ni->n", gap, gap) <= radii**2
 
 
-def first_hits(origins, ends, vertices, triangles, chunk_owner, own=None, own_length=None):
+def first_hits(
+    origins, ends, vertices, triangles, chunk_owner, own=None, own_length=None, chunk_index=None
+):
     """First surface on each segment origins[r] -> ends[r] (R,3), excluding the end point.
 
     vertices (V,3) world positions; triangles (K*CHUNK,3) their indices in chunk order;
-    chunk_owner (K,) the owner code of each chunk. With ``own`` (R,) and ``own_length`` (R,),
+    chunk_owner (K,) the owner code of each chunk; chunk_index: ``chunk_vertices(triangles)``
+    if already known. With ``own`` (R,) and ``own_length`` (R,),
     surfaces of owner own[r] only count up to own_length[r] from the origin (the joint's own
     skin past that point cannot hide it, so it is not even tested). Returns distance (R,) from
     the origin (inf: nothing) and owner (R,) (NO_HIT where nothing).
@@ -166,17 +185,31 @@ def first_hits(origins, ends, vertices, triangles, chunk_owner, own=None, own_le
     chunk_owner = np.asarray(chunk_owner)
     length = np.linalg.norm(ends - origins, axis=1)
     unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
-    centres, radii = chunk_spheres(vertices, triangles)
-    # Rays against groups of chunks, then against the chunks of the groups they meet.
-    rays, groups = segments_meet_spheres(origins, ends, *_group_spheres(centres, radii))
+    centres, radii = chunk_spheres(vertices, *(chunk_index or chunk_vertices(triangles)))
+    # Rays against groups of chunks, then against the chunks of the groups they meet. A ray's
+    # segment is shorter against its own person's surfaces (own_length).
+    group_centres, group_radii = _group_spheres(centres, radii)
+    starts = np.arange(0, len(centres), GROUP)
+    group_owner = np.where(
+        np.minimum.reduceat(chunk_owner, starts) == np.maximum.reduceat(chunk_owner, starts),
+        chunk_owner[starts], NO_HIT - 1,  # mixed groups use the full segment
+    )  # fmt: skip
+    group_limit = np.broadcast_to(length[:, None], (count, len(starts)))
+    if own is not None:
+        own, own_length = np.asarray(own), np.asarray(own_length, np.float64)
+        mine = group_owner[None] == own[:, None]
+        group_limit = np.where(mine, own_length[:, None], group_limit)
+    rays, groups = _segments_meet_spheres_limited(
+        origins, unit, group_limit, group_centres, group_radii
+    )
     chunks = (groups[:, None] * GROUP + np.arange(GROUP)).ravel()
     rays = np.repeat(rays, GROUP)
     keep = chunks < len(centres)
     rays, chunks = rays[keep], chunks[keep]
     limit = np.take(length, rays)
     if own is not None:
-        mine = np.take(chunk_owner, chunks) == np.take(np.asarray(own), rays)
-        limit = np.where(mine, np.take(np.asarray(own_length, np.float64), rays), limit)
+        mine = np.take(chunk_owner, chunks) == np.take(own, rays)
+        limit = np.where(mine, np.take(own_length, rays), limit)
     keep = _pairs_meet_spheres(
         np.take(origins, rays, axis=0), np.take(unit, rays, axis=0), limit,
         np.take(centres, chunks, axis=0), np.take(radii, chunks),
