@@ -16,6 +16,7 @@ import tempfile
 import bpy
 import numpy as np
 
+from ..core import camera as camera_model
 from ..core import dataset_io, manifest, qa_overlay
 from ..core.errors import DatasetError
 from ..core.joints import PARENTS_BM3D
@@ -204,6 +205,10 @@ def scene_takes(scene):
     return takes
 
 
+# Action slots exist from Blender 4.4 on; before, an action is assigned alone.
+_HAS_SLOTS = "action_slot" in bpy.types.AnimData.bl_rna.properties
+
+
 @contextlib.contextmanager
 def applied_take(scene, take):
     """The people play the take as the exporter sets it (sampling.SceneSampler.set_take: the
@@ -213,14 +218,16 @@ def applied_take(scene, take):
     for index, person in enumerate(scene_model.people(scene)):
         if index == 0 or take.action in scene_model.person_actions(person):
             animation = person.animation_data
-            # Action slots exist from Blender 4.4 on.
             previous = (
                 (animation.action, getattr(animation, "action_slot", None))
                 if animation
                 else (None, None)
             )
             saved.append((person, *previous))
-            sampling.assign_action(person, action)
+            if _HAS_SLOTS:
+                sampling.assign_action(person, action)
+            else:
+                (animation or person.animation_data_create()).action = action
     try:
         yield
     finally:
@@ -332,6 +339,10 @@ def render_steps(scene, plan):
     try:
         with restored_scene_settings(scene):
             _configure_render(scene, plan)
+            render = scene.render
+            size = camera_model.render_size(
+                render.resolution_x, render.resolution_y, render.resolution_percentage
+            )
             for take, index, video, qa in plan.outputs():
                 frames_dir = os.path.join(stage, "frames")
                 shutil.rmtree(frames_dir, ignore_errors=True)
@@ -340,7 +351,7 @@ def render_steps(scene, plan):
                     scene.camera = plan.cameras[index]
                     for n, frame in enumerate(take.frames):
                         scene.frame_set(frame)
-                        size = _render_frame(scene, os.path.join(frames_dir, f"{n:06d}.png"))
+                        _render_frame(scene, os.path.join(frames_dir, f"{n:06d}.png"), size)
                         done += 1
                         yield done, f"{video}: frame {frame}"
                 paths = video_frames.frame_paths(frames_dir)
@@ -361,16 +372,14 @@ def render_steps(scene, plan):
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _render_frame(scene, path):
-    """Render the current frame to a PNG of even size; returns its (width, height) unpadded."""
+def _render_frame(scene, path, size):
+    """Render the current frame to a PNG of even size (``size``: the render's width, height)."""
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True, scene=scene.name)
     if not os.path.isfile(path):
         raise DatasetError(path, None, "the render wrote no frame")
-    frame = video_frames.read_frame(path)
-    if frame.shape[0] % 2 or frame.shape[1] % 2:  # H.264 needs even sizes
-        video_frames.write_frame(path, qa_overlay.pad_to_even(frame))
-    return frame.shape[1], frame.shape[0]
+    if size[0] % 2 or size[1] % 2:  # H.264 needs even sizes
+        video_frames.write_frame(path, qa_overlay.pad_to_even(video_frames.read_frame(path)))
 
 
 def _draw_qa(plan, take, index, paths, rendered_size):
