@@ -4,10 +4,12 @@ shows at the joint's pixel.
 
 Every object is drawn with one emission material whose colour is (object index, z depth, 0), saved
 as a 32-bit float EXR, so one render gives both passes without the compositor. The render says a
-joint is visible when its pixel shows the joint's own body no further in front of the joint than
-the labeller's own-skin allowance; out-of-frame and behind-camera joints count as not visible.
-The check shares only that allowance with the labeller: visibility comes from Cycles' camera rays,
-not from the labeller's BVH casts. Scene settings are restored afterwards.
+joint is visible when its pixel shows nothing in front of the joint, or the joint's own body at
+most ``occlusion.OWN_FLESH`` in front of it; out-of-frame and behind-camera joints count as not
+visible. Visibility comes from Cycles' camera rays, not from the labeller's casts. The render
+cannot see an air gap inside that depth (a hand held just in front of the face), which the
+labeller calls self-occlusion, so such joints count as disagreements. Scene settings are restored
+afterwards.
 """
 
 import contextlib
@@ -129,7 +131,6 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     finally:
         sampler.restore()
     chosen = range(len(take.frames))
-    allowance = sampler.allowance  # (P,17), measured by the labeller on this take
     bodies = sampler.bodies
     index_of = {}
     for person, meshes in enumerate(bodies):
@@ -153,7 +154,7 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
                 for c in cameras:
                     image = _render(scene, sampler.cameras[c], frame,
                                     os.path.join(folder, f"f{frame}_c{c}.exr"))  # fmt: skip
-                    per_camera.append(_render_verdict(image, joints, sampler, c, allowance))
+                    per_camera.append(_render_verdict(image, joints, sampler, c))
                 render_visible.append(per_camera)
                 labels_visible.append([take.types[c][k] == OcclusionType.VISIBLE for c in cameras])
     finally:
@@ -191,7 +192,7 @@ def _in_frame(take, chosen, cameras):
     return np.array(out)
 
 
-def _render_verdict(image, joints, sampler, c, allowance):
+def _render_verdict(image, joints, sampler, c):
     """(P,17) bool: what the render shows at each joint's pixel leaves the joint visible."""
     cams = sampler.camera_set
     height, width = image.shape[:2]
@@ -208,6 +209,6 @@ def _render_verdict(image, joints, sampler, c, allowance):
     surface = pixel[..., 1] * distance / np.where(depth > 0, depth, 1.0)
     own = shown == np.arange(1, len(joints) + 1)[:, None]
     # Seen: nothing in front of the joint (background, or the first surface lies behind it), or
-    # the first surface is the person's own skin within the allowance.
+    # the first surface is the person's own skin at most OWN_FLESH in front of it.
     clear = (shown == 0) | (surface >= distance)
-    return inside & (clear | (own & (distance - surface <= allowance)))
+    return inside & (clear | (own & (distance - surface <= occlusion.OWN_FLESH)))

@@ -111,46 +111,12 @@ class FrameRayCaster:
         self.chunk_owner = np.concatenate(owners)
         self.chunk_index = (np.concatenate(flat), np.concatenate(starts))
 
-    def cast(self, origins, targets, mask, own=None, own_length=None):
-        """First hits on the segments ``origins[c] -> targets[c, ...]`` where ``mask`` is true.
-
-        origins (C,3); targets (C,...,3); mask (C,...); optionally own (C,...) and own_length
-        (C,...) (see ``occlusion.first_hits``). Returns hit distance (C,...) in world units, inf
-        where nothing is hit before the target, and the hit's owner (C,...): a person index,
-        OBJECT_HIT or NO_HIT.
-        """
-        targets = np.asarray(targets, dtype=np.float64)
-        shape = targets.shape[:-1]
-        mask = np.broadcast_to(np.asarray(mask, dtype=bool), shape)
-        starts = np.broadcast_to(
-            np.asarray(origins, np.float64).reshape((shape[0],) + (1,) * (len(shape) - 1) + (3,)),
-            shape + (3,),
+    def cast(self, origins, targets):
+        """Every surface crossing on the segments origins[r] -> targets[r] (R,3): see
+        ``occlusion.all_hits``."""
+        return occlusion.all_hits(
+            origins, targets, self.vertices, self.triangles, self.chunk_owner, self.chunk_index
         )
-        extra = {}
-        if own is not None:
-            extra = {
-                "own": np.broadcast_to(own, shape)[mask],
-                "own_length": np.broadcast_to(own_length, shape)[mask],
-            }
-        distance = np.full(shape, np.inf)
-        owner = np.full(shape, occlusion.NO_HIT, dtype=np.int64)
-        hit_distance, hit_owner = occlusion.first_hits(
-            starts[mask], targets[mask], self.vertices, self.triangles, self.chunk_owner,
-            chunk_index=self.chunk_index, **extra,
-        )  # fmt: skip
-        distance[mask], owner[mask] = hit_distance, hit_owner
-        return distance, owner
-
-    def skin_depth(self, joints, reach=0.25):
-        """How deep (P,J) each person's joints (P,J,3) sit under their own skin, world units."""
-        joints = np.asarray(joints, dtype=np.float64)
-        depth = np.full(joints.shape[:2], np.inf)
-        for mesh in self.meshes:
-            if mesh.owner >= 0:
-                surface = mesh.world_vertices()[mesh.triangles]
-                found = occlusion.skin_depth(joints[mesh.owner], surface, reach)
-                depth[mesh.owner] = np.minimum(depth[mesh.owner], found)
-        return depth
 
 
 def _deforms(obj):

@@ -177,7 +177,6 @@ class SceneSampler:
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
         types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
         own = np.arange(people)[None, :, None]
-        self.allowance = None  # measured at the take's first labelled frame
         for i, frame in enumerate(frames):
             self.scene.frame_set(int(frame))
             joints = self.joints()
@@ -200,31 +199,17 @@ class SceneSampler:
         res_w, res_h = self.camera_set.res[0]
         in_frame = cam.in_image(uv, res_w, res_h) & in_front
         mask = occlusion.needs_ray(in_frame, in_front)
-        distance = np.linalg.norm(joints[None] - centres[:, None, None], axis=-1)
-        hit_distance = np.full(distance.shape, np.inf)
-        hit_owner = np.full(distance.shape, occlusion.NO_HIT)
-        allowance = np.zeros(joints.shape[:2])
+        ray_codes = np.zeros(0, dtype=LABEL_DTYPE)
         if mask.any():
             if self.caster is None:
                 self.caster = raycast.FrameRayCaster(self.scene, self.depsgraph, self.bodies)
             else:
                 self.caster.begin_frame(self.depsgraph)
-            if self.allowance is None:
-                # The depth of a joint under its skin hardly changes with the pose, and finding
-                # it costs more than the frame's ray casts: measure it once per take.
-                self.allowance = occlusion.inside_allowance(self.caster.skin_depth(joints))
-            allowance = self.allowance
-            targets = np.broadcast_to(joints[None], mask.shape + (3,))
-            # The joint's own skin within its allowance cannot hide it: not even tested.
-            window = distance - allowance[None]
-            hit_distance, hit_owner = self.caster.cast(centres, targets, mask, own, window)
-            # Something else hit inside the window may lie behind the untested skin: cast those
-            # few rays again in full.
-            again = mask & (hit_owner != occlusion.NO_HIT) & (hit_distance >= window)
-            if again.any():
-                full_distance, full_owner = self.caster.cast(centres, targets, again)
-                hit_distance = np.where(again, full_distance, hit_distance)
-                hit_owner = np.where(again, full_owner, hit_owner)
-        return occlusion.classify(
-            distance, hit_distance, hit_owner, own, allowance[None], in_frame, in_front
-        )
+            # One ray per (camera, person, joint) in view, all cameras at once.
+            starts = np.broadcast_to(centres[:, None, None], mask.shape + (3,))[mask]
+            ends = np.broadcast_to(joints[None], mask.shape + (3,))[mask]
+            hits = self.caster.cast(starts, ends)
+            person = np.broadcast_to(own, mask.shape)[mask]
+            distance = np.linalg.norm(ends - starts, axis=1)
+            ray_codes = occlusion.classify_rays(*hits, person, distance)
+        return occlusion.classify(ray_codes, in_frame, in_front)

@@ -1,12 +1,13 @@
 """Occlusion labels from ray-cast results: why a joint is or is not seen by a camera.
 
-A joint sits inside its own body, so the ray from the camera to the joint nearly always hits the
-person's own skin just before the joint. That hit is the joint's own surface, not an occlusion,
-when it lies within the joint's *allowance* (a margin derived from how deep the joint sits under
-its skin). The ray is limited to the joint's distance, so nothing behind the joint counts.
+A joint sits inside its own body, so the ray from the camera to the joint nearly always enters
+the person's own skin just before the joint. That skin does not hide the joint when the ray,
+from where it enters the body to the joint, never leaves the body again (no other limb in front,
+no air gap) and enters at most ``OWN_FLESH`` before the joint (not along a whole limb). Surfaces
+are closed and wound outwards, so each crossing says whether the ray enters or leaves. The ray is
+limited to the joint's distance, so nothing behind the joint counts.
 
-All functions take arrays that broadcast together, typically (C, P, J) for cameras, people and
-joints, and return ``OcclusionType`` codes (``labels.LABEL_DTYPE``).
+Codes are ``OcclusionType`` values (``labels.LABEL_DTYPE``).
 """
 
 import numpy as np
@@ -17,52 +18,88 @@ from .labels import LABEL_DTYPE, OcclusionType
 NO_HIT = -1
 OBJECT_HIT = -2
 
-# A ray that enters the limb obliquely travels further than the depth of the joint under the skin
-# before reaching it; the factor covers rays up to 60 degrees from the skin normal.
-ALLOWANCE_FACTOR = 2.0
-ALLOWANCE_MARGIN = 0.02  # metres: mesh faceting and skinning noise
+# The most own flesh a joint can be seen through (metres): the hip joint seen from the side sits
+# about 15 cm deep; an elbow seen along the whole forearm (25 cm) is hidden by it.
+OWN_FLESH = 0.2
+# Mesh faceting: a ray grazing a surface's edge for less than SLIVER does not pass through it, and
+# an air gap of less than GAP between two parts of one body (an arm against the chest) is no gap.
+SLIVER = 0.005
+GAP = 0.02
 
 
-def inside_allowance(surface_distance, factor=ALLOWANCE_FACTOR, margin=ALLOWANCE_MARGIN):
-    """How far before the joint a hit on its own body still counts as the joint's own skin.
+def classify_rays(rays, t, owner, entering, own_person, joint_distance, flesh=OWN_FLESH):
+    """Occlusion code (R,) of each of R joint rays from every crossing on it.
 
-    ``surface_distance`` is the distance from the joint to the nearest surface of its own body
-    (inf when the person has no mesh, which leaves only the margin).
+    rays, t, owner, entering: one entry per surface crossing before the joint (``all_hits``):
+    its ray, distance from the camera, owner code and whether the ray enters the surface there.
+    own_person (R,): whose joint each ray goes to; joint_distance (R,): camera to joint.
     """
-    depth = np.asarray(surface_distance, dtype=np.float64)
-    depth = np.where(np.isfinite(depth), depth, 0.0)
-    return factor * depth + margin
-
-
-def classify(joint_distance, hit_distance, hit_owner, own_person, allowance, in_frame, in_front):
-    """Occlusion code of each joint-camera ray.
-
-    joint_distance: distance from the camera centre to the joint.
-    hit_distance: distance to the first surface hit on that ray before the joint (inf: none).
-    hit_owner: what was hit: a person index, ``OBJECT_HIT`` or ``NO_HIT``.
-    own_person: the person index the joint belongs to.
-    allowance: ``inside_allowance`` of the joint.
-    in_frame: the joint projects inside the image; in_front: it lies in front of the camera.
-    """
+    own_person = np.asarray(own_person)
     joint_distance = np.asarray(joint_distance, dtype=np.float64)
-    hit_distance = np.asarray(hit_distance, dtype=np.float64)
-    hit_owner = np.asarray(hit_owner)
-    hit = (hit_owner != NO_HIT) & (hit_distance < joint_distance)
-    own = hit & (hit_owner == own_person)
-    own_skin = own & (joint_distance - hit_distance <= allowance)
+    count = len(joint_distance)
+    rays, t, owner, entering = _without_slivers(rays, t, owner, entering)
+    mine = owner == own_person[rays]
+    first_other = np.full(count, np.inf)
+    np.minimum.at(first_other, rays[~mine], t[~mine])
+    other_owner = np.full(count, NO_HIT)
+    is_first = ~mine & (t == first_other[rays])
+    other_owner[rays[is_first]] = owner[is_first]
+    # The ray's own crossings in order: depth counts the own volumes it is inside; an exit back
+    # to depth 0 means it left the body before the joint.
+    rays_m, t_m, enter_m = rays[mine], t[mine], entering[mine]
+    order = np.lexsort((t_m, rays_m))
+    rays_m, t_m, enter_m = rays_m[order], t_m[order], enter_m[order]
+    step = np.where(enter_m, 1, -1)
+    total = np.cumsum(step)
+    new_ray = np.ones(len(rays_m), dtype=bool)
+    new_ray[1:] = rays_m[1:] != rays_m[:-1]
+    base = np.repeat(
+        total[new_ray] - step[new_ray], np.diff(np.append(np.flatnonzero(new_ray), len(rays_m)))
+    )
+    depth = total - base
+    own_entry = np.full(count, np.inf)
+    own_entry[rays_m[new_ray]] = t_m[new_ray]
+    # Where the ray goes next after each own crossing: the next own crossing, or the joint.
+    following = np.append(t_m[1:], np.inf)
+    last = np.append(new_ray[1:], True)[: len(t_m)]
+    following[last] = joint_distance[rays_m[last]]
+    left = np.zeros(count, dtype=bool)
+    left[rays_m[~enter_m & (depth <= 0) & (following - t_m >= GAP)]] = True
 
-    # Later assignments win: the camera-geometry cases override any hit.
-    shape = np.broadcast_shapes(
-        joint_distance.shape, hit_distance.shape, hit_owner.shape, np.shape(own_person),
-        np.shape(allowance), np.shape(in_frame), np.shape(in_front),
+    codes = np.full(count, OcclusionType.VISIBLE, dtype=LABEL_DTYPE)
+    self_hidden = np.isfinite(own_entry) & (left | (joint_distance - own_entry > flesh))
+    codes[self_hidden] = OcclusionType.SELF
+    other_first = first_other < own_entry
+    codes[other_first & (other_owner >= 0)] = OcclusionType.OTHER_PERSON
+    codes[other_first & (other_owner == OBJECT_HIT)] = OcclusionType.OBJECT
+    return codes
+
+
+def _without_slivers(rays, t, owner, entering):
+    """Drop each entry into a surface that the ray leaves again (same owner) within SLIVER."""
+    rays, t, owner = np.asarray(rays), np.asarray(t, np.float64), np.asarray(owner)
+    entering = np.asarray(entering, dtype=bool)
+    order = np.lexsort((t, owner, rays))
+    rays, t, owner, entering = rays[order], t[order], owner[order], entering[order]
+    pair = np.zeros(len(t), dtype=bool)
+    pair[:-1] = (
+        entering[:-1] & ~entering[1:] & (rays[1:] == rays[:-1]) & (owner[1:] == owner[:-1])
+        & (t[1:] - t[:-1] < SLIVER)
     )  # fmt: skip
-    codes = np.full(shape, OcclusionType.VISIBLE, dtype=LABEL_DTYPE)
-    codes[np.broadcast_to(hit & (hit_owner == OBJECT_HIT), shape)] = OcclusionType.OBJECT
-    other = hit & (hit_owner >= 0) & (hit_owner != own_person)
-    codes[np.broadcast_to(other, shape)] = OcclusionType.OTHER_PERSON
-    codes[np.broadcast_to(own & ~own_skin, shape)] = OcclusionType.SELF
-    codes[np.broadcast_to(~np.asarray(in_frame, dtype=bool), shape)] = OcclusionType.OUT_OF_FRAME
-    codes[np.broadcast_to(~np.asarray(in_front, dtype=bool), shape)] = OcclusionType.BEHIND_CAMERA
+    drop = pair.copy()
+    drop[1:] |= pair[:-1]
+    return rays[~drop], t[~drop], owner[~drop], entering[~drop]
+
+
+def classify(ray_codes, in_frame, in_front):
+    """Codes (...) of every joint-camera entry: ``ray_codes`` where a ray was cast
+    (``needs_ray``), out of frame and behind the camera elsewhere."""
+    in_frame = np.asarray(in_frame, dtype=bool)
+    in_front = np.asarray(in_front, dtype=bool)
+    codes = np.full(in_frame.shape, OcclusionType.VISIBLE, dtype=LABEL_DTYPE)
+    codes[needs_ray(in_frame, in_front)] = ray_codes
+    codes[~in_frame] = OcclusionType.OUT_OF_FRAME
+    codes[~in_front] = OcclusionType.BEHIND_CAMERA
     return codes
 
 
@@ -148,14 +185,6 @@ def segments_meet_spheres(origins, ends, centres, radii):
     return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
 
 
-def _segments_meet_spheres_limited(origins, unit, limits, centres, radii):
-    """(ray, sphere) pairs where the segment of ray r, limits[r, k] long, meets sphere k."""
-    to_centre = centres[None] - origins[:, None]  # (R,K,3)
-    along = np.clip(np.einsum("rki,ri->rk", to_centre, unit), 0.0, limits)
-    gap = to_centre - along[..., None] * unit[:, None]
-    return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
-
-
 def _pairs_meet_spheres(origins, unit, lengths, centres, radii):
     """Which segments (origins[i], unit[i], lengths[i]) meet sphere i; one pair per row."""
     to_centre = centres - origins
@@ -164,69 +193,61 @@ def _pairs_meet_spheres(origins, unit, lengths, centres, radii):
     return np.einsum("ni,ni->n", gap, gap) <= radii**2
 
 
-def first_hits(
-    origins, ends, vertices, triangles, chunk_owner, own=None, own_length=None, chunk_index=None
-):
-    """First surface on each segment origins[r] -> ends[r] (R,3), excluding the end point.
+def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
+    """Every surface crossing on the segments origins[r] -> ends[r] (R,3), end excluded.
 
-    vertices (V,3) world positions; triangles (K*CHUNK,3) their indices in chunk order;
-    chunk_owner (K,) the owner code of each chunk; chunk_index: ``chunk_vertices(triangles)``
-    if already known. With ``own`` (R,) and ``own_length`` (R,),
-    surfaces of owner own[r] only count up to own_length[r] from the origin (the joint's own
-    skin past that point cannot hide it, so it is not even tested). Returns distance (R,) from
-    the origin (inf: nothing) and owner (R,) (NO_HIT where nothing).
+    vertices (V,3) world positions; triangles (K*CHUNK,3) their indices in chunk order, wound
+    outwards; chunk_owner (K,) the owner code of each chunk; chunk_index:
+    ``chunk_vertices(triangles)`` if already known. Returns per crossing: ray index, distance
+    from the origin, owner code and whether the ray enters the surface there (against its
+    normal). A crossing on an edge shared by two triangles is reported once.
     """
     origins, ends = np.asarray(origins, np.float64), np.asarray(ends, np.float64)
-    count = len(origins)
-    distance = np.full(count, np.inf)
-    owner = np.full(count, NO_HIT, dtype=np.int64)
-    if not count or not len(triangles):
-        return distance, owner
+    empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool))
+    if not len(origins) or not len(triangles):
+        return empty
     chunk_owner = np.asarray(chunk_owner)
     length = np.linalg.norm(ends - origins, axis=1)
     unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
     centres, radii = chunk_spheres(vertices, *(chunk_index or chunk_vertices(triangles)))
-    # Rays against groups of chunks, then against the chunks of the groups they meet. A ray's
-    # segment is shorter against its own person's surfaces (own_length).
-    group_centres, group_radii = _group_spheres(centres, radii)
-    starts = np.arange(0, len(centres), GROUP)
-    group_owner = np.where(
-        np.minimum.reduceat(chunk_owner, starts) == np.maximum.reduceat(chunk_owner, starts),
-        chunk_owner[starts], NO_HIT - 1,  # mixed groups use the full segment
-    )  # fmt: skip
-    group_limit = np.broadcast_to(length[:, None], (count, len(starts)))
-    if own is not None:
-        own, own_length = np.asarray(own), np.asarray(own_length, np.float64)
-        mine = group_owner[None] == own[:, None]
-        group_limit = np.where(mine, own_length[:, None], group_limit)
-    rays, groups = _segments_meet_spheres_limited(
-        origins, unit, group_limit, group_centres, group_radii
-    )
+    # Rays against groups of chunks, then against the chunks of the groups they meet.
+    rays, groups = segments_meet_spheres(origins, ends, *_group_spheres(centres, radii))
     chunks = (groups[:, None] * GROUP + np.arange(GROUP)).ravel()
     rays = np.repeat(rays, GROUP)
     keep = chunks < len(centres)
     rays, chunks = rays[keep], chunks[keep]
-    limit = np.take(length, rays)
-    if own is not None:
-        mine = np.take(chunk_owner, chunks) == np.take(own, rays)
-        limit = np.where(mine, np.take(own_length, rays), limit)
     keep = _pairs_meet_spheres(
-        np.take(origins, rays, axis=0), np.take(unit, rays, axis=0), limit,
+        np.take(origins, rays, axis=0), np.take(unit, rays, axis=0), np.take(length, rays),
         np.take(centres, chunks, axis=0), np.take(radii, chunks),
     )  # fmt: skip
-    rays, chunks, limit = rays[keep], chunks[keep], limit[keep]
+    rays, chunks = rays[keep], chunks[keep]
     if not len(rays):
-        return distance, owner
-    rays, limit = np.repeat(rays, CHUNK), np.repeat(limit, CHUNK)
+        return empty
+    rays = np.repeat(rays, CHUNK)
     tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
     corners = np.take(vertices, np.take(triangles, tris, axis=0), axis=0)
-    t = _ray_triangle(np.take(origins, rays, axis=0), np.take(unit, rays, axis=0), corners)
-    hit = (t > 1e-9) & (t < limit)
-    rays, tris, t = rays[hit], tris[hit], t[hit]
+    direction = np.take(unit, rays, axis=0)
+    t, facing = _ray_triangle(np.take(origins, rays, axis=0), direction, corners)
+    hit = (t > 1e-9) & (t < np.take(length, rays))
+    rays, tris, t, facing = rays[hit], tris[hit], t[hit], facing[hit]
+    # Padding repeats triangles, and a ray through an edge meets both triangles: keep one.
+    order = np.lexsort((t, rays))
+    rays, tris, t, facing = rays[order], tris[order], t[order], facing[order]
+    owner = chunk_owner[tris // CHUNK]
+    same = np.zeros(len(t), dtype=bool)
+    same[1:] = (rays[1:] == rays[:-1]) & (np.abs(t[1:] - t[:-1]) < 1e-7) & (owner[1:] == owner[:-1])
+    return rays[~same], t[~same], owner[~same], facing[~same]
+
+
+def first_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
+    """The first crossing of each segment: distance (R,) (inf: none) and owner (R,) (NO_HIT)."""
+    rays, t, owner, _ = all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index)
+    distance = np.full(len(origins), np.inf)
+    first_owner = np.full(len(origins), NO_HIT, dtype=np.int64)
     np.minimum.at(distance, rays, t)
     first = t == distance[rays]
-    owner[rays[first]] = chunk_owner[tris[first] // CHUNK]
-    return distance, owner
+    first_owner[rays[first]] = owner[first]
+    return distance, first_owner
 
 
 def _cross(a, b):
@@ -242,7 +263,8 @@ def _cross(a, b):
 
 
 def _ray_triangle(origin, unit, triangle):
-    """Distance along each ray to its triangle (Moller-Trumbore, two-sided); nan if missed."""
+    """Distance along each ray to its triangle (Moller-Trumbore, two-sided; nan if missed), and
+    whether the ray meets the triangle's front (enters the surface)."""
     v0, e1, e2 = triangle[:, 0], triangle[:, 1] - triangle[:, 0], triangle[:, 2] - triangle[:, 0]
     p = _cross(unit, e2)
     det = np.einsum("ni,ni->n", e1, p)
@@ -254,42 +276,5 @@ def _ray_triangle(origin, unit, triangle):
         v = np.einsum("ni,ni->n", unit, q) * inv
         t = np.einsum("ni,ni->n", e2, q) * inv
         inside = (u >= 0) & (v >= 0) & (u + v <= 1)
-    return np.where(inside, t, np.nan)
-
-
-def skin_depth(points, triangles, reach=0.25):
-    """How deep each point (N,3) sits under the surface ``triangles`` (M,3,3), outward wound.
-
-    The depth is the distance to the nearest triangle the point lies straight under: the foot of
-    its perpendicular falls inside the triangle and the point is on the triangle's inner side.
-    Faces of other parts the point is outside of therefore do not count. inf where none lies
-    within ``reach``.
-    """
-    points = np.asarray(points, np.float64)
-    triangles = np.asarray(triangles, np.float64)
-    depth = np.full(len(points), np.inf)
-    if not len(triangles):
-        return depth
-    v0 = triangles[:, 0]
-    e1, e2 = triangles[:, 1] - v0, triangles[:, 2] - v0
-    normal = np.cross(e1, e2)
-    normal /= np.maximum(np.linalg.norm(normal, axis=1), _EPS)[:, None]
-    for i, point in enumerate(points):
-        offset = point - v0  # (M,3)
-        height = np.einsum("mi,mi->m", offset, normal)  # < 0: inside
-        near = (height < 0) & (height > -reach)
-        foot = offset[near] - height[near, None] * normal[near]
-        u, v = _barycentric(foot, e1[near], e2[near])
-        inside = (u >= 0) & (v >= 0) & (u + v <= 1)
-        if inside.any():
-            depth[i] = float(-height[near][inside].max())
-    return depth
-
-
-def _barycentric(point, e1, e2):
-    d00, d01, d11 = (np.einsum("mi,mi->m", a, b) for a, b in ((e1, e1), (e1, e2), (e2, e2)))
-    d20, d21 = np.einsum("mi,mi->m", point, e1), np.einsum("mi,mi->m", point, e2)
-    denominator = np.where(np.abs(d00 * d11 - d01 * d01) > _EPS, d00 * d11 - d01 * d01, np.nan)
-    v = (d11 * d20 - d01 * d21) / denominator
-    w = (d00 * d21 - d01 * d20) / denominator
-    return v, w
+    # det = e1 . (unit x e2) = -unit . (e1 x e2): positive when the ray runs against the normal.
+    return np.where(inside, t, np.nan), det > 0

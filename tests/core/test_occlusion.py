@@ -9,76 +9,75 @@ from blendmimic3d_addon.core.occlusion import (
     NO_HIT,
     OBJECT_HIT,
     agreement,
+    all_hits,
     chunk_order,
     classify,
+    classify_rays,
     first_hits,
-    inside_allowance,
     needs_ray,
-    skin_depth,
 )
 
 
-def _one(joint_distance=5.0, hit_distance=np.inf, hit_owner=NO_HIT, own=0, allowance=0.1,
-         in_frame=True, in_front=True):  # fmt: skip
-    code = classify(joint_distance, hit_distance, hit_owner, own, allowance, in_frame, in_front)
-    return T(int(code))
+def _code(crossings, own=0, joint_distance=5.0):
+    """Code of one ray from its crossings: (distance, owner, entering) triples."""
+    rays = np.zeros(len(crossings), dtype=int)
+    t = np.array([c[0] for c in crossings], float)
+    owner = np.array([c[1] for c in crossings], int)
+    entering = np.array([c[2] for c in crossings], bool)
+    codes = classify_rays(rays, t, owner, entering, np.array([own]), np.array([joint_distance]))
+    return T(int(codes[0]))
 
 
 def test_nothing_hit_is_visible():
-    assert _one() == T.VISIBLE
+    assert _code([]) == T.VISIBLE
 
 
-def test_own_skin_just_before_joint_is_visible():
-    # The joint sits 6 cm under its own skin: the ray meets the skin 6 cm before the joint.
-    assert _one(hit_distance=4.94, hit_owner=0, allowance=0.1) == T.VISIBLE
+def test_seen_through_its_own_skin():
+    # The joint sits 6 cm (or 18 cm: the hip from the side) inside the body it is part of.
+    assert _code([(4.94, 0, True)]) == T.VISIBLE
+    assert _code([(4.82, 0, True)]) == T.VISIBLE
+    # Inside an overlapping second part (a joint cap inside the skin): still one body.
+    assert _code([(4.9, 0, True), (4.95, 0, True), (4.97, 0, False)]) == T.VISIBLE
 
 
-def test_own_body_far_before_joint_is_self_occlusion():
-    # The ray meets the person's own body 40 cm before the joint (an arm across the chest).
-    assert _one(hit_distance=4.6, hit_owner=0, allowance=0.1) == T.SELF
+def test_own_body_in_front_is_self_occlusion():
+    # An arm 30 cm in front: the ray enters and leaves it, then enters the torso.
+    assert _code([(4.6, 0, True), (4.7, 0, False), (4.93, 0, True)]) == T.SELF
+    # Along a whole limb: entered 30 cm before the joint without leaving.
+    assert _code([(4.7, 0, True)]) == T.SELF
+    # A joint just outside the skin, behind an own part (the ray left the body before it).
+    assert _code([(4.9, 0, True), (4.97, 0, False)]) == T.SELF
+
+
+def test_faceting_tolerances():
+    # Grazing another person's edge for 1 mm is no occlusion; an arm pressed against the chest
+    # (a 1 cm air gap) is one body; the joint 5 mm outside its own skin is still seen.
+    assert _code([(3.0, 1, True), (3.001, 1, False), (4.95, 0, True)]) == T.VISIBLE
+    assert _code([(4.85, 0, True), (4.9, 0, False), (4.91, 0, True)]) == T.VISIBLE
+    assert _code([(4.9, 0, True), (4.995, 0, False)]) == T.VISIBLE
 
 
 def test_other_person_and_object():
-    assert _one(hit_distance=3.0, hit_owner=1, own=0) == T.OTHER_PERSON
-    assert _one(hit_distance=3.0, hit_owner=OBJECT_HIT) == T.OBJECT
-    # An object touching the skin in front of the joint still hides it.
-    assert _one(hit_distance=4.97, hit_owner=OBJECT_HIT, allowance=0.1) == T.OBJECT
+    assert _code([(3.0, 1, True), (4.95, 0, True)]) == T.OTHER_PERSON
+    assert _code([(3.0, OBJECT_HIT, True)]) == T.OBJECT
+    # An object touching the skin in front of the joint still hides it...
+    assert _code([(4.93, OBJECT_HIT, True), (4.95, 0, True)]) == T.OBJECT
+    # ...but one behind the skin does not (a bag held against the belly, seen from behind).
+    assert _code([(4.93, 0, True), (4.96, OBJECT_HIT, True)]) == T.VISIBLE
 
 
-def test_hits_behind_the_joint_do_not_count():
-    # A wall 1 m behind the joint, and the person's own back behind it.
-    assert _one(hit_distance=6.0, hit_owner=OBJECT_HIT) == T.VISIBLE
-    assert _one(hit_distance=5.2, hit_owner=0) == T.VISIBLE
-
-
-def test_camera_geometry_wins_over_hits():
-    assert _one(in_frame=False, hit_distance=1.0, hit_owner=OBJECT_HIT) == T.OUT_OF_FRAME
-    assert _one(in_front=False, in_frame=False) == T.BEHIND_CAMERA
-    assert _one(in_front=False, in_frame=True) == T.BEHIND_CAMERA
-
-
-def test_broadcast_cameras_people_joints():
-    # 2 cameras, 2 people, 3 joints; person 1 hides person 0's joint 2 from camera 1 only.
-    joint_distance = np.full((2, 2, 3), 5.0)
-    hit_distance = np.full((2, 2, 3), np.inf)
-    hit_owner = np.full((2, 2, 3), NO_HIT)
-    hit_distance[1, 0, 2], hit_owner[1, 0, 2] = 2.0, 1
-    own = np.arange(2)[None, :, None]
-    allowance = inside_allowance(np.full((2, 3), 0.05))[None]
-    codes = classify(joint_distance, hit_distance, hit_owner, own, allowance, True, True)
-    assert codes.shape == (2, 2, 3) and codes.dtype == np.uint8
-    expected = np.zeros((2, 2, 3), np.uint8)
-    expected[1, 0, 2] = T.OTHER_PERSON
-    np.testing.assert_array_equal(codes, expected)
-
-
-def test_allowance_grows_with_depth_under_skin():
-    allowance = inside_allowance(np.array([0.0, 0.05, np.inf]))
-    np.testing.assert_allclose(allowance, [0.02, 0.12, 0.02])
-    # The same hit is own skin for a deep joint (hip) and self-occlusion for a shallow one.
-    deep, shallow = inside_allowance(0.08), inside_allowance(0.01)
-    assert _one(hit_distance=4.85, hit_owner=0, allowance=deep) == T.VISIBLE
-    assert _one(hit_distance=4.85, hit_owner=0, allowance=shallow) == T.SELF
+def test_many_rays_at_once_and_camera_geometry():
+    # Ray 1 of person 1 is hidden by person 0; rays are unordered in the crossing lists.
+    codes = classify_rays(
+        np.array([1, 0, 1]), np.array([4.95, 4.9, 2.0]), np.array([1, 0, 0]),
+        np.array([True, True, True]), np.array([0, 1]), np.array([5.0, 5.0]),
+    )  # fmt: skip
+    assert codes.tolist() == [T.VISIBLE, T.OTHER_PERSON] and codes.dtype == np.uint8
+    in_frame = np.array([[True, False], [True, True]])
+    in_front = np.array([[True, True], [False, True]])
+    ray_codes = np.array([T.SELF, T.OBJECT], dtype=np.uint8)  # for the two entries in view
+    codes = classify(ray_codes, in_frame, in_front)
+    assert codes.tolist() == [[T.SELF, T.OUT_OF_FRAME], [T.BEHIND_CAMERA, T.OBJECT]]
 
 
 def test_needs_ray_and_agreement():
@@ -133,16 +132,27 @@ def test_first_hits_nearest_surface_before_the_end_only():
     assert np.isinf(distance[2:]).all()  # ends before the wall; passes beside both panels
 
 
-def test_first_hits_skips_own_surface_past_own_length():
-    # Only the person's own panel at y=4; the ray ends at y=4.05 (the joint just behind it).
-    vertices, triangles, owners = _soup((_quad((0, 4, 0), 1.0, 1), 0))
-    origins, ends = np.zeros((2, 3)), np.array([[0, 4.05, 0], [0, 4.05, 0]])
-    own, own_length = np.array([0, 1]), np.array([3.95, 3.95])
-    distance, owner = first_hits(origins, ends, vertices, triangles, owners, own, own_length)
-    # Ray 0 belongs to person 0: its skin within the allowance is not a hit; ray 1 (another
-    # person's joint) is hidden by that panel.
-    assert np.isinf(distance[0]) and owner[0] == NO_HIT
-    assert distance[1] == pytest.approx(4.0) and owner[1] == 0
+def test_all_hits_report_entering_and_leaving():
+    # A closed box (person 0) between y=3.9 and y=4.1 on the ray's way: in, then out.
+    vertices, triangles, owners = _soup((_box(), 0))
+    rays, t, owner, entering = all_hits(
+        np.zeros((1, 3)), np.array([[0, 5, 0]]), vertices, triangles, owners
+    )
+    assert rays.tolist() == [0, 0] and owner.tolist() == [0, 0]
+    np.testing.assert_allclose(t, [3.9, 4.1])
+    assert entering.tolist() == [True, False]
+
+
+def _box(centre=(0, 4, 0), half=0.1):
+    """A closed cube, faces wound outwards."""
+    cube = []
+    for axis in range(3):
+        for sign in (1, -1):
+            face_centre = np.array(centre, float)
+            face_centre[axis] += half * sign
+            quad = np.array(_quad(face_centre, half, axis))
+            cube.extend(quad if sign > 0 else quad[:, ::-1])
+    return np.array(cube)
 
 
 def test_first_hits_matches_brute_force_on_random_triangles():
@@ -171,18 +181,3 @@ def _brute_ray_triangle(unit, a, b, c):
         return None
     t, u, v = np.linalg.solve(matrix, a)
     return t if u >= 0 and v >= 0 and u + v <= 1 else None
-
-
-def test_skin_depth_counts_only_surfaces_the_point_is_under():
-    # A closed cube of half size 0.1 around the origin, faces wound outwards.
-    cube = []
-    for axis in range(3):
-        for sign in (1, -1):
-            centre = np.zeros(3)
-            centre[axis] = 0.1 * sign
-            quad = np.array(_quad(centre, 0.1, axis))
-            cube.extend(quad if sign > 0 else quad[:, ::-1])
-    cube = np.array(cube)
-    depth = skin_depth(np.array([[0, 0, 0], [0.06, 0, 0], [0.5, 0, 0]]), cube)
-    np.testing.assert_allclose(depth[:2], [0.1, 0.04])
-    assert np.isinf(depth[2])  # outside the cube: no face has it on its inner side
