@@ -55,6 +55,8 @@ def run(args):
     if not 1 <= args.scale <= 100:
         raise DatasetError(None, "--scale", f"{args.scale}: give a percentage from 1 to 100")
     out = os.path.abspath(args.out)
+    if os.path.exists(out) and not args.overwrite:
+        raise DatasetError(out, None, "already exists; choose another --out or pass --overwrite")
     timings = {}
     started = time.perf_counter()
     with _extension_registered(bpy), staged_dir(out, overwrite=args.overwrite) as stage:

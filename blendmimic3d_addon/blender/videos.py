@@ -31,6 +31,12 @@ ENGINES = (
     ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
 )
 
+QA_LEGEND = (
+    "QA colours: green visible, yellow self-occluded,",
+    "orange another person, red an object,",
+    "cyan out of frame, magenta occluded (untyped)",
+)
+
 # Workbench anti-aliasing steps; samples are rounded up to the next one.
 _WORKBENCH_AA = ((1, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
 
@@ -502,6 +508,10 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(settings, "qa_video")
         row.prop(settings, "overwrite")
+        if settings.qa_video:
+            legend = layout.column(align=True)
+            for line in QA_LEGEND:
+                legend.label(text=line)
         count = len(scene_model.dataset_cameras(context.scene))
         layout.label(text=f"{count} dataset camera(s)", icon="CAMERA_DATA")
         op = layout.operator(BM3D_OT_render_videos.bl_idname, icon="RENDER_ANIMATION")

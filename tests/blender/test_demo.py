@@ -103,7 +103,7 @@ def test_demo_refuses_an_existing_folder_in_one_line(module_mode, tmp_path):
     assert (
         result.stderr.strip()
         .splitlines()[-1]
-        .endswith("out: already exists; choose another folder or allow overwrite")
+        .endswith("out: already exists; choose another --out or pass --overwrite")
     )
     assert "Traceback" not in result.stderr
     assert os.listdir(out) == ["keep.txt"]

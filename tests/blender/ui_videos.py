@@ -111,6 +111,7 @@ def wait_for_videos(polls=[0]):  # noqa: B006  (a counter kept between timer cal
     if not any(name.startswith(".videos.") for name in os.listdir(DATASET)) or polls[0] > 60:
         seen["files_after_run"] = files()
         seen["settings_after_run"] = settings()
+        bpy.context.scene.bm3d_videos.qa_video = True  # the panel then shows the QA legend
         bpy.types.VIEW3D_HT_header.append(draw_videos_panel)
         for area in bpy.context.window_manager.windows[0].screen.areas:
             area.tag_redraw()
