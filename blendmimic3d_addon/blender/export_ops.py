@@ -32,6 +32,10 @@ class ExportJob:
                  overwrite=False, shard=None):  # fmt: skip
         if not out_dir:
             raise DatasetError(None, "directory", "choose the folder to export into")
+        if out_dir.startswith("//") and not bpy.data.filepath:
+            raise DatasetError(
+                None, "directory", f"{out_dir!r} is relative to the .blend file: save it first"
+            )
         if not _SUBJECT_NAME.match(subject or ""):
             raise DatasetError(
                 None, "subject", f"{subject!r}: use letters, digits, _ or - (e.g. S1)"

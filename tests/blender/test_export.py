@@ -413,6 +413,8 @@ def test_clear_messages_for_an_incomplete_scene(addon, tmp_path):
         _export(tmp_path, subject="S1")
     with pytest.raises(RuntimeError, match="subject: 'S 1': use letters, digits"):
         _export(tmp_path, subject="S 1")
+    with pytest.raises(RuntimeError, match="'//dataset' is relative to the .blend file: save"):
+        bpy.ops.blendmimic3d.export_dataset(directory="//dataset", subject="S1")
     assert os.listdir(tmp_path) == []
 
 
