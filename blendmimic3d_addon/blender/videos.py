@@ -211,10 +211,6 @@ def scene_takes(scene):
     return takes
 
 
-# Action slots exist from Blender 4.4 on; before, an action is assigned alone.
-_HAS_SLOTS = "action_slot" in bpy.types.AnimData.bl_rna.properties
-
-
 @contextlib.contextmanager
 def applied_take(scene, take):
     """The people play the take as the exporter sets it (sampling.SceneSampler.set_take: the
@@ -224,16 +220,13 @@ def applied_take(scene, take):
     for index, person in enumerate(scene_model.people(scene)):
         if index == 0 or take.action in scene_model.person_actions(person):
             animation = person.animation_data
-            previous = (
+            previous = (  # action slots exist from Blender 4.4 on
                 (animation.action, getattr(animation, "action_slot", None))
                 if animation
                 else (None, None)
             )
             saved.append((person, *previous))
-            if _HAS_SLOTS:
-                sampling.assign_action(person, action)
-            else:
-                (animation or person.animation_data_create()).action = action
+            sampling.assign_action(person, action)
     try:
         yield
     finally:
