@@ -197,11 +197,24 @@ class ExportJob:
 # ---- operator and panel ------------------------------------------------------------------------
 
 
+def _relative_path_option():
+    """Newer Blender wants "//" paths (relative to the .blend) declared; older ones lack the flag."""
+    option = {"options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}
+    try:
+        bpy.props.StringProperty(subtype="DIR_PATH", **option)
+    except TypeError:
+        return {}
+    return option
+
+
+_RELATIVE_PATH = _relative_path_option()
+
+
 def _export_settings():
     return {
         "directory": bpy.props.StringProperty(
             name="Folder", description="Dataset folder: the subject is written as a folder in it",
-            subtype="DIR_PATH", default="//dataset",
+            subtype="DIR_PATH", default="//dataset", **_RELATIVE_PATH,
         ),
         "subject": bpy.props.StringProperty(
             name="Subject", description="Subject folder name, e.g. S1", default="S1"
