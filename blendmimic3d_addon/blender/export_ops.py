@@ -198,7 +198,7 @@ class ExportJob:
 
 
 def _relative_path_option():
-    """Newer Blender wants "//" paths (relative to the .blend) declared; older ones lack the flag."""
+    """Newer Blender wants "//" paths (relative to the .blend) declared; older lack the flag."""
     option = {"options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}
     try:
         bpy.props.StringProperty(subtype="DIR_PATH", **option)
