@@ -413,6 +413,7 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
     _timer = None
     _steps = None
     _total = 0
+    _done_text = ""
 
     def _start(self, context):
         try:
@@ -421,6 +422,9 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return None
         self._total = plan.total_steps
+        count = sum(1 for _ in plan.outputs())
+        qa = f" and {count} QA videos" if plan.qa_video else ""
+        self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
         self._steps = render_steps(context.scene, plan)
         context.window_manager.progress_begin(0, self._total)
         return plan
@@ -437,10 +441,9 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
         try:
             done, message = next(self._steps)
         except StopIteration:
-            return self._finish(
-                context, "FINISHED", "INFO", f"Videos written ({self._total} steps)"
-            )
-        except (DatasetError, RuntimeError, OSError) as exc:
+            return self._finish(context, "FINISHED", "INFO", self._done_text)
+        except (DatasetError, RuntimeError, OSError, ReferenceError) as exc:
+            # ReferenceError: a camera or person deleted while the modal run was going on.
             return self._finish(context, "CANCELLED", "ERROR", str(exc))
         context.window_manager.progress_update(done)
         if context.workspace is not None:
