@@ -91,9 +91,11 @@ def time_evaluation(scene, frames):
     return time.perf_counter() - started
 
 
-def time_straightforward(scene, frames):
-    """Cameras outer, frames inner; one scene ray cast per joint; the first hit decides."""
+def straightforward_labels(scene, frames):
+    """Cameras outer, frames inner; one scene ray cast per joint; the joint is visible when the
+    first hit is its own body (or nothing). Returns visible (F,C,17) bool."""
     import bpy
+    import numpy as np
 
     from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.core.joints import bm3d_bone_names
@@ -101,21 +103,41 @@ def time_straightforward(scene, frames):
     person = scene_model.people(scene)[0]
     bodies = set(scene_model.body_meshes(person, scene))
     names = bm3d_bone_names(person.pose.bones.keys())
-    visible = 0
-    started = time.perf_counter()
-    for camera in scene_model.dataset_cameras(scene):
+    cameras = scene_model.dataset_cameras(scene)
+    visible = np.zeros((len(frames), len(cameras), 17), dtype=bool)
+    for c, camera in enumerate(cameras):
         origin = camera.matrix_world.translation
-        for frame in frames:
+        for f, frame in enumerate(frames):
             scene.frame_set(frame)
             depsgraph = bpy.context.evaluated_depsgraph_get()
-            for name in names:
+            for j, name in enumerate(names):
                 joint = person.matrix_world @ person.pose.bones[name].head
                 direction = joint - origin
                 hit, _, _, _, obj, _ = scene.ray_cast(
                     depsgraph, origin, direction.normalized(), distance=direction.length
                 )
-                visible += (not hit) or (obj.original in bodies)
-    return time.perf_counter() - started, visible / (len(frames) * 17 * 4)
+                visible[f, c, j] = (not hit) or (obj.original in bodies)
+    return visible
+
+
+def time_straightforward(scene, frames):
+    started = time.perf_counter()
+    visible = straightforward_labels(scene, frames)
+    return time.perf_counter() - started, float(visible.mean())
+
+
+def render_check(scene, frames):
+    """Agreement with the render: the exporter's labels, and the straightforward loop's."""
+    import bpy
+
+    from blendmimic3d_addon.blender.depth_check import run_depth_check
+    from blendmimic3d_addon.core.occlusion import agreement
+
+    check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Dance", frames)
+    simple = straightforward_labels(scene, check.frames)
+    print(f"render check, {check.entries} joint-camera entries of frames {check.frames}: "
+          f"export labels agree {check.agreement:.1%}, straightforward loop "
+          f"{agreement(simple, check.render_visible[:, :, 0]):.1%}")  # fmt: skip
 
 
 def time_export(scene, out):
@@ -143,6 +165,10 @@ def main(argv=None):
     parser.add_argument("--fbx", default=str(DEFAULT_FBX))
     parser.add_argument("--frames", type=int, default=60, help="frames for (a), (b), (c)")
     parser.add_argument("--memory-frames", default="60,240", help="two frame counts for memory")
+    parser.add_argument(
+        "--render-check", type=int, default=0, metavar="F",
+        help="also compare both labellers with a Cycles index/depth render of F frames",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not os.path.isfile(args.fbx):
         print(f"skipped: {args.fbx} is absent (the shared Mixamo files)")
@@ -165,6 +191,8 @@ def main(argv=None):
           f"(visible share {visible:.1%})")  # fmt: skip
     print(f"(c) export, no videos         {c:8.2f} s  {c / n * 1000:7.1f} ms/frame")
     print(f"(b)/(c) = {b / c:.1f}x faster (target >= 10x); (c)/(a) = {c / a:.2f}x (target <= 3x)")
+    if args.render_check:
+        render_check(scene, args.render_check)
     counts = [int(v) for v in args.memory_frames.split(",")]
     peaks = [export_peak_memory(scene, out, count) for count in counts]
     print("memory (tracemalloc peak of the export): " + ", ".join(
