@@ -13,6 +13,11 @@ def videos(addon):
 
 
 @pytest.fixture
+def job(addon):
+    return importlib.import_module(f"{addon}.blender.video_job")
+
+
+@pytest.fixture
 def frames_io(addon):
     return importlib.import_module(f"{addon}.blender.video_frames")
 
@@ -117,9 +122,9 @@ def test_other_engines(scene, videos, tmp_path, engine):
     assert scene.render.engine == factory_engine
 
 
-def test_engine_identifier_is_one_blender_accepts(scene, videos):
+def test_engine_identifier_is_one_blender_accepts(scene, videos, job):
     for choice, *_ in videos.ENGINES:
-        scene.render.engine = videos.engine_identifier(choice)  # TypeError if unknown
+        scene.render.engine = job.engine_identifier(choice)  # TypeError if unknown
 
 
 def _write_dataset(io, directory, action, frames, uv_pixel, types, res=(128, 96)):
@@ -160,15 +165,13 @@ def io(addon):
     return importlib.import_module(f"{addon}.core.dataset_io")
 
 
-def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, io, tmp_path):
+def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, io, tmp_path, job):
     import bpy
 
     bpy.data.objects["Person"]["bm3d_actions"] = ["Wave"]
     scene.render.resolution_x, scene.render.resolution_y = 128, 96
     subject = tmp_path / "S9"
-    _write_dataset(
-        io, subject, "Wave", 3, (40.0, 30.0), int(videos.qa_overlay.OcclusionType.OBJECT)
-    )
+    _write_dataset(io, subject, "Wave", 3, (40.0, 30.0), int(job.qa_overlay.OcclusionType.OBJECT))
     result = bpy.ops.blendmimic3d.render_videos(directory=str(subject), qa_video=True, scale=50)
     assert result == {"FINISHED"}
     qa_path = subject / "Videos" / "Wave_0.qa.mp4"
@@ -176,7 +179,7 @@ def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, i
     qa = _decoded_frame(bpy, frames_io, str(qa_path), str(tmp_path / "qa.png"))
     plain_path = str(subject / "Videos" / "Wave_0.mp4")
     plain = _decoded_frame(bpy, frames_io, plain_path, str(tmp_path / "p.png"))
-    red = np.array(videos.qa_overlay.TYPE_COLOURS[videos.qa_overlay.OcclusionType.OBJECT])
+    red = np.array(job.qa_overlay.TYPE_COLOURS[job.qa_overlay.OcclusionType.OBJECT])
     # (40, 30) in the dataset's 128 x 96 pixels is (20, 15) at 50 %.
     assert np.abs(qa[15, 20, :3] - red).max() < 40
     assert np.abs(plain[15, 20, :3] - red).max() > 100
@@ -184,23 +187,23 @@ def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, i
     assert np.abs(qa[far][..., :3] - plain[far][..., :3]).mean() < 4
 
 
-def test_qa_keypoints_legacy_typed_and_every_person(scene, videos, io, tmp_path):
-    take = videos.Take("Wave", "Wave", 1, 3)
+def test_qa_keypoints_legacy_typed_and_every_person(scene, videos, io, tmp_path, job):
+    take = job.Take("Wave", "Wave", 1, 3)
     _write_dataset(io, tmp_path, "Wave", 3, (4.0, 3.0), None)
-    uv, types = videos.qa_keypoints(str(tmp_path), take, 1)
+    uv, types = job.qa_keypoints(str(tmp_path), take, 1)
     assert uv.shape == (3, 1, 17, 2) and (uv == (4.0, 3.0)).all()
-    assert (types == videos.qa_overlay.UNTYPED_OCCLUDED).all()
+    assert (types == job.qa_overlay.UNTYPED_OCCLUDED).all()
     _write_dataset(io, tmp_path, "Wave", 3, (4.0, 3.0), 2)
-    assert (videos.qa_keypoints(str(tmp_path), take, 0)[1] == 2).all()
+    assert (job.qa_keypoints(str(tmp_path), take, 0)[1] == 2).all()
     uv2 = np.zeros((2, 3, 17, 2))
     uv2[1] = 7.0
     types2 = np.zeros((2, 3, 17), np.uint8)
     persons = io.Persons(["A", "B"], np.zeros((2, 3, 17, 3)), [uv2, uv2], [types2, types2])
     io.write_persons(str(tmp_path), "Wave", persons)
-    uv, types = videos.qa_keypoints(str(tmp_path), take, 1)
+    uv, types = job.qa_keypoints(str(tmp_path), take, 1)
     assert uv.shape == (3, 2, 17, 2) and (uv[:, 1] == 7.0).all() and (types == 0).all()
-    with pytest.raises(videos.DatasetError, match="3 frames where the take has 4"):
-        videos.qa_keypoints(str(tmp_path), videos.Take("Wave", "Wave", 1, 4), 0)
+    with pytest.raises(job.DatasetError, match="3 frames where the take has 4"):
+        job.qa_keypoints(str(tmp_path), job.Take("Wave", "Wave", 1, 4), 0)
 
 
 def _snapshot(folder):
@@ -249,12 +252,12 @@ def test_scene_without_cameras_or_actions(scene, videos, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_cancel_half_way_leaves_videos_as_they_were(scene, videos, tmp_path):
+def test_cancel_half_way_leaves_videos_as_they_were(scene, videos, tmp_path, job):
     (tmp_path / "Videos").mkdir()
     (tmp_path / "Videos" / "Wave_0.mp4").write_bytes(b"older video")
     before = _snapshot(tmp_path)
-    plan = videos.plan_videos(scene, _Settings(directory=str(tmp_path), overwrite=True))
-    steps = videos.render_steps(scene, plan)
+    plan = job.plan_videos(scene, _Settings(directory=str(tmp_path), overwrite=True))
+    steps = job.render_steps(scene, plan)
     for _ in range(5):  # Wave_0 done and encoded, Wave_1 half-way
         next(steps)
     assert _leftovers(tmp_path), "the staging folder should exist while rendering"

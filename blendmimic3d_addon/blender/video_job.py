@@ -1,0 +1,348 @@
+"""The work of render_videos, without its UI: what to render (``plan_videos``), and rendering
+it step by step (``render_steps``), so that the operator can run it modal or all at once.
+
+Frames are rendered to PNG in a staging folder inside the dataset folder and encoded there; the
+finished videos are renamed into ``Videos/`` only when every one of them is done, so a cancel or an
+error leaves ``Videos/`` as it was. The scene's render settings, camera, frame and actions are put
+back afterwards.
+"""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+
+import bpy
+import numpy as np
+
+from ..core import camera as camera_model
+from ..core import dataset_io, manifest, qa_overlay
+from ..core.errors import DatasetError
+from ..core.joints import PARENTS_BM3D
+from . import sampling, scene_model, video_frames
+
+VIDEOS_DIR = "Videos"
+
+# Workbench anti-aliasing steps; samples are rounded up to the next one.
+_WORKBENCH_AA = ((1, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
+
+
+def engine_identifier(choice):
+    """Blender's engine id: EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5, BLENDER_EEVEE again in 5.0."""
+    if choice == "WORKBENCH":
+        return "BLENDER_WORKBENCH"
+    if choice == "CYCLES":
+        return "CYCLES"
+    return "BLENDER_EEVEE" if bpy.app.version >= (5, 0, 0) else "BLENDER_EEVEE_NEXT"
+
+
+def video_name(action, camera_index):
+    return f"{action}_{camera_index}.mp4"
+
+
+def qa_video_name(action, camera_index):
+    """The QA video beside the plain one: same action and camera, ``.qa`` before ``.mp4``."""
+    return f"{action}_{camera_index}.qa.mp4"
+
+
+@dataclasses.dataclass
+class Take:
+    action: str  # the action's name in Blender
+    folder: str  # its file-system-safe name in the dataset (sampling.action_folder_name)
+    frame_start: int
+    frame_end: int
+
+    @property
+    def frames(self):
+        return range(self.frame_start, self.frame_end + 1)
+
+
+@dataclasses.dataclass
+class VideoPlan:
+    directory: str
+    engine: str
+    samples: int
+    scale: int
+    qa_video: bool
+    cameras: list
+    takes: list
+
+    def outputs(self):
+        """(take, camera index, relative path of the video, relative path of the QA video)."""
+        for take in self.takes:
+            for index in range(len(self.cameras)):
+                qa = os.path.join(VIDEOS_DIR, qa_video_name(take.folder, index))
+                video = os.path.join(VIDEOS_DIR, video_name(take.folder, index))
+                yield take, index, video, qa if self.qa_video else None
+
+    @property
+    def total_steps(self):
+        per_frame = 2 if self.qa_video else 1
+        return sum(len(t.frames) for t in self.takes) * len(self.cameras) * per_frame
+
+
+def plan_videos(scene, settings):
+    """Check everything before anything is changed; a DatasetError names what is wrong."""
+    directory = bpy.path.abspath(settings.directory) if settings.directory else ""
+    if not directory:
+        raise DatasetError(None, "directory", "choose the dataset folder to put the videos in")
+    directory = os.path.abspath(directory)
+    if not os.path.isdir(directory):
+        raise DatasetError(directory, None, "folder does not exist; export the dataset first")
+    listed = listed_takes(directory)
+    if listed is not None:
+        cameras, takes = listed
+    else:
+        cameras, takes = scene_model.dataset_cameras(scene), scene_takes(scene)
+    if not cameras:
+        raise DatasetError(None, "cameras", "the scene has no dataset cameras (Camera_0, ...)")
+    if not takes:
+        raise DatasetError(None, "actions", "no person in the scene has an action to render")
+    plan = VideoPlan(
+        directory=directory,
+        engine=settings.engine,
+        samples=settings.samples,
+        scale=settings.scale,
+        qa_video=settings.qa_video,
+        cameras=cameras,
+        takes=takes,
+    )
+    for take, index, video, qa in plan.outputs():
+        for path in (video, qa):
+            if path and os.path.exists(os.path.join(directory, path)) and not settings.overwrite:
+                raise DatasetError(
+                    os.path.join(directory, path), None, "already exists; allow overwrite"
+                )
+        if qa:  # fail now, not after an hour of rendering
+            dataset_resolution(directory, index)
+            qa_keypoints(directory, take, index)
+    return plan
+
+
+# --- takes -------------------------------------------------------------------------------------
+
+
+def listed_takes(directory):
+    """(cameras, takes) as the dataset's manifest lists them for this subject, so that the
+    videos match the exported files (a subset of cameras or actions, their frame ranges);
+    None when the dataset has no manifest entry for it (a legacy folder)."""
+    root, subject = os.path.split(directory)
+    content = manifest.read_manifest(root)
+    if content is None or subject not in content["subjects"]:
+        return None
+    path = manifest.manifest_path(root)
+    entry = content["subjects"][subject]
+    cameras = []
+    for index, camera in enumerate(entry["cameras"]):
+        obj = bpy.data.objects.get(camera["name"])
+        if obj is None or obj.type != "CAMERA":
+            field = f"subjects.{subject}.cameras[{index}]"
+            raise DatasetError(path, field, f"camera {camera['name']!r} is not in this scene")
+        cameras.append(obj)
+    takes = []
+    for folder, action in entry["actions"].items():
+        name = action.get("blender_action", folder)
+        if name not in bpy.data.actions:
+            field = f"subjects.{subject}.actions.{folder}"
+            raise DatasetError(path, field, f"action {name!r} is not in this scene")
+        takes.append(Take(name, folder, int(action["frame_start"]), int(action["frame_end"])))
+    return cameras, takes
+
+
+def scene_takes(scene):
+    """The takes the exporter writes (sampling.scene_actions), over each action's frame range."""
+    takes = []
+    for name in sampling.scene_actions(scene):
+        start, end = sampling.frame_range(bpy.data.actions[name])
+        takes.append(Take(name, sampling.action_folder_name(name), start, end))
+    return takes
+
+
+@contextlib.contextmanager
+def applied_take(scene, take):
+    """The people play the take as the exporter sets it (sampling.SceneSampler.set_take: the
+    primary always, the others when the action is in their library); put back afterwards."""
+    action = bpy.data.actions[take.action]
+    saved = []
+    for index, person in enumerate(scene_model.people(scene)):
+        if index == 0 or take.action in scene_model.person_actions(person):
+            animation = person.animation_data
+            previous = (  # action slots exist from Blender 4.4 on
+                (animation.action, getattr(animation, "action_slot", None))
+                if animation
+                else (None, None)
+            )
+            saved.append((person, *previous))
+            sampling.assign_action(person, action)
+    try:
+        yield
+    finally:
+        for person, previous, slot in reversed(saved):
+            person.animation_data.action = previous
+            if previous is not None and slot is not None:
+                person.animation_data.action_slot = slot
+
+
+# --- QA inputs ---------------------------------------------------------------------------------
+
+
+def qa_keypoints(directory, take, camera_index):
+    """(uv (N, P, J, 2), types (N, P, J)) of the take's people in one camera, from the dataset:
+    every person when the take has Persons/ (multi-person), else the primary, with typed codes
+    when the dataset has them and the legacy 0/1 labels otherwise."""
+    folder = take.folder
+    frames = len(take.frames)
+    if os.path.isfile(dataset_io.persons_path(directory, folder)):
+        persons = dataset_io.read_persons(directory, folder)
+        path = dataset_io.persons_path(directory, folder)
+        uv = _camera_entry(path, persons.positions_2d_by_cam, camera_index).swapaxes(0, 1)
+        types = _camera_entry(path, persons.types_by_cam, camera_index).swapaxes(0, 1)
+    else:
+        path = dataset_io.positions_2d_path(directory, folder)
+        uv = _camera_entry(path, dataset_io.read_positions_2d(directory, folder), camera_index)
+        if os.path.isfile(dataset_io.occlusion_types_path(directory, folder)):
+            types_by_cam = dataset_io.read_occlusion_types(directory, folder)
+            path = dataset_io.occlusion_types_path(directory, folder)
+        else:
+            legacy = dataset_io.read_occlusions(directory, folder)
+            types_by_cam = [qa_overlay.types_from_legacy(labels) for labels in legacy]
+            path = dataset_io.occlusions_path(directory, folder)
+        types = _camera_entry(path, types_by_cam, camera_index)
+        uv, types = uv[:, None], types[:, None]
+    if len(uv) != frames or len(types) != frames:
+        raise DatasetError(
+            path, dataset_io.cam_key(camera_index), f"{len(uv)} frames where the take has {frames}"
+        )
+    return uv, types
+
+
+def _camera_entry(path, arrays, camera_index):
+    if camera_index >= len(arrays):
+        raise DatasetError(path, dataset_io.cam_key(camera_index), "missing camera")
+    return np.asarray(arrays[camera_index])
+
+
+def dataset_resolution(directory, camera_index):
+    """(width, height) of the dataset's pixels in one camera, from its Cameras/ files."""
+    cameras = dataset_io.read_cameras(directory)
+    if camera_index >= len(cameras):
+        path = dataset_io.matrices_path(directory, os.path.basename(directory))
+        raise DatasetError(path, "K", f"no camera {camera_index} in the dataset")
+    return tuple(int(v) for v in cameras.res[camera_index])
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def restored_scene_settings(scene):
+    """Put back every setting that rendering the videos changes, in the order they were read."""
+    render = scene.render
+    targets = [
+        (render, ("engine", "filepath", "use_file_extension", "resolution_percentage")),
+        (render.image_settings, ("media_type", "file_format", "color_mode", "color_depth")),
+        (scene.display, ("render_aa",)),
+        (scene.eevee, ("taa_render_samples",)),
+        (scene, ("camera", "frame_current")),
+    ]
+    if hasattr(scene, "cycles"):
+        targets.append((scene.cycles, ("samples", "device")))
+    saved = [(o, a, getattr(o, a)) for o, names in targets for a in names if hasattr(o, a)]
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            if getattr(owner, name) != value:
+                setattr(owner, name, value)
+        scene.frame_set(scene.frame_current)
+
+
+def _configure_render(scene, plan):
+    render = scene.render
+    render.engine = engine_identifier(plan.engine)
+    render.resolution_percentage = max(1, render.resolution_percentage * plan.scale // 100)
+    render.use_file_extension = True
+    video_frames.set_image_format(render.image_settings, "PNG")
+    render.image_settings.color_mode = "RGB"
+    render.image_settings.color_depth = "8"
+    if plan.engine == "WORKBENCH":
+        scene.display.render_aa = next((aa for n, aa in _WORKBENCH_AA if plan.samples <= n), "32")
+    elif plan.engine == "EEVEE":
+        scene.eevee.taa_render_samples = plan.samples
+    else:
+        scene.cycles.samples = plan.samples
+        scene.cycles.device = "CPU"
+
+
+def render_steps(scene, plan):
+    """Render and encode every video of ``plan``, yielding (steps done, message) as it goes.
+
+    Closing the generator early (a cancel) or an exception removes the staging folder and leaves
+    ``Videos/`` untouched; the scene is restored either way.
+    """
+    stage = tempfile.mkdtemp(prefix=".videos.", suffix=".staging", dir=plan.directory)
+    done = 0
+    try:
+        with restored_scene_settings(scene):
+            _configure_render(scene, plan)
+            render = scene.render
+            size = camera_model.render_size(
+                render.resolution_x, render.resolution_y, render.resolution_percentage
+            )
+            for take, index, video, qa in plan.outputs():
+                frames_dir = os.path.join(stage, "frames")
+                shutil.rmtree(frames_dir, ignore_errors=True)
+                os.makedirs(frames_dir)
+                with applied_take(scene, take):
+                    scene.camera = plan.cameras[index]
+                    for n, frame in enumerate(take.frames):
+                        scene.frame_set(frame)
+                        _render_frame(scene, os.path.join(frames_dir, f"{n:06d}.png"), size)
+                        done += 1
+                        yield done, f"{video}: frame {frame}"
+                paths = video_frames.frame_paths(frames_dir)
+                _encode(scene, paths, os.path.join(stage, video))
+                if qa:
+                    for n in _draw_qa(plan, take, index, paths, size):
+                        done += 1
+                        yield done, f"{qa}: overlay of frame {take.frame_start + n}"
+                    _encode(scene, paths, os.path.join(stage, qa))
+        shutil.rmtree(os.path.join(stage, "frames"), ignore_errors=True)
+        for _take, _index, video, qa in plan.outputs():
+            for path in (video, qa):
+                if path:
+                    target = os.path.join(plan.directory, path)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    os.replace(os.path.join(stage, path), target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _render_frame(scene, path, size):
+    """Render the current frame to a PNG of even size (``size``: the render's width, height)."""
+    scene.render.filepath = path
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+    if not os.path.isfile(path):
+        raise DatasetError(path, None, "the render wrote no frame")
+    if size[0] % 2 or size[1] % 2:  # H.264 needs even sizes
+        video_frames.write_frame(path, qa_overlay.pad_to_even(video_frames.read_frame(path)))
+
+
+def _draw_qa(plan, take, index, paths, rendered_size):
+    """Draw the keypoints over the rendered frames in place, yielding each frame's number."""
+    uv, types = qa_keypoints(plan.directory, take, index)
+    # The 2D is in the dataset's pixels; the frames may be smaller (Resolution %), and padded.
+    scale = np.divide(rendered_size, dataset_resolution(plan.directory, index))
+    for n, path in enumerate(paths):
+        frame = video_frames.read_frame(path)
+        frame = qa_overlay.draw_keypoints(frame, uv[n] * scale, types[n], PARENTS_BM3D)
+        video_frames.write_frame(path, frame)
+        yield n
+
+
+def _encode(scene, paths, out_path):
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    video_frames.encode_mp4(paths, out_path, scene.render.fps, scene.render.fps_base)
+    if not os.path.isfile(out_path):
+        raise DatasetError(out_path, None, "the movie writer wrote nothing")
