@@ -55,9 +55,10 @@ class _Mesh:
                 self.matrix, self.world = matrix, None
 
     def world_vertices(self):
-        """World positions (V,3) of the vertices."""
+        """World positions (V,3) of the vertices, single precision (what the casting uses)."""
         if self.world is None:
-            self.world = self.local @ self.matrix[:3, :3].T + self.matrix[:3, 3]
+            matrix = self.matrix.astype(np.float32)
+            self.world = self.local @ matrix[:3, :3].T + matrix[:3, 3]
         return self.world
 
 

@@ -230,7 +230,8 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
     rays = np.repeat(rays, CHUNK)
     tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
     # Single precision halves the work; at 10 m it still resolves 1 micrometre.
-    corners = np.take(vertices.astype(np.float32), np.take(triangles, tris, axis=0), axis=0)
+    vertices32 = vertices.astype(np.float32, copy=False)
+    corners = np.take(vertices32, np.take(triangles, tris, axis=0), axis=0)
     direction = np.take(unit32, rays, axis=0)
     start = np.take(origins32, rays, axis=0)
     t, facing = _ray_triangle(start, direction, corners)
