@@ -209,7 +209,8 @@ def _action_names(subject_dir, report):
     report.explain(subject_dir, known)
     videos = os.path.join(subject_dir, "Videos")
     if os.path.isdir(videos):
-        pattern = re.compile(r"^(?P<action>.+)_[^_]+\.(mp4|avi|mkv|mov)$")
+        # <Action>_<camera>.mp4 as published; <Action>_<camera>.qa.mp4 is the optional QA video.
+        pattern = re.compile(r"^(?P<action>.+)_\d+(?:\.qa)?\.(mp4|avi|mkv|mov)$")
         for name in sorted(os.listdir(videos)):
             match = pattern.match(name)
             if not match or match["action"] not in actions:

@@ -241,3 +241,15 @@ def test_geometric_codes_checked(tmp_path):
         p.startswith(f"{path}: Cam_2: 1 out_of_frame/behind_camera codes disagree")
         for p in problems
     ), problems
+
+
+def test_videos_and_qa_videos_are_explained_other_names_are_not(shared, tmp_path):
+    subject = tmp_path / "S1"
+    shutil.copytree(shared("blendmimic3d", "S1"), subject)
+    videos = subject / "Videos"
+    videos.mkdir()
+    for name in ("Greeting_0.mp4", "Greeting_3.qa.mp4", "Greeting_x.mp4", "Nope_1.mp4"):
+        (videos / name).write_bytes(b"")
+    problems = validate_dataset(tmp_path).problems
+    flagged = {name for name in os.listdir(videos) if any(name in p for p in problems)}
+    assert flagged == {"Greeting_x.mp4", "Nope_1.mp4"}
