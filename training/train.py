@@ -41,6 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is best on a busy CPU)")
+    p.add_argument("--no-augment", action="store_true", help="mirror only: no turn or scale")
+    p.add_argument("--bone-weight", type=float, default=0.5, help="bone-length loss weight")
+    p.add_argument("--velocity-weight", type=float, default=1.0, help="velocity loss weight")
     p.add_argument("--limit", type=int, default=0, help="use only N sequences (smoke tests)")
     return p.parse_args(argv)
 
@@ -134,7 +137,31 @@ def folds_of(sequences):
 # ---------------------------------------------------------------- refiner
 
 
-def train_refiner(model, pairs, epochs, rng, log, val=None):
+def augment(x, y, rng):
+    """The same mirror, turn about the camera's vertical axis (up to 25 degrees) and scale
+    (0.9-1.1) for prediction and ground truth: other views and body sizes."""
+    if rng.random() < 0.5:
+        x, y = flip_poses(x), flip_poses(y)
+    angle = rng.uniform(-1, 1) * np.radians(25)
+    c, s = np.cos(angle), np.sin(angle)
+    turn = (rng.uniform(0.9, 1.1) * np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])).astype(np.float32)
+    return x @ turn.T, y @ turn.T
+
+
+PARENTS_T = torch.as_tensor(np.asarray(PARENTS_BM3D)[1:])
+
+
+def refiner_loss(out, gt, bone_weight, velocity_weight):
+    """MPJPE, plus bone-length error (bones keep their length) and velocity error (no jitter)."""
+    mpjpe = torch.linalg.norm(out - gt, dim=-1).mean()
+    bones_out = torch.linalg.norm(out[..., 1:, :] - out[..., PARENTS_T, :], dim=-1)
+    bones_gt = torch.linalg.norm(gt[..., 1:, :] - gt[..., PARENTS_T, :], dim=-1)
+    bone = (bones_out - bones_gt).abs().mean()
+    velocity = torch.linalg.norm(out.diff(dim=1) - gt.diff(dim=1), dim=-1).mean()
+    return mpjpe + bone_weight * bone + velocity_weight * velocity, mpjpe
+
+
+def train_refiner(model, pairs, epochs, rng, log, val=None, aug=True, bone=0.5, velocity=1.0):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.85)
     length, d = 64, model.depth
@@ -146,7 +173,9 @@ def train_refiner(model, pairs, epochs, rng, log, val=None):
                 continue
             for start in chunks(len(pred), length, rng):
                 x, y = pred[start : start + length], gt[start : start + length]
-                if rng.random() < 0.5:
+                if aug:
+                    x, y = augment(x, y, rng)
+                elif rng.random() < 0.5:
                     x, y = flip_poses(x), flip_poses(y)
                 inputs.append(x)
                 targets.append(y)
@@ -156,12 +185,12 @@ def train_refiner(model, pairs, epochs, rng, log, val=None):
             idx = order[i : i + 32]
             x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
             y = torch.from_numpy(np.stack([targets[k] for k in idx]))
-            err = torch.linalg.norm(model(x) - y, dim=-1)[:, d:-d]  # frames whose window is inside
-            loss = err.mean()
+            # only the frames whose whole window lies inside the chunk
+            loss, mpjpe = refiner_loss(model(x)[:, d:-d], y[:, d:-d], bone, velocity)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += mpjpe.item() * len(idx)
         sched.step()
         msg = f"  refiner epoch {epoch + 1}/{epochs}: train {1000 * total / len(order):.1f} mm"
         if val is not None:
@@ -279,7 +308,10 @@ def main(argv=None):
     rng = np.random.default_rng([args.seed, 2])
     model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=args.channels, depth=args.depth)
     log(f"refiner: {sum(p.numel() for p in model.parameters())} parameters, window {model.window}")
-    model = train_refiner(model, pairs, args.refiner_epochs, rng, log, val_sets or None)
+    model = train_refiner(
+        model, pairs, args.refiner_epochs, rng, log, val_sets or None,
+        aug=not args.no_augment, bone=args.bone_weight, velocity=args.velocity_weight,
+    )  # fmt: skip
     metrics = evaluate(model, val_sets) if val_sets else {}
     log("held-out: " + json.dumps({k: round(v, 1) for k, v in metrics.items()}))
 
@@ -293,6 +325,9 @@ def main(argv=None):
         "heldout_actions": ",".join(data.VALIDATION_ACTIONS),
         "lifter_epochs": args.lifter_epochs,
         "refiner_epochs": args.refiner_epochs,
+        "augment": not args.no_augment,
+        "bone_weight": args.bone_weight,
+        "velocity_weight": args.velocity_weight,
         "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()}),
     }
     export.to_onnx(model, onnx_path, meta)

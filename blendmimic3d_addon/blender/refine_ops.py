@@ -74,6 +74,7 @@ def make_skeleton(context, name, poses, frame_start, props, location=(0.0, 0.0, 
     obj = bpy.data.objects.new(name, mesh)
     obj.location = location
     obj.show_in_front = True
+    obj.hide_render = True  # an overlay: never in a render, never an occluder for the labels
     for key, value in props.items():
         obj[key] = value
     obj[POSES] = np.asarray(poses, dtype=np.float64).ravel().tolist()

@@ -99,6 +99,7 @@ def test_import_makes_an_animated_skeleton(clean_scene, predictions):
     path, h36m = predictions
     obj = _import(path)
     assert obj.type == "MESH" and len(obj.data.vertices) == 17 and len(obj.data.edges) == 16
+    assert obj.hide_render  # an overlay, not part of the scene the dataset renders
     assert bpy.context.view_layer.objects.active == obj
     np.testing.assert_allclose(
         np.array(obj["bm3d_pred_poses"]).reshape(-1, 17, 3), h36m[:, 0], atol=1e-7
@@ -309,3 +310,20 @@ def test_refine_against_a_person_in_the_scene(addon, tmp_path):
     settings.gt_camera = 7
     with pytest.raises(RuntimeError, match="camera: 7 out of range 0..3"):
         bpy.ops.blendmimic3d.refine_predictions()
+
+
+def test_blender_command_line_hook_refines(addon, predictions, tmp_path, capsys):
+    """``blender -b -c blendmimic3d refine IN --out OUT --joint-order h36m``, through the handler
+    the extension registered (no Blender executable here: called as Blender would call it)."""
+    import importlib
+
+    hook = importlib.import_module(f"{addon}.blender.cli_hook")
+    path, h36m = predictions
+    out = tmp_path / "hook_refined.npy"
+    assert hook._execute(["refine", str(path), "--out", str(out), "--joint-order", "h36m"]) == 0
+    assert np.load(out).shape == h36m.shape
+    assert "refined 30 frames" in capsys.readouterr().out
+    bad = tmp_path / "hook_bad.npy"
+    np.save(bad, np.zeros((3, 17, 3), dtype=np.float32))
+    assert hook._execute(["refine", str(bad), "--out", str(out), "--joint-order", "h36m"]) == 2
+    assert "hook_bad.npy: poses: 3 of 3 frames" in capsys.readouterr().err
