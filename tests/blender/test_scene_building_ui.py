@@ -1,61 +1,16 @@
 """In a windowed Blender: a modal fit is cancelled by Esc, another finishes, and every step of
 scene building (rig, occluder, scenario, fit) is undone one by one.
 
-Runs ui_scene_building.py in a real Blender executable on a virtual X display. Skips unless Xvfb
-and a Blender executable are found (BM3D_UI_BLENDER, else the Debian Blender that
-``build.py debian-blender`` makes, else ``blender`` on PATH).
+Runs ui_scene_building.py in a real Blender executable on a virtual X display (windowed.py).
 """
 
-import json
-import os
-import pathlib
-import shutil
-import subprocess
-import tempfile
-import time
-
 import pytest
-from conftest import REPO
-
-HERE = pathlib.Path(__file__).resolve().parent
-DEBIAN_WRAPPER = pathlib.Path.home() / ".cache" / "blendmimic3d" / "blender-debian"
-
-
-def _blender():
-    candidates = [os.environ.get("BM3D_UI_BLENDER"), DEBIAN_WRAPPER, shutil.which("blender")]
-    for candidate in candidates:
-        if candidate and pathlib.Path(candidate).is_file():
-            return str(candidate)
-    pytest.skip("no Blender executable for a windowed run (set BM3D_UI_BLENDER)")
+from windowed import run_windowed
 
 
 @pytest.fixture(scope="module")
 def seen():
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed: no virtual display for a windowed Blender")
-    blender = _blender()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="bm3d-ui-"))
-    out = work / "seen.json"
-    display = f":{90 + os.getpid() % 9}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-    try:
-        time.sleep(2)
-        env = dict(os.environ, DISPLAY=display, BLENDER_USER_RESOURCES=str(work / "user"))
-        env.pop("BM3D_TEST_USER_RESOURCES", None)
-        cmd = [blender, "--factory-startup", "--enable-event-simulate", "--python",
-               str(HERE / "ui_scene_building.py"), "--", str(REPO), str(out)]  # fmt: skip
-        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
-    if not out.exists():
-        pytest.fail(
-            f"Blender wrote nothing (exit {run.returncode}):\n"
-            f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-        )
-    data = json.loads(out.read_text())
-    assert "error" not in data, data["error"]
-    return data
+    return run_windowed("ui_scene_building.py")
 
 
 def test_every_step_finishes(seen):

@@ -5,19 +5,20 @@ draws the feature panels, then undoes every step, writing what it saw to a JSON 
     blender --factory-startup --enable-event-simulate --python ui_scene_building.py -- REPO OUT
 """
 
-import json
 import sys
 import traceback
 
 import bpy
 
-REPO, OUT = sys.argv[sys.argv.index("--") + 1 :][:2]
-sys.path[:0] = [f"{REPO}/tests", f"{REPO}/tests/blender"]
+sys.path.insert(0, __file__.rpartition("/")[0])
+from windowed import Harness  # noqa: E402
+
+harness = Harness()
+seen, finish, guarded, then = harness.seen, harness.finish, harness.guarded, harness.then
 
 import conftest  # noqa: E402  (after the path is set)
 from stand_in_people import add_person  # noqa: E402
 
-seen = {"blender": bpy.app.version_string}
 steps = []
 
 
@@ -42,29 +43,6 @@ def state():
         ),
         "frame": scene.frame_current,
     }
-
-
-def finish(error=None):
-    if error:
-        seen["error"] = error
-    with open(OUT, "w") as handle:
-        json.dump(seen, handle, indent=1)
-    bpy.ops.wm.quit_blender()
-
-
-def guarded(step):
-    def run():
-        try:
-            return step()
-        except Exception:
-            finish(traceback.format_exc())
-            return None
-
-    return run
-
-
-def then(step, delay=0.2):
-    bpy.app.timers.register(guarded(step), first_interval=delay)
 
 
 def build():

@@ -5,43 +5,21 @@ draws the Videos panel, writing what it saw to a JSON file.
     blender --factory-startup --enable-event-simulate --python ui_videos.py -- REPO OUT DATASET
 """
 
-import json
 import os
 import sys
 import traceback
 
 import bpy
 
-REPO, OUT, DATASET = sys.argv[sys.argv.index("--") + 1 :][:3]
-sys.path[:0] = [f"{REPO}/tests", f"{REPO}/tests/blender"]
+sys.path.insert(0, __file__.rpartition("/")[0])
+from windowed import Harness  # noqa: E402
+
+harness = Harness()
+seen, finish, guarded, then = harness.seen, harness.finish, harness.guarded, harness.then
+(DATASET,) = harness.args
 
 import conftest  # noqa: E402  (after the path is set)
 from stand_in_people import add_person  # noqa: E402
-
-seen = {"blender": bpy.app.version_string}
-
-
-def finish(error=None):
-    if error:
-        seen["error"] = error
-    with open(OUT, "w") as handle:
-        json.dump(seen, handle, indent=1)
-    bpy.ops.wm.quit_blender()
-
-
-def guarded(step):
-    def run():
-        try:
-            return step()
-        except Exception:
-            finish(traceback.format_exc())
-            return None
-
-    return run
-
-
-def then(step, delay):
-    bpy.app.timers.register(guarded(step), first_interval=delay)
 
 
 def context_override():

@@ -1,0 +1,90 @@
+"""Windowed Blender runs for tests of what only a UI has (modal operators, Esc, panels drawing).
+
+Host side: ``run_windowed(script, *args)`` starts Xvfb and a real Blender executable (the one
+``conftest.find_blender_executable`` finds) with ``--enable-event-simulate``, runs ``script`` in it
+as ``script -- REPO OUT *args`` and returns the JSON the script wrote to OUT. Skips without Xvfb or
+an executable.
+
+Blender side: ``Harness`` keeps what the script saw and chains steps on timers; any exception ends
+the run with its traceback in ``seen["error"]``.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def run_windowed(script, *args, timeout=400):
+    from conftest import find_blender_executable
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed: no virtual display for a windowed Blender")
+    blender = find_blender_executable()
+    if blender is None:
+        pytest.skip("no Blender executable: make one with `python3 build.py debian-blender`")
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bm3d-ui-"))
+    out = work / "seen.json"
+    display = f":{70 + os.getpid() % 20}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    try:
+        time.sleep(2)
+        env = dict(os.environ, DISPLAY=display, BLENDER_USER_RESOURCES=str(work / "user"))
+        env.pop("BM3D_TEST_USER_RESOURCES", None)
+        cmd = [blender, "--factory-startup", "--enable-event-simulate", "--python",
+               str(HERE / script), "--", str(REPO), str(out), *map(str, args)]  # fmt: skip
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    if not out.exists():
+        pytest.fail(
+            f"Blender wrote nothing (exit {run.returncode}):\n"
+            f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
+    data = json.loads(out.read_text())
+    assert "error" not in data, data["error"]
+    return data
+
+
+class Harness:
+    """Inside Blender: parse ``-- REPO OUT *args``, put the tests on sys.path, chain steps."""
+
+    def __init__(self):
+        import bpy
+
+        self.bpy = bpy
+        argv = sys.argv[sys.argv.index("--") + 1 :]
+        self.repo, self.out, self.args = argv[0], argv[1], argv[2:]
+        sys.path[:0] = [f"{self.repo}/tests", f"{self.repo}/tests/blender"]
+        self.seen = {"blender": bpy.app.version_string}
+
+    def finish(self, error=None):
+        if error:
+            self.seen["error"] = error
+        with open(self.out, "w") as handle:
+            json.dump(self.seen, handle, indent=1)
+        self.bpy.ops.wm.quit_blender()
+
+    def guarded(self, step):
+        def run():
+            try:
+                return step()
+            except Exception:
+                self.finish(traceback.format_exc())
+                return None
+
+        return run
+
+    def then(self, step, delay=0.2):
+        self.bpy.app.timers.register(self.guarded(step), first_interval=delay)
