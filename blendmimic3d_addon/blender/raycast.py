@@ -35,9 +35,9 @@ class _Mesh:
         if self.local is None or len(self.local) != count:
             triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
             mesh.loop_triangles.foreach_get("vertices", triangles)
-            triangles = triangles.reshape(-1, 3)
             self.local = np.empty((count, 3), dtype=np.float32)
             mesh.vertices.foreach_get("co", self.local.reshape(-1))
+            triangles = occlusion.outward_triangles(self.local, triangles.reshape(-1, 3))
             centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
             self.triangles = triangles[occlusion.chunk_order(centroids)]
             self.chunk_index = occlusion.chunk_vertices(self.triangles)
@@ -53,6 +53,12 @@ class _Mesh:
             matrix = np.array(self.obj.evaluated_get(depsgraph).matrix_world, dtype=np.float64)
             if not np.array_equal(matrix, self.matrix):
                 self.matrix, self.world = matrix, None
+
+    def world_triangles(self):
+        """The triangles wound outwards in the world: a mirroring placement reverses winding."""
+        if np.linalg.det(self.matrix[:3, :3]) < 0:
+            return self.triangles[:, ::-1]
+        return self.triangles
 
     def world_vertices(self):
         """World positions (V,3) of the vertices, single precision (what the casting uses)."""
@@ -99,7 +105,7 @@ class FrameRayCaster:
         offset = flat_offset = 0
         for mesh in self.meshes:
             vertices.append(mesh.world_vertices())
-            triangles.append(mesh.triangles + offset)
+            triangles.append(mesh.world_triangles() + offset)
             owners.append(np.full(len(mesh.triangles) // occlusion.CHUNK, mesh.owner))
             flat.append(mesh.chunk_index[0] + offset)
             starts.append(mesh.chunk_index[1] + flat_offset)

@@ -127,6 +127,50 @@ CHUNK = 8
 _EPS = 1e-12
 
 
+def connected_parts(triangles, vertex_count):
+    """Part label (V,) of each vertex: vertices joined by triangles share the lowest index among
+    them (hooking to the smallest label, then pointer jumping, until nothing changes)."""
+    triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    label = np.arange(vertex_count)
+    while True:
+        before = label.copy()
+        labels = label[triangles]
+        lowest = np.repeat(labels.min(axis=1), 3)
+        np.minimum.at(label, labels.ravel(), lowest)  # hook each part's root to the smaller one
+        np.minimum.at(label, triangles.ravel(), lowest)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label
+
+
+def outward_triangles(vertices, triangles):
+    """``triangles`` (T,3) with every connected part wound outwards (positive enclosed volume).
+
+    The own-body test reads entering/leaving from the winding, and meshes come wound either way
+    (the bundled mannequin's segments are all wound inwards): a part whose signed volume is
+    negative gets its triangles reversed. Parts are told apart by shared vertices, so the separate
+    segments of one mesh are oriented one by one.
+    """
+    vertices = np.asarray(vertices, dtype=np.float64)
+    triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    if not len(triangles):
+        return triangles.copy()
+    part = connected_parts(triangles, len(vertices))[triangles[:, 0]]
+    corners = vertices[triangles]
+    centre = vertices.mean(axis=0)  # volume relative to a nearby point: less rounding
+    a, b, c = (corners[:, k] - centre for k in range(3))
+    volume = np.einsum("ni,ni->n", a, _cross(b, c))
+    inward = np.bincount(part, weights=volume, minlength=len(vertices)) < 0
+    out = triangles.copy()
+    flip = inward[part]
+    out[flip] = out[flip][:, ::-1]
+    return out
+
+
 def chunk_order(centroids):
     """Triangle order (padded to a multiple of CHUNK by repeating the last) that keeps spatial
     neighbours together: the Z-order (Morton) curve through the triangles' centroids."""

@@ -13,8 +13,10 @@ from blendmimic3d_addon.core.occlusion import (
     chunk_order,
     classify,
     classify_rays,
+    connected_parts,
     first_hits,
     needs_ray,
+    outward_triangles,
 )
 
 
@@ -181,3 +183,36 @@ def _brute_ray_triangle(unit, a, b, c):
         return None
     t, u, v = np.linalg.solve(matrix, a)
     return t if u >= 0 and v >= 0 and u + v <= 1 else None
+
+
+def _indexed_cube(low, size, inward):
+    """A closed cube of 8 shared vertices; its 12 triangles wound outwards, or all inwards."""
+    vertices = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
+    faces = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]],
+                     )  # fmt: skip
+    return vertices * size + low, faces[:, ::-1] if inward else faces
+
+
+def test_parts_wound_inwards_are_turned_outwards():
+    # Two overlapping cubes of one mesh (like the mannequin's segments), the second wound inwards.
+    v1, f1 = _indexed_cube((-0.5, 3.5, -0.5), 1.0, inward=False)
+    v2, f2 = _indexed_cube((-0.25, 4.25, -0.25), 1.0, inward=True)
+    vertices, triangles = np.vstack([v1, v2]), np.vstack([f1, f2 + 8])
+    assert connected_parts(triangles, 17).tolist() == [0] * 8 + [8] * 8 + [16]  # 16: loose
+    fixed = outward_triangles(vertices, triangles)
+    np.testing.assert_array_equal(fixed[:12], f1)  # already outwards: unchanged
+    np.testing.assert_array_equal(fixed[12:], f1 + 8)
+    # Along +y the ray enters the first cube, enters the second, leaves the first, leaves the
+    # second; before the fix, the second cube's crossings read the other way round.
+    order = chunk_order(vertices[fixed].mean(axis=1))
+    owners = np.zeros(len(order) // CHUNK, int)
+    for tris, expected in ((triangles, [True, False, False, True]),
+                           (fixed, [True, True, False, False])):  # fmt: skip
+        _, t, _, entering = all_hits(
+            np.array([[0.1, 0, 0.1]]), np.array([[0.1, 9, 0.1]]), vertices, tris[order], owners
+        )
+        np.testing.assert_allclose(t, [3.5, 4.25, 4.5, 5.25])
+        assert entering.tolist() == expected
+    # Mirrored and scaled vertices keep the rule: volumes are signed by the geometry itself.
+    assert (outward_triangles(vertices * [-2, 1, 1], fixed)[:12] == f1[:, ::-1]).all()
