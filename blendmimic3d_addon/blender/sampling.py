@@ -73,30 +73,67 @@ def action_folder_name(name):
 
 
 def scene_actions(scene):
-    """Names of the actions to export: the primary person's library, else its active action."""
+    """Names of the actions to export: the primary person's library, else its take."""
     people = scene_model.people(scene)
     if not people:
         return []
     names = scene_model.person_actions(people[0])
     if not names:
-        ad = people[0].animation_data
-        if ad is not None and ad.action is not None:
-            names = [ad.action.name]
+        action = _people().take(people[0])[0]
+        names = [action.name] if action is not None else []
     return [n for n in names if n in bpy.data.actions]
 
 
+def _people():
+    from . import people  # people.py imports this module at its top
+
+    return people
+
+
 def assign_action(armature, action):
-    """Make ``action`` the armature's current take (picking its slot, as Blender 4.4+ needs)."""
-    ad = armature.animation_data or armature.animation_data_create()
-    ad.action = action
-    slots = getattr(action, "slots", ())  # slots exist from Blender 4.4
-    if action is not None and len(slots) and ad.action_slot is None:
-        ad.action_slot = slots[0]
+    """Make ``action`` the armature's active action (``people.assign_action``: version-safe)."""
+    _people().assign_action(armature, action)
 
 
 def frame_range(action):
     start, end = action.frame_range
     return int(round(start)), int(round(end))
+
+
+def take_frames(scene, action_name):
+    """First and last scene frame of the take exported as ``action_name`` (``play_take``)."""
+    action = bpy.data.actions[action_name]
+    current, offset = _people().take(scene_model.people(scene)[0])
+    start, end = frame_range(action)
+    offset = offset if current is action else 0
+    return start + offset, end + offset
+
+
+def play_take(scene, action_name):
+    """Make the scene play the take exported as ``action_name``; returns its scene frames.
+
+    The primary person plays that action, with the start offset the People panel gave it when it
+    already is its take (else from the action's first frame). Everyone else plays their own take
+    (action and start offset) as the People panel stores it, untouched.
+    """
+    people = _people()
+    primary = scene_model.people(scene)[0]
+    action = bpy.data.actions[action_name]
+    if people.take(primary)[0] is not action:
+        people.set_take(primary, action)
+    return take_frames(scene, action_name)
+
+
+def current_takes(scene):
+    """Every person's take as (armature, action, start offset), for ``restore_takes``."""
+    people = _people()
+    return [(arm, *people.take(arm)) for arm in scene_model.people(scene)]
+
+
+def restore_takes(takes):
+    for arm, action, offset in takes:
+        if _people().take(arm) != (action, offset):
+            _people().set_take(arm, action, offset)
 
 
 class SceneSampler:
@@ -124,32 +161,19 @@ class SceneSampler:
         self.depsgraph = depsgraph
         self.camera_specs = camera_specs(scene, self.cameras)
         self.camera_set = dataset_io.Cameras.from_blender(self.camera_specs)
-        self._saved = [self._current_take(arm) for arm in self.people]
+        self._saved = current_takes(scene)
         self._saved_frame = scene.frame_current
         self.caster = None
 
-    @staticmethod
-    def _current_take(armature):
-        ad = armature.animation_data
-        return (ad.action, getattr(ad, "action_slot", None)) if ad is not None else (None, None)
-
     def restore(self):
         """Put back every person's take and the current frame."""
-        for arm, (action, slot) in zip(self.people, self._saved, strict=True):
-            if arm.animation_data is not None or action is not None:
-                ad = arm.animation_data or arm.animation_data_create()
-                ad.action = action
-                if action is not None and slot is not None:
-                    ad.action_slot = slot
+        restore_takes(self._saved)
         self.scene.frame_set(self._saved_frame)
 
     def set_take(self, action_name):
-        """Every person who has ``action_name`` in their library plays it; the primary always."""
-        action = bpy.data.actions[action_name]
-        for i, arm in enumerate(self.people):
-            if i == 0 or action_name in scene_model.person_actions(arm):
-                assign_action(arm, action)
-        return frame_range(action)
+        """The scene plays the take exported as ``action_name`` (``play_take``); returns its first
+        and last scene frame."""
+        return play_take(self.scene, action_name)
 
     def joints(self):
         """World positions (P,17,3) of the people's joints at the evaluated frame."""

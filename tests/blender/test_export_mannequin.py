@@ -1,6 +1,7 @@
 """Occlusion labels on the bundled mannequin: separate skinned capsules, all wound inwards, which
 the labeller must still read as one closed body (entering and leaving each segment)."""
 
+import numpy as np
 import pytest
 
 RIGHT_HAND = 13  # core.joints.BM3D_JOINTS
@@ -123,3 +124,52 @@ def test_render_check_agrees_on_the_mannequin(mannequin):
     print(check.summary())
     assert check.entries == 3 * 17
     assert check.agreement >= 0.97
+
+
+def test_each_person_plays_their_own_take_with_its_offset(addon, tmp_path):
+    import bpy
+
+    from blendmimic3d_addon.blender import people, scene_model
+    from blendmimic3d_addon.core import dataset_io, manifest
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.blendmimic3d.add_mannequin(action="Walk")
+    bpy.ops.blendmimic3d.add_mannequin(action="Walk", location=(1.5, 0.0, 0.0))
+    _camera_in_front(distance=6.0)
+    scene = bpy.context.scene
+    primary, second = scene_model.people(scene)
+    # Person 1 waves, 7 frames after the Wave action's own start (the People panel's offset);
+    # Walk is in its library too, which must not make it walk in the Walk take.
+    people.set_take(second, bpy.data.actions["Wave"], 7)
+    assert people.take(second) == (bpy.data.actions["Wave"], 7)
+    expected = {}
+    for frame in range(1, 98):
+        scene.frame_set(frame)
+        bone = second.pose.bones["mixamorig:RightHand"]
+        expected[frame] = np.array(second.matrix_world @ bone.head)
+    scene.frame_set(3)
+
+    result = bpy.ops.blendmimic3d.export_dataset(directory=str(tmp_path), subject="S1",
+                                                 actions="Walk,Wave")  # fmt: skip
+    assert result == {"FINISHED"}
+    persons = dataset_io.read_persons(tmp_path / "S1", "Walk")
+    walk = manifest.read_manifest(tmp_path)["subjects"]["S1"]["actions"]["Walk"]
+    start, end = walk["frame_start"], walk["frame_end"]
+    assert persons.positions_3d.shape[1] == end - start + 1 == 97
+    for k, frame in enumerate(range(start, end + 1)):
+        np.testing.assert_allclose(
+            persons.positions_3d[1, k, RIGHT_HAND], expected[frame], atol=1e-5
+        )
+    # The waving hand rises: person 1 did not walk.
+    assert np.ptp(persons.positions_3d[1, :, RIGHT_HAND, 2]) > 0.3
+    # The Wave take: the primary waves from the action's first frame; person 1 is unchanged.
+    persons = dataset_io.read_persons(tmp_path / "S1", "Wave")
+    wave = manifest.read_manifest(tmp_path)["subjects"]["S1"]["actions"]["Wave"]
+    for k, frame in enumerate(range(wave["frame_start"], wave["frame_end"] + 1)):
+        np.testing.assert_allclose(
+            persons.positions_3d[1, k, RIGHT_HAND], expected[frame], atol=1e-5
+        )
+    # Everyone's take and the current frame are as they were.
+    assert people.take(primary) == (bpy.data.actions["Walk"], 0)
+    assert people.take(second) == (bpy.data.actions["Wave"], 7)
+    assert scene.frame_current == 3
