@@ -291,7 +291,10 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
 
     bl_idname = "blendmimic3d.import_mixamo"
     bl_label = "Import Mixamo FBX"
-    bl_options = {"REGISTER", "UNDO"}
+    # Not "UNDO": the file browser pushes an undo step for an UNDO operator as soon as execute
+    # returns, also when it goes modal, which left an empty step before each modal import and
+    # after each cancelled one. A finished import pushes its one step itself (_finish).
+    bl_options = {"REGISTER"}
 
     filename_ext = ".fbx"
     filter_glob: bpy.props.StringProperty(default="*.fbx", options={"HIDDEN"})
@@ -371,6 +374,8 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
             self.report({"WARNING"}, f"Imported {len(run.done)}; skipped: " + "; ".join(run.failed))
         else:
             self.report({"INFO"}, "Imported " + "; ".join(run.done))
+        if context.window is not None and not bpy.app.background:
+            bpy.ops.ed.undo_push(message=self.bl_label)
         return {"FINISHED"}
 
 
