@@ -188,9 +188,6 @@ def chunk_order(centroids):
     return np.concatenate([order, np.repeat(order[-1:], pad)])
 
 
-GROUP = 16  # chunks per group: rays are tested against group spheres first
-
-
 def chunk_vertices(triangles):
     """The distinct vertices of each chunk, flat, and where each chunk starts: computed once per
     topology, so that the chunk bounds of a frame read each vertex about once, not six times."""
@@ -201,40 +198,65 @@ def chunk_vertices(triangles):
     return corners[first], np.concatenate([[0], np.cumsum(counts)[:-1]])
 
 
-def chunk_spheres(vertices, flat, starts):
-    """Bounding spheres (K,3), (K,) of the chunks from their vertices (``chunk_vertices``)."""
+def chunk_boxes(vertices, flat, starts):
+    """Bounding boxes of the chunks from their vertices (``chunk_vertices``), planar: (6,K) rows
+    low x, y, z, high x, y, z."""
     # Planar layout and np.take along axis 1 are several times faster than (N,3) fancy indexing.
     points = np.take(np.ascontiguousarray(vertices.T), flat, axis=1)
-    low = np.minimum.reduceat(points, starts, axis=1).T
-    high = np.maximum.reduceat(points, starts, axis=1).T
-    return 0.5 * (low + high), 0.5 * np.linalg.norm(high - low, axis=1)
+    return np.concatenate(
+        [np.minimum.reduceat(points, starts, axis=1), np.maximum.reduceat(points, starts, axis=1)]
+    )
 
 
-def _group_spheres(centres, radii):
-    """Spheres around consecutive GROUP chunk spheres (the last group may be short)."""
-    count = len(centres)
-    starts = np.arange(0, count, GROUP)
-    low = np.minimum.reduceat(centres - radii[:, None], starts)
-    high = np.maximum.reduceat(centres + radii[:, None], starts)
-    return 0.5 * (low + high), 0.5 * np.linalg.norm(high - low, axis=1)
+BRANCHING = 8  # children per box in the hierarchy over consecutive chunks
 
 
-def segments_meet_spheres(origins, ends, centres, radii):
-    """(ray, sphere) index pairs where segment origins[r] -> ends[r] passes within the sphere."""
-    direction = ends - origins  # (R,3)
-    length2 = np.maximum(np.einsum("ri,ri->r", direction, direction), _EPS)
-    to_centre = centres[None] - origins[:, None]  # (R,K,3)
-    along = np.clip(np.einsum("rki,ri->rk", to_centre, direction) / length2[:, None], 0.0, 1.0)
-    gap = to_centre - along[..., None] * direction[:, None]
-    return np.nonzero(np.einsum("rki,rki->rk", gap, gap) <= (radii**2)[None])
+def _box_levels(boxes):
+    """Boxes around BRANCHING consecutive boxes, level upon level; the coarsest level first."""
+    levels = [boxes]
+    while levels[-1].shape[1] > BRANCHING:
+        below = levels[-1]
+        starts = np.arange(0, below.shape[1], BRANCHING)
+        levels.append(
+            np.concatenate(
+                [np.minimum.reduceat(below[:3], starts, axis=1),
+                 np.maximum.reduceat(below[3:], starts, axis=1)]
+            )
+        )  # fmt: skip
+    return levels[::-1]
 
 
-def _pairs_meet_spheres(origins, unit, lengths, centres, radii):
-    """Which segments (origins[i], unit[i], lengths[i]) meet sphere i; one pair per row."""
-    to_centre = centres - origins
-    along = np.clip(np.einsum("ni,ni->n", to_centre, unit), 0.0, lengths)
-    gap = to_centre - along[:, None] * unit
-    return np.einsum("ni,ni->n", gap, gap) <= radii**2
+def segments_meet_boxes(origins, unit, lengths, boxes):
+    """(ray, box) index pairs where a segment (origins[r], unit[r], lengths[r]) passes through a
+    box (planar (6,K), ``chunk_boxes``), found down a hierarchy of boxes around consecutive
+    boxes (chunks are in Morton order, so consecutive ones are near each other)."""
+    # Planar rays: origin (3,R), inverse direction (3,R) (huge, not infinite, along an axis the
+    # ray does not move along, so that 0 * it stays 0).
+    safe = np.where(np.abs(unit) < 1e-12, np.where(unit < 0, -1e-12, 1e-12), unit)
+    rays_planar = np.concatenate([origins.T, 1.0 / safe.T]).astype(np.float32)
+    lengths = lengths.astype(np.float32)
+    levels = _box_levels(boxes)
+    top = levels[0].shape[1]
+    rays = np.repeat(np.arange(len(origins)), top)
+    nodes = np.tile(np.arange(top), len(origins))
+    for depth, level in enumerate(levels):
+        if depth:
+            rays = np.repeat(rays, BRANCHING)
+            nodes = (nodes[:, None] * BRANCHING + np.arange(BRANCHING)).ravel()
+            inside = nodes < level.shape[1]
+            rays, nodes = rays[inside], nodes[inside]
+        ray = np.take(rays_planar, rays, axis=1)
+        box = np.take(level, nodes, axis=1)
+        near = np.zeros(len(rays), dtype=np.float32)  # slab test, clipped to [0, length]
+        far = np.take(lengths, rays)
+        for axis in range(3):
+            t1 = (box[axis] - ray[axis]) * ray[3 + axis]
+            t2 = (box[3 + axis] - ray[axis]) * ray[3 + axis]
+            np.maximum(near, np.minimum(t1, t2), out=near)
+            np.minimum(far, np.maximum(t1, t2), out=far)
+        meet = near <= far
+        rays, nodes = rays[meet], nodes[meet]
+    return rays, nodes
 
 
 def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
@@ -253,24 +275,13 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
     chunk_owner = np.asarray(chunk_owner)
     length = np.linalg.norm(ends - origins, axis=1)
     unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
-    centres, radii = chunk_spheres(vertices, *(chunk_index or chunk_vertices(triangles)))
-    # Culling runs in single precision on spheres grown by far more than its rounding.
-    centres, radii = centres.astype(np.float32), radii.astype(np.float32) + np.float32(1e-4)
-    origins32, ends32 = origins.astype(np.float32), ends.astype(np.float32)
-    unit32, length32 = unit.astype(np.float32), length.astype(np.float32)
-    # Rays against groups of chunks, then against the chunks of the groups they meet.
-    rays, groups = segments_meet_spheres(origins32, ends32, *_group_spheres(centres, radii))
-    chunks = (groups[:, None] * GROUP + np.arange(GROUP)).ravel()
-    rays = np.repeat(rays, GROUP)
-    keep = chunks < len(centres)
-    rays, chunks = rays[keep], chunks[keep]
-    keep = _pairs_meet_spheres(
-        np.take(origins32, rays, axis=0), np.take(unit32, rays, axis=0), np.take(length32, rays),
-        np.take(centres, chunks, axis=0), np.take(radii, chunks),
-    )  # fmt: skip
-    rays, chunks = rays[keep], chunks[keep]
+    boxes = chunk_boxes(vertices, *(chunk_index or chunk_vertices(triangles)))
+    # Boxes grown by far more than the single-precision rounding of the vertices and the tests.
+    boxes = boxes + np.array([-1e-4] * 3 + [1e-4] * 3, dtype=boxes.dtype)[:, None]
+    rays, chunks = segments_meet_boxes(origins, unit, length, boxes)
     if not len(rays):
         return empty
+    unit32, origins32 = unit.astype(np.float32), origins.astype(np.float32)
     rays = np.repeat(rays, CHUNK)
     tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
     # Single precision halves the work; at 10 m it still resolves 1 micrometre.
