@@ -16,11 +16,26 @@ def install():
     )
 
 
+def build_scene(window, area):
+    """What a user makes in the tab: two mannequins, four fitted cameras, an occluder."""
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        for obj in list(bpy.data.objects):
+            bpy.data.objects.remove(obj)
+        bpy.ops.blendmimic3d.add_mannequin(action="Walk")
+        bpy.ops.blendmimic3d.add_mannequin(action="Wave")
+        bpy.ops.blendmimic3d.layout_people(preset="SIDE_BY_SIDE", spacing=1.2)
+        bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=True)
+        bpy.ops.blendmimic3d.add_occluder(kind="TABLE", placement="BETWEEN")
+        bpy.ops.view3d.view_all(center=True)
+
+
 def open_tab():
     window = bpy.context.window_manager.windows[0]
     area = max(
         (a for a in window.screen.areas if a.type == "VIEW_3D"), key=lambda a: a.width * a.height
     )
+    build_scene(window, area)
     area.spaces.active.show_region_ui = True
     sidebar = next(r for r in area.regions if r.type == "UI")
     chosen = False

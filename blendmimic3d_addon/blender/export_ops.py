@@ -199,19 +199,10 @@ class ExportJob:
 
 def _relative_path_option():
     """Newer Blender wants "//" paths (relative to the .blend) declared; older ones refuse the
-    flag, and only when a class using it registers, so probe with a throw-away class."""
-    option = {"options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}
-    probe = type(
-        "BM3D_PG_path_option_probe",
-        (bpy.types.PropertyGroup,),
-        {"__annotations__": {"path": bpy.props.StringProperty(subtype="DIR_PATH", **option)}},
-    )
-    try:
-        bpy.utils.register_class(probe)
-    except (TypeError, ValueError):
-        return {}
-    bpy.utils.unregister_class(probe)
-    return option
+    flag. Property RNA shows ``is_path_supports_blend_relative`` exactly where it exists."""
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties:
+        return {"options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}
+    return {}
 
 
 _RELATIVE_PATH = _relative_path_option()
