@@ -318,6 +318,16 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
 
     _run = None
     _timer = None
+    # One modal import at a time: a second one started meanwhile would interleave with the
+    # first's datablock bookkeeping (and crashed Blender 4.3 once in testing).
+    _busy = False
+
+    @classmethod
+    def poll(cls, context):
+        if BM3D_OT_import_mixamo._busy:
+            cls.poll_message_set("An import is running: wait for it, or press Esc to cancel it")
+            return False
+        return True
 
     def execute(self, context):
         paths = file_paths(self.filepath, self.directory, self.files)
@@ -332,6 +342,7 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
             self._timer = wm.event_timer_add(0.01, window=context.window)
             wm.progress_begin(0, len(paths))
             wm.modal_handler_add(self)
+            BM3D_OT_import_mixamo._busy = True
             return {"RUNNING_MODAL"}
         self._run.run_all(context)
         return self._finish(context)
@@ -359,6 +370,7 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         return self._finish(context)
 
     def _end_ui(self, context):
+        BM3D_OT_import_mixamo._busy = False
         wm = context.window_manager
         wm.event_timer_remove(self._timer)
         wm.progress_end()

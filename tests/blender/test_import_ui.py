@@ -79,6 +79,11 @@ def test_escape_half_way_leaves_the_scene_as_it_was(seen):
     assert seen["after_escape"] == seen["after_full"]
 
 
+def test_no_second_import_while_one_runs(seen):
+    assert seen["second_import_allowed_meanwhile"] is False
+    assert seen["import_allowed_after_escape"] is True
+
+
 def test_a_single_file_imports_at_once(seen):
     assert seen["one_invoke"] == ["RUNNING_MODAL"]  # the browser
     assert seen["one_statuses"] == []  # no modal run for one file

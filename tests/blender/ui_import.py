@@ -175,6 +175,7 @@ def watch_part():
         return 0.0 if waiting("part") else None
     seen["people_at_escape"] = count
     seen["modal_at_escape"] = modal_operators()
+    seen["second_import_allowed_meanwhile"] = bpy.ops.blendmimic3d.import_mixamo.poll()
     win = window()
     area, _region = view3d()
     x, y = area.x + area.width // 2, area.y + area.height // 2
@@ -188,6 +189,7 @@ def after_escape():
     seen["part_statuses"] = list(statuses)
     seen["after_escape"] = state()
     seen["modal_after_escape"] = modal_operators()
+    seen["import_allowed_after_escape"] = bpy.ops.blendmimic3d.import_mixamo.poll()
     then(lambda: open_browser(ONE, "one"), 0.5)
 
 
