@@ -125,24 +125,22 @@ class FrameRayCaster:
                 mesh.write_world(self.vertices[start:end])
 
     def _layout(self):
-        triangles, owners, flat, starts, self._spans = [], [], [], [], []
-        offset = flat_offset = 0
+        triangles, owners, columns, self._spans = [], [], [], []
+        offset = 0
         for mesh in self.meshes:
             triangles.append(mesh.world_triangles() + offset)
             owners.append(np.full(len(mesh.triangles) // occlusion.CHUNK, mesh.owner))
-            flat.append(mesh.chunk_index[0] + offset)
-            starts.append(mesh.chunk_index[1] + flat_offset)
+            columns.append(mesh.chunk_index + offset)
             self._spans.append((offset, offset + len(mesh.local)))
             offset += len(mesh.local)
-            flat_offset += len(flat[-1])
             mesh.moved = True
         if not self.meshes:
             triangles = [np.zeros((0, 3), np.int64)]
-            owners = flat = starts = [np.zeros(0, np.int64)]
+            owners = [np.zeros(0, np.int64)]
         self.vertices = np.empty((offset, 3), dtype=np.float32)
         self.triangles = np.concatenate(triangles)
         self.chunk_owner = np.concatenate(owners)
-        self.chunk_index = (np.concatenate(flat), np.concatenate(starts))
+        self.chunk_index = occlusion.join_chunk_vertices(columns)
 
     def cast(self, origins, targets):
         """Every surface crossing on the segments origins[r] -> targets[r] (R,3): see

@@ -163,7 +163,7 @@ def outward_triangles(vertices, triangles):
     corners = vertices[triangles]
     centre = vertices.mean(axis=0)  # volume relative to a nearby point: less rounding
     a, b, c = (corners[:, k] - centre for k in range(3))
-    volume = np.einsum("ni,ni->n", a, _cross(b, c))
+    volume = _dot(a.T, _cross(b.T, c.T))
     inward = np.bincount(part, weights=volume, minlength=len(vertices)) < 0
     out = triangles.copy()
     flip = inward[part]
@@ -189,23 +189,38 @@ def chunk_order(centroids):
 
 
 def chunk_vertices(triangles):
-    """The distinct vertices of each chunk, flat, and where each chunk starts: computed once per
-    topology, so that the chunk bounds of a frame read each vertex about once, not six times."""
+    """The distinct vertices of each chunk as columns (W,K), a short chunk's column padded with
+    its first vertex: computed once per topology, so that the chunk bounds of a frame read each
+    vertex of a chunk once, not once per triangle corner."""
     corners = np.sort(np.asarray(triangles).reshape(-1, CHUNK * 3), axis=1)
-    first = np.ones(corners.shape, dtype=bool)
-    first[:, 1:] = corners[:, 1:] != corners[:, :-1]
-    counts = first.sum(axis=1)
-    return corners[first], np.concatenate([[0], np.cumsum(counts)[:-1]])
+    repeated = np.zeros(corners.shape, dtype=bool)
+    repeated[:, 1:] = corners[:, 1:] == corners[:, :-1]
+    corners[repeated] = np.broadcast_to(corners[:, :1], corners.shape)[repeated]
+    corners.sort(axis=1)  # the repeats, now copies of the first vertex, gather at the front
+    width = int((~repeated).sum(axis=1).max(initial=1))
+    return np.ascontiguousarray(corners[:, corners.shape[1] - width :].T)
 
 
-def chunk_boxes(vertices, flat, starts):
+def join_chunk_vertices(parts):
+    """One (W,K) array from several ``chunk_vertices`` results (already offset), padded alike."""
+    width = max((len(part) for part in parts), default=1)
+    padded = [np.vstack([part, np.repeat(part[:1], width - len(part), axis=0)]) for part in parts]
+    return np.concatenate(padded, axis=1) if padded else np.zeros((1, 0), np.int64)
+
+
+def chunk_boxes(vertices, columns):
     """Bounding boxes of the chunks from their vertices (``chunk_vertices``), planar: (6,K) rows
     low x, y, z, high x, y, z."""
-    # Planar layout and np.take along axis 1 are several times faster than (N,3) fancy indexing.
-    points = np.take(np.ascontiguousarray(vertices.T), flat, axis=1)
-    return np.concatenate(
-        [np.minimum.reduceat(points, starts, axis=1), np.maximum.reduceat(points, starts, axis=1)]
-    )
+    # One gather of K vertices per column, folded into running minima and maxima: dense and in
+    # cache, twice as fast as reduceat over the ragged vertex lists.
+    planar = np.ascontiguousarray(vertices.T)
+    low = np.take(planar, columns[0], axis=1)
+    high = low.copy()
+    for column in columns[1:]:
+        point = np.take(planar, column, axis=1)
+        np.minimum(low, point, out=low)
+        np.maximum(high, point, out=high)
+    return np.concatenate([low, high])
 
 
 BRANCHING = 8  # children per box in the hierarchy over consecutive chunks
@@ -275,7 +290,7 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
     chunk_owner = np.asarray(chunk_owner)
     length = np.linalg.norm(ends - origins, axis=1)
     unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
-    boxes = chunk_boxes(vertices, *(chunk_index or chunk_vertices(triangles)))
+    boxes = chunk_boxes(vertices, chunk_vertices(triangles) if chunk_index is None else chunk_index)
     # Boxes grown by far more than the single-precision rounding of the vertices and the tests.
     boxes = boxes + np.array([-1e-4] * 3 + [1e-4] * 3, dtype=boxes.dtype)[:, None]
     rays, chunks = segments_meet_boxes(origins, unit, length, boxes)
@@ -284,12 +299,15 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
     unit32, origins32 = unit.astype(np.float32), origins.astype(np.float32)
     rays = np.repeat(rays, CHUNK)
     tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
-    # Single precision halves the work; at 10 m it still resolves 1 micrometre.
-    vertices32 = vertices.astype(np.float32, copy=False)
-    corners = np.take(vertices32, np.take(triangles, tris, axis=0), axis=0)
-    direction = np.take(unit32, rays, axis=0)
-    start = np.take(origins32, rays, axis=0)
-    t, facing = _ray_triangle(start, direction, corners)
+    # Single precision halves the work; at 10 m it still resolves 1 micrometre. Planar rows
+    # (3,N) keep every step a contiguous 1-d operation.
+    planar = np.ascontiguousarray(vertices.T, dtype=np.float32)
+    corners = np.take(triangles, tris, axis=0).T
+    t, facing = _ray_triangle(
+        np.take(origins32.T, rays, axis=1),
+        np.take(unit32.T, rays, axis=1),
+        *(np.take(planar, corner, axis=1) for corner in corners),
+    )
     t = t.astype(np.float64)
     hit = (t > 1e-9) & (t < np.take(length, rays))
     rays, tris, t, facing = rays[hit], tris[hit], t[hit], facing[hit]
@@ -314,30 +332,29 @@ def first_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None
 
 
 def _cross(a, b):
-    """Row-wise cross product (numpy's np.cross is several times slower on small rows)."""
+    """Cross products of planar vectors (3,N)."""
     return np.stack(
-        [
-            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
-            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
-        ],
-        axis=1,
+        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
     )
 
 
-def _ray_triangle(origin, unit, triangle):
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _ray_triangle(origin, unit, v0, v1, v2):
     """Distance along each ray to its triangle (Moller-Trumbore, two-sided; nan if missed), and
-    whether the ray meets the triangle's front (enters the surface)."""
-    v0, e1, e2 = triangle[:, 0], triangle[:, 1] - triangle[:, 0], triangle[:, 2] - triangle[:, 0]
+    whether the ray meets the triangle's front (enters the surface). All planar (3,N)."""
+    e1, e2 = v1 - v0, v2 - v0
     p = _cross(unit, e2)
-    det = np.einsum("ni,ni->n", e1, p)
+    det = _dot(e1, p)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.where(np.abs(det) > _EPS, 1.0 / det, np.nan)
         s = origin - v0
-        u = np.einsum("ni,ni->n", s, p) * inv
+        u = _dot(s, p) * inv
         q = _cross(s, e1)
-        v = np.einsum("ni,ni->n", unit, q) * inv
-        t = np.einsum("ni,ni->n", e2, q) * inv
+        v = _dot(unit, q) * inv
+        t = _dot(e2, q) * inv
         inside = (u >= 0) & (v >= 0) & (u + v <= 1)
     # det = e1 . (unit x e2) = -unit . (e1 x e2): positive when the ray runs against the normal.
     return np.where(inside, t, np.nan), det > 0
