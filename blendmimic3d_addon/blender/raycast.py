@@ -73,11 +73,11 @@ class _Mesh:
         return self.triangles[:, ::-1] if self.layout_key()[1] else self.triangles
 
     def write_world(self, out):
-        """World positions (V,3) of the vertices into ``out``, single precision (what the
-        casting uses)."""
+        """World positions of the vertices into ``out``, planar (3,V) and single precision (what
+        the casting uses)."""
         matrix = self.matrix.astype(np.float32)
-        np.matmul(self.local, matrix[:3, :3].T, out=out)
-        out += matrix[:3, 3]
+        np.matmul(matrix[:3, :3], self.local.T, out=out)
+        out += matrix[:3, 3:]
         self.moved = False
 
 
@@ -122,7 +122,7 @@ class FrameRayCaster:
             self._keys = keys
         for mesh, (start, end) in zip(self.meshes, self._spans, strict=True):
             if mesh.moved:
-                mesh.write_world(self.vertices[start:end])
+                mesh.write_world(self._planar[:, start:end])
 
     def _layout(self):
         triangles, owners, columns, self._spans = [], [], [], []
@@ -137,7 +137,9 @@ class FrameRayCaster:
         if not self.meshes:
             triangles = [np.zeros((0, 3), np.int64)]
             owners = [np.zeros(0, np.int64)]
-        self.vertices = np.empty((offset, 3), dtype=np.float32)
+        # Planar storage: the casting reads x, y and z rows; ``vertices`` is its (V,3) view.
+        self._planar = np.empty((3, offset), dtype=np.float32)
+        self.vertices = self._planar.T
         self.triangles = np.concatenate(triangles)
         self.chunk_owner = np.concatenate(owners)
         self.chunk_index = occlusion.join_chunk_vertices(columns)

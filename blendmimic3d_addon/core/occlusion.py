@@ -178,11 +178,14 @@ def chunk_order(centroids):
     if not len(centroids):
         return np.zeros(0, dtype=np.int64)
     low, span = centroids.min(axis=0), np.ptp(centroids, axis=0).max()
-    cells = ((centroids - low) / max(span, _EPS) * 1023).astype(np.uint64)
-    code = np.zeros(len(centroids), dtype=np.uint64)
-    for bit in range(10):
-        for axis in range(3):
-            code |= ((cells[:, axis] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(3 * bit + axis)
+    cells = ((centroids - low) / max(span, _EPS) * 1023).astype(np.uint32)
+    # Interleave the 10 bits of x, y, z: bit b of axis a goes to bit 3b + a.
+    code = np.zeros(len(centroids), dtype=np.uint32)
+    for axis in range(3):
+        spread = cells[:, axis] & 0x3FF
+        for shift, mask in ((16, 0x30000FF), (8, 0x300F00F), (4, 0x30C30C3), (2, 0x9249249)):
+            spread = (spread | (spread << shift)) & mask
+        code |= spread << axis
     order = np.argsort(code, kind="stable")
     pad = (-len(order)) % CHUNK
     return np.concatenate([order, np.repeat(order[-1:], pad)])
