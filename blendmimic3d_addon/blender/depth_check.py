@@ -23,7 +23,7 @@ import numpy as np
 from ..core import camera as cam
 from ..core import occlusion
 from ..core.labels import OcclusionType
-from .sampling import SceneSampler, frame_range
+from .sampling import SceneSampler, take_frames
 
 _CHECK_MATERIAL = "BM3D_depth_check"
 
@@ -124,7 +124,7 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     sampler = SceneSampler(scene, depsgraph)
     scale = min(1.0, width / sampler.camera_set.res[0][0])
     cameras = list(range(len(sampler.cameras)))
-    start, end = frame_range(bpy.data.actions[action])
+    start, end = take_frames(scene, action)  # the primary's start offset included
     wanted = np.unique(np.linspace(start, end, frames).round().astype(int))
     try:
         take = _sample(sampler, action, cameras, wanted)
