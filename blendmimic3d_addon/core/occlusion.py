@@ -118,10 +118,11 @@ def agreement(labels_visible, reference_visible, mask=None):
 
 # ---- ray casting against triangle soups, in numpy ----------------------------------------------
 # Rebuilding a BVH tree of a deformed character every frame costs more than evaluating the frame.
-# Instead the triangles are kept in fixed spatial chunks of CHUNK; each frame gives every chunk a
-# bounding sphere, a ray is tested only against the triangles of the chunks it passes through,
-# and those tests are exact (Moller-Trumbore). Chunks only cull, so any grouping is correct;
-# spatially tight groups are faster.
+# Instead the triangles are kept in fixed spatial chunks of CHUNK (Morton order); each frame gives
+# every chunk a bounding box, boxes of BRANCHING consecutive chunks are boxed again level upon
+# level (a refitted hierarchy), a ray descends to the chunks it passes through, and it is tested
+# exactly (Moller-Trumbore) against their triangles only. Boxes only cull, so any grouping is
+# correct; spatially tight groups are faster.
 
 CHUNK = 8
 _EPS = 1e-12
