@@ -247,7 +247,7 @@ def restored_scene_settings(scene):
         (scene, ("camera", "frame_current")),
     ]
     if hasattr(scene, "cycles"):
-        targets.append((scene.cycles, ("samples", "device")))
+        targets.append((scene.cycles, ("samples", "device", "use_denoising")))
     saved = [(o, a, getattr(o, a)) for o, names in targets for a in names if hasattr(o, a)]
     try:
         yield
@@ -273,6 +273,9 @@ def _configure_render(scene, plan):
     else:
         scene.cycles.samples = plan.samples
         scene.cycles.device = "CPU"
+        # Not every build has OpenImageDenoise (Debian's has none), and the dataset frames are
+        # better left as rendered: the samples setting is the user's noise control.
+        scene.cycles.use_denoising = False
 
 
 def render_steps(scene, plan):
