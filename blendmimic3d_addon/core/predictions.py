@@ -30,9 +30,10 @@ class PredictionLayout:
     members: dict = None  # every npz member / the dict, for writing the rest back unchanged
 
 
-def load_predictions(path, key=None, with_layout=False):
+def load_predictions(path, key=None, with_layout=False, allow_missing=False):
     """(T,17,3) float poses from ``path``; ``key`` picks an npz member or a dict entry
-    (``"S9/Walking"`` or ``"S9/Walking/0"``) when the file holds several."""
+    (``"S9/Walking"`` or ``"S9/Walking/0"``) when the file holds several. ``allow_missing``
+    lets NaN through (frames an estimator could not fill); infinities are always refused."""
     path = os.fspath(path)
     if path.endswith(".npz"):
         members = read_npz(path, pickled=_object_members(path))
@@ -45,7 +46,7 @@ def load_predictions(path, key=None, with_layout=False):
             layout.entry, value = _pick_entry(path, None, layout.members, key)
     else:
         raise DatasetError(path, None, "predictions must be a .npy or .npz file")
-    poses, layout.form = _as_poses(path, layout.key, value)
+    poses, layout.form = _as_poses(path, layout.key, value, allow_missing)
     layout.dtype = np.asarray(value).dtype
     return (poses, layout) if with_layout else poses
 
@@ -143,12 +144,14 @@ def _names(entries):
     return ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
 
 
-def _as_poses(path, field, value):
+def _as_poses(path, field, value, allow_missing=False):
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
         raise DatasetError(path, field, "poses must be a numeric array")
     form = {(3, (17, 3)): "T,17,3", (4, (1, 17, 3)): "T,1,17,3"}.get((value.ndim, value.shape[1:]))
     if form is None:
         raise DatasetError(path, field, f"shape {value.shape} where (T,17,3) or (T,1,17,3) belongs")
-    if not np.isfinite(value).all():
-        raise DatasetError(path, field, "non-finite value (NaN or inf)")
+    if np.isinf(value).any():
+        raise DatasetError(path, field, "infinite value")
+    if not allow_missing and np.isnan(value).any():
+        raise DatasetError(path, field, "NaN value (a missing joint or frame)")
     return value.reshape(len(value), 17, 3).astype(np.float64), form

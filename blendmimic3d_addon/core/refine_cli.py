@@ -29,7 +29,8 @@ def run(args):
     from .predictions import load_predictions, save_predictions_like
     from .refiner import Refiner, smoothness
 
-    poses, layout = load_predictions(args.input, key=args.key, with_layout=True)
+    # Frames an estimator left NaN are the refiner's to bridge; it says when too few remain.
+    poses, layout = load_predictions(args.input, key=args.key, with_layout=True, allow_missing=True)
     refiner = Refiner(args.model, threads=args.threads)
     refined = refiner.refine(poses, args.joint_order, path=args.input)
     save_predictions_like(layout, refined, args.out)

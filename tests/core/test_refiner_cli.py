@@ -39,6 +39,41 @@ def test_refine_command_errors_are_one_line(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_frames_an_estimator_left_nan_stay_nan_and_the_rest_is_refined(tmp_path, capsys):
+    src, out = tmp_path / "gaps.npy", tmp_path / "refined.npy"
+    poses = _poses()
+    poses[[4, 5, 20]] = np.nan
+    np.save(src, poses)
+    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 0
+    written = np.load(out)
+    missing = np.isnan(written).any(axis=(1, 2))
+    assert missing.tolist() == [i in (4, 5, 20) for i in range(30)]
+    np.testing.assert_allclose(written, rf.Refiner().refine(poses, "h36m"), atol=1e-6)
+
+
+def test_too_few_complete_frames_is_one_line(tmp_path, capsys):
+    src, out = tmp_path / "holes.npy", tmp_path / "never.npy"
+    poses = _poses()
+    poses[5:, 2] = np.nan  # one joint missing from frame 5 on: 5 complete frames, the model needs 9
+    np.save(src, poses)
+    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "holes.npy" in err and "5 of 30 frames are complete" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_infinity_is_refused_naming_the_file(tmp_path, capsys):
+    src = tmp_path / "inf.npy"
+    poses = _poses()
+    poses[3, 3, 0] = np.inf
+    np.save(src, poses)
+    assert (
+        cli.main(["refine", str(src), "--out", str(tmp_path / "o.npy"), "--joint-order", "h36m"])
+        == 2
+    )
+    assert "inf.npy: infinite value" in capsys.readouterr().err
+
+
 def test_refine_command_requires_the_joint_order(tmp_path, capsys):
     src = tmp_path / "p.npy"
     np.save(src, _poses())
