@@ -306,35 +306,37 @@ def screenshot(args):
     )
 
 
-def train(args):
+def train_env():
+    """The training venv (PyTorch CPU, onnx); separate from the extension's .venv."""
     env_dir = REPO / ".venv-train"
     python = env_dir / "bin" / "python"
     stamp = env_dir / ".bm3d-setup"
     digest = hashlib.sha256(TRAIN_REQUIREMENTS.read_bytes()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == digest):
+    if not (stamp.exists() and stamp.read_text() == digest and python.exists()):
         run([sys.executable, "-m", "venv", env_dir])
-        run(
-            [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "-r",
-                TRAIN_REQUIREMENTS,
-            ]
-        )
+        pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        run([*pip, "-r", TRAIN_REQUIREMENTS])
         stamp.write_text(digest)
-    run([python, "-m", "training.train", *args.train_args], cwd=REPO)
+    return python
+
+
+def train(args):
+    run([train_env(), "-m", "training.train", *args.train_args], cwd=REPO)
+
+
+def test_training(args):
+    """PyTorch-side tests: ONNX Runtime and PyTorch agree on the exported refiner."""
+    cmd = [train_env(), "-m", "pytest", "-q", "training", *args.pytest_args]
+    return subprocess.run([str(c) for c in cmd], cwd=REPO).returncode
 
 
 def bench(args):
+    """Every benchmark; the refiner's runs in the training venv (PyTorch latency beside ONNX)."""
     python = setup(quiet=True)
     for script in sorted((REPO / "benchmarks").glob("bench_*.py")):
         if args.only and args.only not in script.name:
             continue
-        run([python, script], cwd=REPO)
+        run([train_env() if script.name == "bench_refiner.py" else python, script], cwd=REPO)
 
 
 def main(argv=None):
@@ -363,6 +365,8 @@ def main(argv=None):
     p.add_argument("--out", default=str(REPO / "docs" / "sidebar.png"))
     p = sub.add_parser("train", help="train the refiner (extra arguments go to training.train)")
     p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("test-training", help="PyTorch-side tests (ONNX parity) in .venv-train")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p = sub.add_parser("bench", help="run the benchmarks")
     p.add_argument("--only", help="run only benchmarks whose file name contains this")
     args = parser.parse_args(argv)
@@ -381,6 +385,8 @@ def main(argv=None):
         screenshot(args)
     elif args.command == "train":
         train(args)
+    elif args.command == "test-training":
+        return test_training(args)
     elif args.command == "bench":
         bench(args)
     return 0
