@@ -151,37 +151,24 @@ def listed_takes(directory):
 
 
 def scene_takes(scene):
-    """The takes the exporter writes (sampling.scene_actions), over each action's frame range."""
+    """The takes the exporter writes (sampling.scene_actions), over the scene frames it uses."""
     takes = []
     for name in sampling.scene_actions(scene):
-        start, end = sampling.frame_range(bpy.data.actions[name])
+        start, end = sampling.take_frames(scene, name)
         takes.append(Take(name, sampling.action_folder_name(name), start, end))
     return takes
 
 
 @contextlib.contextmanager
 def applied_take(scene, take):
-    """The people play the take as the exporter sets it (sampling.SceneSampler.set_take: the
-    primary always, the others when the action is in their library); put back afterwards."""
-    action = bpy.data.actions[take.action]
-    saved = []
-    for index, person in enumerate(scene_model.people(scene)):
-        if index == 0 or take.action in scene_model.person_actions(person):
-            animation = person.animation_data
-            previous = (  # action slots exist from Blender 4.4 on
-                (animation.action, getattr(animation, "action_slot", None))
-                if animation
-                else (None, None)
-            )
-            saved.append((person, *previous))
-            sampling.assign_action(person, action)
+    """The people play the take as the exporter plays it (sampling.play_take: the primary that
+    action, everyone else their own take and start offset); every take is put back afterwards."""
+    saved = sampling.current_takes(scene)
     try:
+        sampling.play_take(scene, take.action)
         yield
     finally:
-        for person, previous, slot in reversed(saved):
-            person.animation_data.action = previous
-            if previous is not None and slot is not None:
-                person.animation_data.action_slot = slot
+        sampling.restore_takes(saved)
 
 
 # --- QA inputs ---------------------------------------------------------------------------------

@@ -343,3 +343,24 @@ def test_videos_follow_the_exported_cameras_and_actions(clean_scene, videos, fra
     validate = importlib.import_module(f"{videos.__package__.rpartition('.')[0]}.core.validate")
     report = validate.validate_dataset(tmp_path / "data")
     assert report.ok, report.problems
+
+
+def test_videos_play_each_person_as_the_export_does(clean_scene, job):
+    """In the Walk take the primary walks and person 1 keeps its own take (Wave, offset 7), as
+    the exported keypoints have it; every take is put back afterwards."""
+    import bpy
+
+    people = importlib.import_module(job.__name__.rpartition(".")[0] + ".people")
+    bpy.ops.blendmimic3d.add_mannequin(action="Wave")
+    bpy.ops.blendmimic3d.add_mannequin(action="Wave")
+    primary, other = sorted(
+        (o for o in clean_scene.objects if o.get("bm3d_role") == "person"),
+        key=lambda o: o["bm3d_person_index"],
+    )
+    people.set_take(other, bpy.data.actions["Wave"], 7)
+    walk = next(t for t in job.scene_takes(clean_scene) if t.action == "Walk")
+    with job.applied_take(clean_scene, walk):
+        assert people.take(primary)[0].name == "Walk"
+        assert people.take(other) == (bpy.data.actions["Wave"], 7)
+    assert people.take(primary) == (bpy.data.actions["Wave"], 0)
+    assert people.take(other) == (bpy.data.actions["Wave"], 7)
