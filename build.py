@@ -37,7 +37,15 @@ TRAIN_REQUIREMENTS = REPO / "training" / "requirements.txt"
 
 DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = os.environ.get("BM3D_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-DEBIAN_PACKAGES = ["blender", "python3-pytest", "python3-numpy", "libgl1-mesa-dri"]
+# EGL lets the background Blender render (Workbench, EEVEE) without a display.
+DEBIAN_PACKAGES = [
+    "blender",
+    "python3-pytest",
+    "python3-numpy",
+    "libgl1-mesa-dri",
+    "libegl1",
+    "libegl-mesa0",
+]
 
 
 def run(cmd, **kwargs):
@@ -200,7 +208,9 @@ def debian_blender():
     in at the same paths, so pytest-blender and the tests see the same files."""
     root = debian_root()
     wrapper = CACHE / "blender-debian"
-    if not (root / ".bm3d-ready").exists():
+    ready = root / ".bm3d-ready"
+    wanted = ",".join(DEBIAN_PACKAGES)
+    if not ready.exists():
         if shutil.which("debootstrap") is None:
             run(["apt-get", "install", "-y", "-q", "debootstrap"])
         if root.exists():
@@ -210,13 +220,16 @@ def debian_blender():
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(DEBIAN_PACKAGES)}",
+                f"--include={wanted}",
                 DEBIAN_SUITE,
                 root,
                 DEBIAN_MIRROR,
             ]
         )
-        (root / ".bm3d-ready").write_text(DEBIAN_SUITE)
+    elif ready.read_text() != wanted:  # a root from an older package list: add what is new
+        shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+        run(["chroot", root, "apt-get", "install", "-y", "-q", *DEBIAN_PACKAGES])
+    ready.write_text(wanted)
     install_wheels_in_root(root)
     # The checkout's parent holds it and ../shared; the tests' temporary files are under /tmp.
     wrapper.write_text(_WRAPPER.format(root=root, binds=f"{REPO.parent} /tmp"))
@@ -264,9 +277,7 @@ exec unshare --mount --propagation private sh -c '
 
 
 def test(args):
-    pytest_args = list(args.pytest_args)
-    if pytest_args[:1] == ["--"]:
-        pytest_args = pytest_args[1:]
+    pytest_args = _after_dashes(list(args.pytest_args))
     python = setup(args.blender, quiet=True)
     env = dict(os.environ)
     if args.debian or args.executable:
@@ -320,13 +331,17 @@ def train_env():
     return python
 
 
+def _after_dashes(extra):
+    return extra[1:] if extra[:1] == ["--"] else extra
+
+
 def train(args):
-    run([train_env(), "-m", "training.train", *args.train_args], cwd=REPO)
+    run([train_env(), "-m", "training.train", *_after_dashes(args.train_args)], cwd=REPO)
 
 
 def test_training(args):
     """PyTorch-side tests: ONNX Runtime and PyTorch agree on the exported refiner."""
-    cmd = [train_env(), "-m", "pytest", "-q", "training", *args.pytest_args]
+    cmd = [train_env(), "-m", "pytest", "-q", "training", *_after_dashes(args.pytest_args)]
     return subprocess.run([str(c) for c in cmd], cwd=REPO).returncode
 
 
