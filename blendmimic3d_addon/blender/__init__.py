@@ -2,7 +2,7 @@
 
 import importlib
 
-# The extension's top-level package, e.g. "bl_ext.user_default.blendmimic3d"; preferences live under it.
+# The extension's top-level package, e.g. "bl_ext.user_default.blendmimic3d": preferences use it.
 ADDON_PACKAGE = __package__.rpartition(".")[0]
 
 # Each module has register() and unregister(). Order matters: preferences and properties come

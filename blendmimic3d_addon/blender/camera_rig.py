@@ -21,6 +21,7 @@ from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from . import sampling, scene_model
 from .panel import SubPanel
+from .registration import classes_and_scene_settings
 
 COLLECTION = "BlendMimic3D Cameras"
 BLENDER_MIN_LENS_MM = 1.0
@@ -557,14 +558,4 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
 
 
 _CLASSES = (BM3D_PG_cameras, BM3D_OT_rig_cameras, BM3D_OT_fit_cameras, BM3D_PT_cameras)
-_register_classes, _unregister_classes = bpy.utils.register_classes_factory(_CLASSES)
-
-
-def register():
-    _register_classes()
-    bpy.types.Scene.bm3d_cameras = bpy.props.PointerProperty(type=BM3D_PG_cameras)
-
-
-def unregister():
-    del bpy.types.Scene.bm3d_cameras
-    _unregister_classes()
+register, unregister = classes_and_scene_settings(_CLASSES, bm3d_cameras=BM3D_PG_cameras)

@@ -1,4 +1,4 @@
-"""Blender's extension command-line hook: ``blender -b [file.blend] -c blendmimic3d SUBCOMMAND ...``."""
+"""Blender's extension command-line hook: ``blender -b [scene.blend] -c blendmimic3d COMMAND``."""
 
 import bpy
 

@@ -12,6 +12,7 @@ from ..core.errors import DatasetError
 from . import scene_model
 from .camera_rig import current_joints, linked_collection, pass_settings
 from .panel import SubPanel
+from .registration import classes_and_scene_settings
 
 COLLECTION = "BlendMimic3D Occluders"
 
@@ -223,14 +224,4 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
 
 
 _CLASSES = (BM3D_PG_occluders, BM3D_OT_add_occluder, BM3D_OT_clear_occluders, BM3D_PT_occluders)
-_register_classes, _unregister_classes = bpy.utils.register_classes_factory(_CLASSES)
-
-
-def register():
-    _register_classes()
-    bpy.types.Scene.bm3d_occluders = bpy.props.PointerProperty(type=BM3D_PG_occluders)
-
-
-def unregister():
-    del bpy.types.Scene.bm3d_occluders
-    _unregister_classes()
+register, unregister = classes_and_scene_settings(_CLASSES, bm3d_occluders=BM3D_PG_occluders)

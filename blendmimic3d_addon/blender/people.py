@@ -13,6 +13,7 @@ import bpy
 from ..core import layout as layout_core
 from . import scene_model
 from .panel import SubPanel
+from .registration import classes_and_scene_settings
 from .sampling import frame_range
 
 TAKE_TRACK = "BM3D Take"
@@ -441,13 +442,4 @@ CLASSES = (
 )
 
 
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-    bpy.types.Scene.bm3d_people = bpy.props.PointerProperty(type=BM3D_PeopleSettings)
-
-
-def unregister():
-    del bpy.types.Scene.bm3d_people
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = classes_and_scene_settings(CLASSES, bm3d_people=BM3D_PeopleSettings)

@@ -22,6 +22,7 @@ from ..core.joints import JOINT_SETS, PARENTS_BM3D, convert_joint_order
 from ..core.predictions import load_predictions, save_predictions_like
 from . import preferences
 from .panel import SubPanel
+from .registration import classes_and_scene_settings
 
 # Custom properties of a skeleton object.
 KIND = "bm3d_pred_kind"  # "input" or "refined"
@@ -449,13 +450,4 @@ _CLASSES = (
 )
 
 
-def register():
-    for cls in _CLASSES:
-        bpy.utils.register_class(cls)
-    bpy.types.Scene.bm3d_refine = bpy.props.PointerProperty(type=BM3D_RefineSettings)
-
-
-def unregister():
-    del bpy.types.Scene.bm3d_refine
-    for cls in reversed(_CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = classes_and_scene_settings(_CLASSES, bm3d_refine=BM3D_RefineSettings)

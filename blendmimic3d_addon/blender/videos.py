@@ -11,6 +11,7 @@ import bpy
 from ..core.errors import DatasetError
 from . import scene_model
 from .panel import SubPanel
+from .registration import classes_and_scene_settings
 from .video_job import VIDEOS_DIR, plan_videos, render_steps
 
 ENGINES = (
@@ -183,13 +184,4 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
 _CLASSES = (BM3D_PG_videos, BM3D_OT_render_videos, BM3D_PT_videos)
 
 
-def register():
-    for cls in _CLASSES:
-        bpy.utils.register_class(cls)
-    bpy.types.Scene.bm3d_videos = bpy.props.PointerProperty(type=BM3D_PG_videos)
-
-
-def unregister():
-    del bpy.types.Scene.bm3d_videos
-    for cls in reversed(_CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = classes_and_scene_settings(_CLASSES, bm3d_videos=BM3D_PG_videos)
