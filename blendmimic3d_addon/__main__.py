@@ -1,4 +1,4 @@
-"""``python -m blendmimic3d_addon SUBCOMMAND ...`` (plain Python, or the .venv with the bpy module)."""
+"""``python -m blendmimic3d_addon SUBCOMMAND ...``: plain Python, or the .venv with bpy."""
 
 import sys
 

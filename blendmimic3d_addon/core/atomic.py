@@ -54,7 +54,9 @@ def replace_dir(new, path):
     """Put folder ``new`` at ``path``; an older ``path`` is moved aside first and removed last."""
     old = None
     if os.path.exists(path):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".old", dir=os.path.dirname(path))
+        old = tempfile.mkdtemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".old", dir=os.path.dirname(path)
+        )
         os.rmdir(old)
         os.replace(path, old)
     try:
