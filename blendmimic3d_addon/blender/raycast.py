@@ -34,7 +34,7 @@ class _Mesh:
         self.deforming = deforming
         self.local = None
         self.matrix = None
-        self.moved = True  # world positions to be written again
+        self.written = set()  # buffer slots that hold the current world positions
         self._read(depsgraph)
 
     def _read(self, depsgraph):
@@ -53,7 +53,7 @@ class _Mesh:
             self.chunk_index = occlusion.chunk_vertices(self.triangles)
         else:
             _read_positions(mesh, self.local.reshape(-1))
-        self.moved = True
+        self.written.clear()
 
     def refresh(self, depsgraph):
         """Bring the mesh to the evaluated frame (rigid meshes: only their placement)."""
@@ -62,7 +62,8 @@ class _Mesh:
         else:
             matrix = np.array(self.obj.evaluated_get(depsgraph).matrix_world, dtype=np.float64)
             if not np.array_equal(matrix, self.matrix):
-                self.matrix, self.moved = matrix, True
+                self.matrix = matrix
+                self.written.clear()
 
     def layout_key(self):
         """What the shared triangle list depends on: the topology and the placement's handedness."""
@@ -78,7 +79,6 @@ class _Mesh:
         matrix = self.matrix.astype(np.float32)
         np.matmul(matrix[:3, :3], self.local.T, out=out)
         out += matrix[:3, 3:]
-        self.moved = False
 
 
 def _renderable_meshes(scene):
@@ -86,13 +86,17 @@ def _renderable_meshes(scene):
 
 
 class FrameRayCaster:
-    """Casts every joint ray of a frame against all people's bodies and the scene's objects.
+    """Casts the joint rays of up to ``capacity`` frames at once against all people's bodies and
+    the scene's objects: the frames of a batch share numpy's per-call costs, which exceed the
+    work of one frame's few dozen rays, and the buffers (so the memory) stay fixed.
 
-    ``bodies`` is one list of body meshes per person, in person order. Call ``begin_frame``
-    after each ``scene.frame_set``.
+    ``bodies`` is one list of body meshes per person, in person order. After each
+    ``scene.frame_set`` call ``begin_frame``; when it says the layout must change, cast the
+    frames stored so far, then ``lay_out``; then ``store`` the frame in a free slot.
     """
 
-    def __init__(self, scene, depsgraph, bodies):
+    def __init__(self, scene, depsgraph, bodies, capacity=1):
+        self.capacity = capacity
         self.meshes = [
             _Mesh(o, depsgraph, person, deforming=True)
             for person, meshes in enumerate(bodies)
@@ -105,24 +109,29 @@ class FrameRayCaster:
             if o.name not in body_names
         ]
         self.person_count = len(bodies)
-        self._collect()
+        self.lay_out()
 
     def begin_frame(self, depsgraph):
-        """Read this frame's surfaces once for all cameras."""
+        """Read this frame's surfaces once for all cameras. Returns whether the shared triangle
+        list must be laid out again (a mesh's topology or handedness changed)."""
         for mesh in self.meshes:
             mesh.refresh(depsgraph)
-        self._collect()
+        return [mesh.layout_key() for mesh in self.meshes] != self._keys
 
-    def _collect(self):
-        """Write the moved meshes' world vertices into the shared buffer; lay the buffer and the
-        shared triangle list out again only when a mesh's topology or handedness changed."""
-        keys = [mesh.layout_key() for mesh in self.meshes]
-        if keys != getattr(self, "_keys", None):
-            self._layout()
-            self._keys = keys
+    def store(self, slot):
+        """Keep the frame last read in buffer slot ``slot``: its world vertices (a mesh that has
+        not moved since it was written there is skipped) and its chunk boxes, computed now,
+        while the vertices are in cache."""
         for mesh, (start, end) in zip(self.meshes, self._spans, strict=True):
-            if mesh.moved:
-                mesh.write_world(self._planar[:, start:end])
+            if slot not in mesh.written:
+                mesh.write_world(self._planar[slot, :, start:end])
+                mesh.written.add(slot)
+        self._boxes[slot] = occlusion.grown_chunk_boxes(self.vertices[slot], self.chunk_index)
+
+    def lay_out(self):
+        """Lay the buffers and the shared triangle list out for the meshes as last read."""
+        self._keys = [mesh.layout_key() for mesh in self.meshes]
+        self._layout()
 
     def _layout(self):
         triangles, owners, columns, self._spans = [], [], [], []
@@ -133,23 +142,26 @@ class FrameRayCaster:
             columns.append(mesh.chunk_index + offset)
             self._spans.append((offset, offset + len(mesh.local)))
             offset += len(mesh.local)
-            mesh.moved = True
+            mesh.written.clear()
         if not self.meshes:
             triangles = [np.zeros((0, 3), np.int64)]
             owners = [np.zeros(0, np.int64)]
-        # Planar storage: the casting reads x, y and z rows; ``vertices`` is its (V,3) view.
-        self._planar = np.empty((3, offset), dtype=np.float32)
-        self.vertices = self._planar.T
+        # Planar storage (slot, axis, vertex): the casting reads a frame's x, y and z rows;
+        # ``vertices`` is its (slot, V, 3) view.
+        self._planar = np.empty((self.capacity, 3, offset), dtype=np.float32)
+        self.vertices = np.swapaxes(self._planar, 1, 2)
         self.triangles = np.concatenate(triangles)
         self.chunk_owner = np.concatenate(owners)
         self.chunk_index = occlusion.join_chunk_vertices(columns)
+        self._boxes = np.empty((self.capacity, 6, len(self.chunk_owner)), dtype=np.float32)
 
-    def cast(self, origins, targets):
-        """Every surface crossing on the segments origins[r] -> targets[r] (R,3): see
-        ``occlusion.all_hits``."""
+    def cast(self, origins, targets, slots):
+        """Every surface crossing on the segments origins[r] -> targets[r] (R,3) in the frames
+        stored in ``slots[r]``: see ``occlusion.all_hits``."""
         return occlusion.all_hits(
-            origins, targets, self.vertices, self.triangles, self.chunk_owner, self.chunk_index
-        )
+            origins, targets, self.vertices, self.triangles, self.chunk_owner, self.chunk_index,
+            ray_frame=slots, boxes=self._boxes,
+        )  # fmt: skip
 
 
 def _deforms(obj):

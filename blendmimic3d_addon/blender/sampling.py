@@ -3,7 +3,8 @@ with an occlusion code per joint and camera.
 
 Each frame is evaluated once (``scene.frame_set``) for all people and cameras; projections are
 batched with numpy; the surfaces for the occlusion rays are read once per frame and shared by
-every camera (``raycast.FrameRayCaster``).
+every camera (``raycast.FrameRayCaster``); the rays of BATCH frames are cast and classified
+together.
 """
 
 import dataclasses
@@ -18,6 +19,11 @@ from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from ..core.labels import LABEL_DTYPE
 from . import raycast, scene_model
+
+# Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
+# than the work of one frame's rays, are shared, while the buffers (BATCH copies of the scene's
+# vertices and chunk boxes) stay small and fixed.
+BATCH = 16
 
 
 @dataclasses.dataclass
@@ -195,12 +201,11 @@ class SceneSampler:
         camera_indices = list(camera_indices)
         P = cams.P[camera_indices]
         RT = cams.RT[camera_indices]
-        centres = cam.camera_centre(RT)
         n, people = len(frames), len(self.people)
         positions_3d = np.empty((n, people, 17, 3))
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
         types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
-        own = np.arange(people)[None, :, None]
+        batch = _LabelBatch(self, RT, positions_3d, positions_2d, types)
         for i, frame in enumerate(frames):
             self.scene.frame_set(int(frame))
             joints = self.joints()
@@ -208,8 +213,9 @@ class SceneSampler:
             if camera_indices:
                 positions_2d[:, i] = cam.project(joints, P)
                 if labels:
-                    types[:, i] = self._label(joints, RT, centres, positions_2d[:, i], own)
+                    batch.add(i)
             yield i + 1
+        batch.label()
         return Take(
             action_folder_name(action_name),
             frames,
@@ -218,22 +224,60 @@ class SceneSampler:
             {c: types[k] for k, c in enumerate(camera_indices)},
         )
 
-    def _label(self, joints, RT, centres, uv, own):
-        in_front = cam.camera_depth(joints, RT) > 0
-        res_w, res_h = self.camera_set.res[0]
-        in_frame = cam.in_image(uv, res_w, res_h) & in_front
+    def ray_caster(self):
+        """The ray caster, created (reading the evaluated frame) on first use."""
+        if self.caster is None:
+            self.caster = raycast.FrameRayCaster(
+                self.scene, self.depsgraph, self.bodies, capacity=BATCH
+            )
+            return self.caster, False
+        return self.caster, self.caster.begin_frame(self.depsgraph)
+
+
+class _LabelBatch:
+    """Frames of a take waiting for their occlusion labels; the k-th added is kept in the ray
+    caster's slot k until ``label`` casts and classifies their rays together."""
+
+    def __init__(self, sampler, RT, positions_3d, positions_2d, types):
+        self.sampler = sampler
+        self.RT = RT
+        self.centres = cam.camera_centre(RT)
+        self.positions_3d, self.positions_2d, self.types = positions_3d, positions_2d, types
+        self.frames = []
+
+    def add(self, i):
+        """Keep frame ``i`` (the evaluated one) for labelling."""
+        caster, relayout = self.sampler.ray_caster()
+        if relayout:
+            self.label()  # the frames kept so far use the old layout
+            caster.lay_out()
+        caster.store(len(self.frames))
+        self.frames.append(i)
+        if len(self.frames) == caster.capacity:
+            self.label()
+
+    def label(self):
+        """Codes of the kept frames: one ray per (frame, camera, person, joint) in view."""
+        if not self.frames:
+            return
+        frames, self.frames = self.frames, []
+        joints = self.positions_3d[frames]  # (F,P,17,3)
+        res_w, res_h = self.sampler.camera_set.res[0]
+        # Frame-major (F,C,P,17): each frame's rays together, so the casting reads one frame's
+        # vertices at a time.
+        in_front = np.moveaxis(cam.camera_depth(joints, self.RT) > 0, 0, 1)
+        in_frame = cam.in_image(np.moveaxis(self.positions_2d[:, frames], 0, 1), res_w, res_h)
+        in_frame &= in_front
         mask = occlusion.needs_ray(in_frame, in_front)
         ray_codes = np.zeros(0, dtype=LABEL_DTYPE)
         if mask.any():
-            if self.caster is None:
-                self.caster = raycast.FrameRayCaster(self.scene, self.depsgraph, self.bodies)
-            else:
-                self.caster.begin_frame(self.depsgraph)
-            # One ray per (camera, person, joint) in view, all cameras at once.
-            starts = np.broadcast_to(centres[:, None, None], mask.shape + (3,))[mask]
-            ends = np.broadcast_to(joints[None], mask.shape + (3,))[mask]
-            hits = self.caster.cast(starts, ends)
-            person = np.broadcast_to(own, mask.shape)[mask]
+            shape = mask.shape
+            starts = np.broadcast_to(self.centres[None, :, None, None], shape + (3,))[mask]
+            ends = np.broadcast_to(joints[:, None], shape + (3,))[mask]
+            slots = np.broadcast_to(np.arange(shape[0])[:, None, None, None], shape)[mask]
+            person = np.broadcast_to(np.arange(shape[2])[:, None], shape)[mask]
+            hits = self.sampler.caster.cast(starts, ends, slots)
             distance = np.linalg.norm(ends - starts, axis=1)
             ray_codes = occlusion.classify_rays(*hits, person, distance)
-        return occlusion.classify(ray_codes, in_frame, in_front)
+        codes = occlusion.classify(ray_codes, in_frame, in_front)
+        self.types[:, frames] = np.moveaxis(codes, 1, 0)

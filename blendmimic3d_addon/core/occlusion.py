@@ -213,11 +213,13 @@ def join_chunk_vertices(parts):
 
 
 def chunk_boxes(vertices, columns):
-    """Bounding boxes of the chunks from their vertices (``chunk_vertices``), planar: (6,K) rows
-    low x, y, z, high x, y, z."""
+    """Bounding boxes of the chunks from their vertices (V,3) (``chunk_vertices``), planar:
+    (6,K) rows low x, y, z, high x, y, z."""
     # One gather of K vertices per column, folded into running minima and maxima: dense and in
     # cache, twice as fast as reduceat over the ragged vertex lists.
-    planar = np.ascontiguousarray(vertices.T)
+    planar = vertices.T
+    if planar.strides[1] != planar.itemsize:  # rows of a planar buffer are used as they are
+        planar = np.ascontiguousarray(planar)
     low = _take(planar, columns[0], axis=1)
     high = low.copy()
     for column in columns[1:]:
@@ -225,6 +227,13 @@ def chunk_boxes(vertices, columns):
         np.minimum(low, point, out=low)
         np.maximum(high, point, out=high)
     return np.concatenate([low, high])
+
+
+def grown_chunk_boxes(vertices, columns):
+    """``chunk_boxes`` grown by far more than the single-precision rounding of the vertices and
+    of the tests: the boxes ``all_hits`` culls with."""
+    boxes = chunk_boxes(vertices, columns)
+    return boxes + np.array([-1e-4] * 3 + [1e-4] * 3, dtype=boxes.dtype)[:, None]
 
 
 BRANCHING = 8  # children per box in the hierarchy over consecutive chunks
@@ -259,64 +268,78 @@ def segments_meet_boxes(origins, unit, lengths, boxes):
     rays_planar = np.concatenate([origins.T, 1.0 / safe.T]).astype(np.float32)
     lengths = lengths.astype(np.float32)
     levels = _box_levels(boxes)
-    top = levels[0].shape[1]
-    rays = np.repeat(np.arange(len(origins)), top)
-    nodes = np.tile(np.arange(top), len(origins))
-    for depth, level in enumerate(levels):
-        if depth:
-            rays = np.repeat(rays, BRANCHING)
-            nodes = (nodes[:, None] * BRANCHING + np.arange(BRANCHING)).ravel()
-            inside = nodes < level.shape[1]
-            rays, nodes = rays[inside], nodes[inside]
-        ray = _take(rays_planar, rays, axis=1)
-        box = _take(level, nodes, axis=1)
-        # Slab test, the three axes at once, clipped to [0, length].
-        t1 = (box[:3] - ray[:3]) * ray[3:]
-        t2 = (box[3:] - ray[:3]) * ray[3:]
-        near = np.maximum(np.minimum(t1, t2).max(axis=0), 0)
-        far = np.minimum(np.maximum(t1, t2).min(axis=0), _take(lengths, rays))
-        meet = near <= far
+    # Every ray against every box of the coarsest level: (3,R,n) without gathering.
+    meet = _slab_test(levels[0][:, None, :], rays_planar[:, :, None], lengths[:, None])
+    rays, nodes = np.nonzero(meet)
+    for level in levels[1:]:
+        rays = np.repeat(rays, BRANCHING)
+        nodes = (nodes[:, None] * BRANCHING + np.arange(BRANCHING)).ravel()
+        inside = nodes < level.shape[1]
+        rays, nodes = rays[inside], nodes[inside]
+        meet = _slab_test(
+            _take(level, nodes, axis=1), _take(rays_planar, rays, axis=1), _take(lengths, rays)
+        )
         rays, nodes = rays[meet], nodes[meet]
     return rays, nodes
 
 
-def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
+def _slab_test(box, ray, length):
+    """Whether each ray (origin, inverse direction: ray[:3], ray[3:]) passes through its box
+    (box[:3] low, box[3:] high corner) within [0, length]; the three axes at once."""
+    t1 = (box[:3] - ray[:3]) * ray[3:]
+    t2 = (box[3:] - ray[:3]) * ray[3:]
+    near = np.maximum(np.minimum(t1, t2).max(axis=0), 0)
+    far = np.minimum(np.maximum(t1, t2).min(axis=0), length)
+    return near <= far
+
+
+def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None, ray_frame=None,
+             boxes=None):  # fmt: skip
     """Every surface crossing on the segments origins[r] -> ends[r] (R,3), end excluded.
 
-    vertices (V,3) world positions; triangles (K*CHUNK,3) their indices in chunk order, wound
-    outwards; chunk_owner (K,) the owner code of each chunk; chunk_index:
-    ``chunk_vertices(triangles)`` if already known. Returns per crossing: ray index, distance
-    from the origin, owner code and whether the ray enters the surface there (against its
-    normal). A crossing on an edge shared by two triangles is reported once.
+    vertices (V,3) world positions, or (F,V,3) in F frames with ``ray_frame`` (R,) the frame of
+    each ray (the frames of a batch share numpy's per-call costs; planar (F,3,V) storage is read
+    without copies); triangles (K*CHUNK,3) their indices in chunk order, wound outwards;
+    chunk_owner (K,) the owner code of each chunk; chunk_index: ``chunk_vertices(triangles)`` if
+    already known; boxes: each frame's ``grown_chunk_boxes`` (F,6,K) if already known. Returns
+    per crossing: ray index, distance from the origin, owner code and whether the ray enters the
+    surface there (against its normal). A crossing on an edge shared by two triangles is
+    reported once.
     """
     origins, ends = np.asarray(origins, np.float64), np.asarray(ends, np.float64)
     empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool))
     if not len(origins) or not len(triangles):
         return empty
+    vertices = np.asarray(vertices)
+    if vertices.ndim == 2:
+        vertices, ray_frame = vertices[None], None
+    ray_frame = np.zeros(len(origins), np.int64) if ray_frame is None else np.asarray(ray_frame)
+    # Single precision halves the work; at 10 m it still resolves 1 micrometre. Planar rows
+    # (3,V) keep every step a contiguous 1-d operation.
+    planar = np.ascontiguousarray(np.swapaxes(vertices, 1, 2), dtype=np.float32)  # (F,3,V)
+    if boxes is None:
+        columns = chunk_vertices(triangles) if chunk_index is None else chunk_index
+        boxes = [grown_chunk_boxes(v, columns) for v in vertices]
     chunk_owner = np.asarray(chunk_owner)
     length = np.linalg.norm(ends - origins, axis=1)
     unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
-    boxes = chunk_boxes(vertices, chunk_vertices(triangles) if chunk_index is None else chunk_index)
-    # Boxes grown by far more than the single-precision rounding of the vertices and the tests.
-    boxes = boxes + np.array([-1e-4] * 3 + [1e-4] * 3, dtype=boxes.dtype)[:, None]
-    rays, chunks = segments_meet_boxes(origins, unit, length, boxes)
-    if not len(rays):
-        return empty
-    unit32, origins32 = unit.astype(np.float32), origins.astype(np.float32)
-    rays = np.repeat(rays, CHUNK)
-    tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
-    # Single precision halves the work; at 10 m it still resolves 1 micrometre. Planar rows
-    # (3,N) keep every step a contiguous 1-d operation.
-    planar = np.ascontiguousarray(vertices.T, dtype=np.float32)
-    corners = _take(triangles, tris, axis=0).T
-    t, facing = _ray_triangle(
-        _take(origins32.T, rays, axis=1),
-        _take(unit32.T, rays, axis=1),
-        *(_take(planar, corner, axis=1) for corner in corners),
-    )
-    t = t.astype(np.float64)
-    hit = (t > 1e-9) & (t < _take(length, rays))
-    rays, tris, t, facing = rays[hit], tris[hit], t[hit], facing[hit]
+    origins32, unit32 = origins.T.astype(np.float32), unit.T.astype(np.float32)
+    found = []
+    for frame, among in _rays_by_frame(ray_frame):
+        # Frame by frame: one frame's boxes, vertices and pairs stay in cache.
+        meet, chunks = segments_meet_boxes(origins[among], unit[among], length[among], boxes[frame])
+        rays = np.repeat(among[meet], CHUNK)
+        tris = (chunks[:, None] * CHUNK + np.arange(CHUNK)).ravel()
+        corners = _take(triangles, tris, axis=0).T
+        t, facing = _ray_triangle(
+            _take(origins32, rays, axis=1),
+            _take(unit32, rays, axis=1),
+            *(_take(planar[frame], corner, axis=1) for corner in corners),
+        )
+        t = t.astype(np.float64)
+        hit = (t > 1e-9) & (t < _take(length, rays))
+        found.append((rays[hit], tris[hit], t[hit], facing[hit]))
+    rays, tris, t, facing = (np.concatenate(part) for part in zip(*found, strict=True))
     # Padding repeats triangles, and a ray through an edge meets both triangles: keep one.
     order = np.lexsort((t, rays))
     rays, tris, t, facing = rays[order], tris[order], t[order], facing[order]
@@ -324,6 +347,14 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):
     same = np.zeros(len(t), dtype=bool)
     same[1:] = (rays[1:] == rays[:-1]) & (np.abs(t[1:] - t[:-1]) < 1e-5) & (owner[1:] == owner[:-1])
     return rays[~same], t[~same], owner[~same], facing[~same]
+
+
+def _rays_by_frame(ray_frame):
+    """(frame, its ray indices) for each frame that has rays."""
+    ray_frame = np.asarray(ray_frame)
+    order = np.argsort(ray_frame, kind="stable")
+    frames, starts = np.unique(ray_frame[order], return_index=True)
+    return list(zip(frames, np.split(order, starts[1:]), strict=True))
 
 
 def first_hits(origins, ends, vertices, triangles, chunk_owner, chunk_index=None):

@@ -216,3 +216,24 @@ def test_parts_wound_inwards_are_turned_outwards():
         assert entering.tolist() == expected
     # Mirrored and scaled vertices keep the rule: volumes are signed by the geometry itself.
     assert (outward_triangles(vertices * [-2, 1, 1], fixed)[:12] == f1[:, ::-1]).all()
+
+
+def test_all_hits_of_several_frames_at_once_match_frame_by_frame():
+    # The same triangle soup in three frames, moved differently; rays of all frames cast in one
+    # call give exactly the crossings of one call per frame.
+    rng = np.random.default_rng(3)
+    tris = rng.uniform(-1, 1, (200, 3, 3)) + [0, 3, 0]
+    vertices, triangles, owners = _soup((tris[:100], 0), (tris[100:], OBJECT_HIT))
+    frames = np.stack([vertices, vertices + [0.3, 0, 0], vertices * [1, 1.2, 1]])
+    origins = np.zeros((30, 3))
+    ends = rng.uniform(-1, 1, (30, 3)) * [2, 1, 2] + [0, 4, 0]
+    ray_frame = np.arange(30) % 3
+    batched = all_hits(origins, ends, frames, triangles, owners, ray_frame=ray_frame)
+    assert len(batched[0]) > 20  # crossings in every frame are compared
+    for frame in range(3):
+        among = np.flatnonzero(ray_frame == frame)
+        single = all_hits(origins[among], ends[among], frames[frame], triangles, owners)
+        mine = np.isin(batched[0], among)
+        np.testing.assert_array_equal(among[single[0]], batched[0][mine])
+        for expected, got in zip(single[1:], batched[1:], strict=True):
+            np.testing.assert_array_equal(expected, got[mine])
