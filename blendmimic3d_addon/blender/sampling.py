@@ -23,7 +23,7 @@ from . import raycast, scene_model
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
 # than the work of one frame's rays, are shared, while the buffers (BATCH copies of the scene's
 # vertices and chunk boxes) stay small and fixed.
-BATCH = 16
+BATCH = 8
 
 
 @dataclasses.dataclass

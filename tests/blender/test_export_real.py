@@ -97,9 +97,12 @@ def _brute_force_crossings(origin, end, corners):
     return hit, t[hit], facing[hit] < 0
 
 
-def test_fast_labels_match_a_brute_force_reference(mixamo_scene):
+@pytest.mark.parametrize("moving_crate", [False, True])
+def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, monkeypatch):
     """The exporter's culled, single-precision casting gives the same codes as testing every
-    ray against every triangle in double precision (same classification rule)."""
+    ray against every triangle in double precision (same classification rule). With a moving
+    crate and batches of two frames, the frames of a batch hold the crate in different places
+    and the second batch reuses the first one's slot after the crate has moved away."""
     import bpy
 
     from blendmimic3d_addon.blender import scene_model
@@ -108,6 +111,15 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene):
     from blendmimic3d_addon.core import occlusion
 
     scene, _ = mixamo_scene
+    if moving_crate:
+        from mathutils import Vector
+
+        crate = bpy.data.objects["Crate0"]
+        start = crate.location.copy()
+        for frame, shift in ((1, (0, 0, 0)), (40, (0.5, 0.4, 0.3)), (80, (0, 0, 4))):
+            crate.location = start + Vector(shift)
+            crate.keyframe_insert("location", frame=frame)
+        monkeypatch.setattr("blendmimic3d_addon.blender.sampling.BATCH", 2)
     depsgraph = bpy.context.evaluated_depsgraph_get()
     sampler = SceneSampler(scene, depsgraph)
     frames = [1, 40, 80]
