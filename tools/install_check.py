@@ -185,6 +185,7 @@ def check(observed):
 if __name__ == "__main__":
     code = main()
     sys.stdout.flush()
-    if "bpy" in sys.modules and sys.modules["bpy"].app.binary_path:
-        os._exit(code)  # inside a Blender executable: leave with this status, not Blender's
-    sys.exit(code)
+    # Leave with the checks' status, skipping interpreter teardown: inside a Blender executable
+    # the status would be Blender's own, and the bpy 4.2 module segfaults while tearing down
+    # after an uninstall (seen only there; 4.3, 4.5 and 5.0 exit cleanly; cause not found).
+    os._exit(code)
