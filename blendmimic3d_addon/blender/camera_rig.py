@@ -20,7 +20,7 @@ from ..core import camera_fit, camera_presets, dataset_io
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
 from . import sampling, scene_model
-from .panel import SubPanel
+from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 
 COLLECTION = "BlendMimic3D Cameras"
@@ -385,12 +385,6 @@ def _report_fit(op, changes, failures, frames, people):
 
 def _settings(op, names):
     return {name: getattr(op, name) for name in names}
-
-
-def pass_settings(op_props, props, names):
-    """A panel button carries the scene's settings into the operator it calls."""
-    for name in names:
-        setattr(op_props, name, getattr(props, name))
 
 
 class BM3D_OT_rig_cameras(bpy.types.Operator):

@@ -15,7 +15,7 @@ from ..core import manifest, shards
 from ..core.atomic import staged_dir
 from ..core.errors import DatasetError
 from . import scene_model
-from .panel import SubPanel
+from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
 
 _SUBJECT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -340,8 +340,7 @@ class BM3D_PT_export(SubPanel, bpy.types.Panel):
             icon="INFO",
         )
         op = layout.operator(BM3D_OT_export_dataset.bl_idname, icon="EXPORT")
-        for name in _SETTING_NAMES:
-            setattr(op, name, getattr(props, name))
+        pass_settings(op, props, _SETTING_NAMES)
 
 
 _CLASSES = (BM3D_PG_export, BM3D_OT_export_dataset, BM3D_PT_export)

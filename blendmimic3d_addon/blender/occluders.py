@@ -10,8 +10,8 @@ import numpy as np
 from ..core import occluder_library
 from ..core.errors import DatasetError
 from . import scene_model
-from .camera_rig import current_joints, linked_collection, pass_settings
-from .panel import SubPanel
+from .camera_rig import current_joints, linked_collection
+from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 
 COLLECTION = "BlendMimic3D Occluders"

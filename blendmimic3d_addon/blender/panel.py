@@ -28,6 +28,12 @@ class SubPanel:
     bl_parent_id = BM3D_PT_main.bl_idname
 
 
+def pass_settings(op_props, props, names):
+    """A panel button carries the scene's settings into the operator it calls."""
+    for name in names:
+        setattr(op_props, name, getattr(props, name))
+
+
 def register():
     bpy.utils.register_class(BM3D_PT_main)
 

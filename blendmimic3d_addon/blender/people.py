@@ -12,7 +12,7 @@ import bpy
 
 from ..core import layout as layout_core
 from . import scene_model
-from .panel import SubPanel
+from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 from .sampling import frame_range
 
@@ -427,8 +427,7 @@ class BM3D_PT_people(SubPanel, bpy.types.Panel):
         elif settings.preset != "SINGLE":
             box.prop(settings, "spacing")
         op = box.operator(BM3D_OT_layout_people.bl_idname, icon="COMMUNITY")
-        for key in ("preset", "spacing", "area", "min_distance", "seed"):
-            setattr(op, key, getattr(settings, key))
+        pass_settings(op, settings, ("preset", "spacing", "area", "min_distance", "seed"))
 
 
 CLASSES = (

@@ -10,7 +10,7 @@ import bpy
 
 from ..core.errors import DatasetError
 from . import scene_model
-from .panel import SubPanel
+from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 from .video_job import VIDEOS_DIR, plan_videos, render_steps
 
@@ -177,8 +177,7 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
         count = len(scene_model.dataset_cameras(context.scene))
         layout.label(text=f"{count} dataset camera(s)", icon="CAMERA_DATA")
         op = layout.operator(BM3D_OT_render_videos.bl_idname, icon="RENDER_ANIMATION")
-        for name in VideoSettings.__annotations__:
-            setattr(op, name, getattr(settings, name))
+        pass_settings(op, settings, VideoSettings.__annotations__)
 
 
 _CLASSES = (BM3D_PG_videos, BM3D_OT_render_videos, BM3D_PT_videos)
