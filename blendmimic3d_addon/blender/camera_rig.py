@@ -19,7 +19,7 @@ from ..core import camera as camera_model
 from ..core import camera_fit, camera_presets, dataset_io
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names
-from . import sampling, scene_model
+from . import modal_progress, sampling, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 
@@ -484,11 +484,7 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
         except DatasetError as exc:
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
-        wm = context.window_manager
-        wm.progress_begin(0, 100)
-        self._timer = wm.event_timer_add(0.01, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return modal_progress.start(self, context, 100)
 
     def modal(self, context, event):
         if event.type == "ESC":
@@ -504,10 +500,11 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
             self._sampler.restore()
             self._end(context)
             raise
-        context.window_manager.progress_update(int(done * 100))
         count = len(self._sampler.frames)
-        context.workspace.status_text_set(
-            f"Fitting cameras: frame {self._sampler.done_count} of {count} (Esc to cancel)"
+        modal_progress.update(
+            context,
+            int(done * 100),
+            f"Fitting cameras: frame {self._sampler.done_count} of {count} (Esc to cancel)",
         )
         if not self._sampler.done:
             return {"RUNNING_MODAL"}
@@ -515,12 +512,7 @@ class BM3D_OT_fit_cameras(bpy.types.Operator):
         return self._finish(context, self._cameras, self._sampler)
 
     def _end(self, context):
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        context.workspace.status_text_set(None)
+        modal_progress.end(self, context)
 
 
 class BM3D_PT_cameras(SubPanel, bpy.types.Panel):

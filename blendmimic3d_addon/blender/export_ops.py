@@ -8,13 +8,14 @@ target untouched (a killed one leaves a hidden ``.<subject>.*.staging`` folder b
 
 import os
 import re
+import time
 
 import bpy
 
 from ..core import manifest, shards
 from ..core.atomic import staged_dir
 from ..core.errors import DatasetError
-from . import scene_model
+from . import modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
 
@@ -274,11 +275,7 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
         self._steps = self._job.steps()
-        wm = context.window_manager
-        wm.progress_begin(0, max(self._job.total_frames, 1))
-        self._timer = wm.event_timer_add(0.01, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return modal_progress.start(self, context, self._job.total_frames)
 
     def modal(self, context, event):
         if event.type == "ESC":
@@ -288,8 +285,6 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             return {"CANCELLED"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        import time
-
         until = time.perf_counter() + 0.1
         try:
             while time.perf_counter() < until:
@@ -302,19 +297,15 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             self._end(context)
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
-        context.window_manager.progress_update(done)
-        context.workspace.status_text_set(
-            f"Exporting {self._job.subject}: frame {done} of {self._job.total_frames}, Esc cancels"
+        modal_progress.update(
+            context,
+            done,
+            f"Exporting {self._job.subject}: frame {done} of {self._job.total_frames}, Esc cancels",
         )
         return {"RUNNING_MODAL"}
 
     def _end(self, context):
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        context.workspace.status_text_set(None)
+        modal_progress.end(self, context)
 
 
 def _done_message(job):

@@ -14,7 +14,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
-from . import people, scene_model
+from . import modal_progress, people, scene_model
 from .panel import SubPanel
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary"
@@ -338,12 +338,8 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         if len(paths) > 1 and context.window is not None and not bpy.app.background:
             # Many files in the UI: one per timer tick, a progress bar, Esc to cancel. (Without
             # a UI no events arrive, so scripts and background runs import in one go.)
-            wm = context.window_manager
-            self._timer = wm.event_timer_add(0.01, window=context.window)
-            wm.progress_begin(0, len(paths))
-            wm.modal_handler_add(self)
             BM3D_OT_import_mixamo._busy = True
-            return {"RUNNING_MODAL"}
+            return modal_progress.start(self, context, len(paths))
         self._run.run_all(context)
         return self._finish(context)
 
@@ -359,10 +355,9 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         count = len(run.paths)
         position = len(run.done) + len(run.failed)
         name = os.path.basename(run.pending[0])
-        context.workspace.status_text_set(
-            f"Importing {position + 1}/{count}: {name} (Esc to cancel)"
+        modal_progress.update(
+            context, position, f"Importing {position + 1}/{count}: {name} (Esc to cancel)"
         )
-        context.window_manager.progress_update(position)
         run.step(context)
         if not run.finished:
             return {"RUNNING_MODAL"}
@@ -371,10 +366,7 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
 
     def _end_ui(self, context):
         BM3D_OT_import_mixamo._busy = False
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.progress_end()
-        context.workspace.status_text_set(None)
+        modal_progress.end(self, context)
 
     def _finish(self, context):
         run = self._run
