@@ -9,7 +9,7 @@ import os
 import bpy
 
 from ..core.errors import DatasetError
-from . import scene_model
+from . import modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 from .video_job import VIDEOS_DIR, plan_videos, render_steps
@@ -76,7 +76,7 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
     bl_label = "Render Videos"
     bl_options = {"REGISTER", "UNDO"}
 
-    _timer = None
+    _timer = None  # set by modal_progress.start while a modal run is on
     _steps = None
     _total = 0
     _done_text = ""
@@ -92,13 +92,11 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
         qa = f" and {count} QA videos" if plan.qa_video else ""
         self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
         self._steps = render_steps(context.scene, plan)
-        context.window_manager.progress_begin(0, self._total)
         return plan
 
     def _finish(self, context, result, level, message):
-        context.window_manager.progress_end()
-        if context.workspace is not None:
-            context.workspace.status_text_set(None)
+        if self._timer is not None:
+            modal_progress.end(self, context)
         self.report({level}, message)
         return {result}
 
@@ -111,10 +109,9 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
         except (DatasetError, RuntimeError, OSError, ReferenceError) as exc:
             # ReferenceError: a camera or person deleted while the modal run was going on.
             return self._finish(context, "CANCELLED", "ERROR", str(exc))
-        context.window_manager.progress_update(done)
-        if context.workspace is not None:
-            context.workspace.status_text_set(
-                f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
+        if self._timer is not None:
+            modal_progress.update(
+                context, done, f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
             )
         return None
 
@@ -131,27 +128,15 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
             return self.execute(context)
         if self._start(context) is None:
             return {"CANCELLED"}
-        self._timer = context.window_manager.event_timer_add(0.01, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return modal_progress.start(self, context, self._total)
 
     def modal(self, context, event):
         if event.type == "ESC":
             self._steps.close()  # removes the staging folder, restores the scene
-            self._remove_timer(context)
             return self._finish(context, "CANCELLED", "WARNING", "Cancelled: no video written")
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        result = self._advance(context)
-        if result is None:
-            return {"RUNNING_MODAL"}
-        self._remove_timer(context)
-        return result
-
-    def _remove_timer(self, context):
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
+        return self._advance(context) or {"RUNNING_MODAL"}
 
 
 class BM3D_PT_videos(SubPanel, bpy.types.Panel):
