@@ -3,7 +3,7 @@
 People's bodies are read each frame from their evaluated (deformed) meshes; every other
 renderable mesh (tagged occluders, furniture, walls) is treated as rigid, so its vertices are
 read once and only its world matrix is read each frame. The casting itself is numpy
-(``core.occlusion.all_hits``): rebuilding ``mathutils`` BVH trees of the deformed character
+(``core.triangle_rays``): rebuilding ``mathutils`` BVH trees of the deformed character
 every frame cost 20 ms, against 3 ms for evaluating the frame (Mixamo sample, two meshes, 49k
 triangles); chunk culling with exact triangle tests costs less and yields every crossing with its
 direction (entering or leaving), which the own-body test needs.
@@ -11,7 +11,7 @@ direction (entering or leaving), which the own-body test needs.
 
 import numpy as np
 
-from ..core import occlusion
+from ..core import occlusion, triangle_rays
 from . import scene_model
 
 
@@ -47,10 +47,9 @@ class _Mesh:
             mesh.loop_triangles.foreach_get("vertices", triangles)
             self.local = np.empty((count, 3), dtype=np.float32)
             _read_positions(mesh, self.local.reshape(-1))
-            triangles = occlusion.outward_triangles(self.local, triangles.reshape(-1, 3))
+            triangles = triangle_rays.outward_triangles(self.local, triangles.reshape(-1, 3))
             centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
-            self.triangles = triangles[occlusion.chunk_order(centroids)]
-            self.chunk_index = occlusion.chunk_vertices(self.triangles)
+            self.triangles = triangles[triangle_rays.chunk_order(centroids)]
         else:
             _read_positions(mesh, self.local.reshape(-1))
         self.written.clear()
@@ -119,14 +118,12 @@ class FrameRayCaster:
         return [mesh.layout_key() for mesh in self.meshes] != self._keys
 
     def store(self, slot):
-        """Keep the frame last read in buffer slot ``slot``: its world vertices (a mesh that has
-        not moved since it was written there is skipped) and its chunk boxes, computed now,
-        while the vertices are in cache."""
+        """Keep the world vertices of the frame last read in buffer slot ``slot`` (a mesh that has
+        not moved since it was written there is skipped)."""
         for mesh, (start, end) in zip(self.meshes, self._spans, strict=True):
             if slot not in mesh.written:
                 mesh.write_world(self._planar[slot, :, start:end])
                 mesh.written.add(slot)
-        self._boxes[slot] = occlusion.grown_chunk_boxes(self.vertices[slot], self.chunk_index)
 
     def lay_out(self):
         """Lay the buffers and the shared triangle list out for the meshes as last read."""
@@ -134,12 +131,11 @@ class FrameRayCaster:
         self._layout()
 
     def _layout(self):
-        triangles, owners, columns, self._spans = [], [], [], []
+        triangles, owners, self._spans = [], [], []
         offset = 0
         for mesh in self.meshes:
             triangles.append(mesh.world_triangles() + offset)
-            owners.append(np.full(len(mesh.triangles) // occlusion.CHUNK, mesh.owner))
-            columns.append(mesh.chunk_index + offset)
+            owners.append(np.full(len(mesh.triangles) // triangle_rays.CHUNK, mesh.owner))
             self._spans.append((offset, offset + len(mesh.local)))
             offset += len(mesh.local)
             mesh.written.clear()
@@ -150,18 +146,15 @@ class FrameRayCaster:
         # ``vertices`` is its (slot, V, 3) view.
         self._planar = np.empty((self.capacity, 3, offset), dtype=np.float32)
         self.vertices = np.swapaxes(self._planar, 1, 2)
-        self.triangles = np.concatenate(triangles)
-        self.chunk_owner = np.concatenate(owners)
-        self.chunk_index = occlusion.join_chunk_vertices(columns)
-        self._boxes = np.empty((self.capacity, 6, len(self.chunk_owner)), dtype=np.float32)
+        self.chunks = triangle_rays.TriangleChunks(
+            np.concatenate(triangles), np.concatenate(owners)
+        )
 
     def cast(self, origins, targets, slots):
         """Every surface crossing on the segments origins[r] -> targets[r] (R,3) in the frames
-        stored in ``slots[r]``: see ``occlusion.all_hits``."""
-        return occlusion.all_hits(
-            origins, targets, self.vertices, self.triangles, self.chunk_owner, self.chunk_index,
-            ray_frame=slots, boxes=self._boxes,
-        )  # fmt: skip
+        stored in ``slots[r]``, slots 0 to the highest used (``TriangleChunks.cast``)."""
+        used = self._planar[: int(np.max(slots, initial=-1)) + 1]
+        return self.chunks.cast(origins, targets, used, slots)
 
 
 def _deforms(obj):

@@ -108,7 +108,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.sampling import SceneSampler
     from blendmimic3d_addon.core import camera as cam
-    from blendmimic3d_addon.core import occlusion
+    from blendmimic3d_addon.core import occlusion, triangle_rays
 
     scene, _ = mixamo_scene
     if moving_crate:
@@ -141,7 +141,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
             corners, owner_of = [], []
             for obj, owner in owners:
                 local, triangles, matrix = _world_triangles(obj, depsgraph)
-                triangles = occlusion.outward_triangles(local, triangles)
+                triangles = triangle_rays.outward_triangles(local, triangles)
                 world = local @ matrix[:3, :3].T + matrix[:3, 3]
                 corners.append(world[triangles])
                 owner_of.append(np.full(len(triangles), owner))

@@ -1,0 +1,233 @@
+"""Every crossing of segments with triangle soups (pure core, no Blender): against brute force,
+over several frames at once, through a hierarchy of several levels, with padded chunks."""
+
+import numpy as np
+import pytest
+
+from blendmimic3d_addon.core.occlusion import NO_HIT, OBJECT_HIT
+from blendmimic3d_addon.core.triangle_rays import (
+    CHUNK,
+    TriangleChunks,
+    all_hits,
+    chunk_order,
+    connected_parts,
+    first_hits,
+    outward_triangles,
+)
+
+
+def _quad(centre, half, axis):
+    """Two triangles of a square facing +axis, wound counter-clockwise seen from +axis."""
+    u, v = [a for a in range(3) if a != axis]
+    corners = []
+    for du, dv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+        point = np.array(centre, float)
+        point[u] += du * half
+        point[v] += dv * half
+        corners.append(point)
+    if (u, v) == (0, 2):  # keep the winding's normal along +axis
+        corners = corners[::-1]
+    return [[corners[0], corners[1], corners[2]], [corners[0], corners[2], corners[3]]]
+
+
+def _soup(*parts):
+    """Vertices, chunk-ordered triangle indices and chunk owners of (triangles, owner) parts."""
+    vertices, triangles, owners = [], [], []
+    for tris, owner in parts:
+        tris = np.asarray(tris, float).reshape(-1, 3, 3)
+        order = chunk_order(tris.mean(axis=1))
+        base = len(vertices) * 3
+        vertices.extend(tris)
+        index = (base + np.arange(len(tris) * 3).reshape(-1, 3))[order]
+        triangles.append(index)
+        owners.append(np.full(len(order) // CHUNK, owner))
+    return np.concatenate(vertices), np.concatenate(triangles), np.concatenate(owners)
+
+
+def test_first_hits_nearest_surface_before_the_end_only():
+    # A wall (object) at y=2 and a body panel (person 0) at y=4, rays along +y from the origin.
+    vertices, triangles, owners = _soup(
+        (_quad((0, 2, 0), 1.0, 1), OBJECT_HIT), (_quad((0, 4, 0), 1.0, 1), 0)
+    )
+    origins = np.zeros((4, 3))
+    ends = np.array([[0, 5, 0], [0, 3, 0], [0, 1.5, 0], [3, 5, 0]], float)
+    distance, owner = first_hits(origins, ends, vertices, triangles, owners)
+    np.testing.assert_allclose(distance[:2], [2.0, 2.0])
+    assert owner.tolist() == [OBJECT_HIT, OBJECT_HIT, NO_HIT, NO_HIT]
+    assert np.isinf(distance[2:]).all()  # ends before the wall; passes beside both panels
+
+
+def test_all_hits_report_entering_and_leaving():
+    # A closed box (person 0) between y=3.9 and y=4.1 on the ray's way: in, then out.
+    vertices, triangles, owners = _soup((_box(), 0))
+    rays, t, owner, entering = all_hits(
+        np.zeros((1, 3)), np.array([[0, 5, 0]]), vertices, triangles, owners
+    )
+    assert rays.tolist() == [0, 0] and owner.tolist() == [0, 0]
+    np.testing.assert_allclose(t, [3.9, 4.1])
+    assert entering.tolist() == [True, False]
+
+
+def _box(centre=(0, 4, 0), half=0.1):
+    """A closed cube, faces wound outwards."""
+    cube = []
+    for axis in range(3):
+        for sign in (1, -1):
+            face_centre = np.array(centre, float)
+            face_centre[axis] += half * sign
+            quad = np.array(_quad(face_centre, half, axis))
+            cube.extend(quad if sign > 0 else quad[:, ::-1])
+    return np.array(cube)
+
+
+def test_first_hits_matches_brute_force_on_random_triangles():
+    rng = np.random.default_rng(7)
+    tris = rng.uniform(-1, 1, (300, 3, 3)) * [1, 1, 1] + [0, 3, 0]
+    vertices, triangles, owners = _soup((tris[:150], 0), (tris[150:], OBJECT_HIT))
+    origins = np.zeros((40, 3))
+    ends = rng.uniform(-1, 1, (40, 3)) * [3, 1, 3] + [0, 4, 0]
+    distance, _ = first_hits(origins, ends, vertices, triangles, owners)
+    assert 10 < np.isfinite(distance).sum() < 40  # both hits and misses are checked
+    for r in range(40):
+        length = np.linalg.norm(ends[r])
+        unit = ends[r] / length
+        best = np.inf
+        for a, b, c in tris:
+            t = _brute_ray_triangle(unit, a, b, c)
+            if t is not None and 1e-9 < t < length:
+                best = min(best, t)
+        assert distance[r] == pytest.approx(best)
+
+
+def _brute_ray_triangle(unit, a, b, c):
+    """Ray from the origin: solve origin + t*unit = a + u(b-a) + v(c-a) directly."""
+    matrix = np.column_stack([unit, a - b, a - c])
+    if abs(np.linalg.det(matrix)) < 1e-12:
+        return None
+    t, u, v = np.linalg.solve(matrix, a)
+    return t if u >= 0 and v >= 0 and u + v <= 1 else None
+
+
+def _indexed_cube(low, size, inward):
+    """A closed cube of 8 shared vertices; its 12 triangles wound outwards, or all inwards."""
+    vertices = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
+    faces = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]],
+                     )  # fmt: skip
+    return vertices * size + low, faces[:, ::-1] if inward else faces
+
+
+def test_parts_wound_inwards_are_turned_outwards():
+    # Two overlapping cubes of one mesh (like the mannequin's segments), the second wound inwards.
+    v1, f1 = _indexed_cube((-0.5, 3.5, -0.5), 1.0, inward=False)
+    v2, f2 = _indexed_cube((-0.25, 4.25, -0.25), 1.0, inward=True)
+    vertices, triangles = np.vstack([v1, v2]), np.vstack([f1, f2 + 8])
+    assert connected_parts(triangles, 17).tolist() == [0] * 8 + [8] * 8 + [16]  # 16: loose
+    fixed = outward_triangles(vertices, triangles)
+    np.testing.assert_array_equal(fixed[:12], f1)  # already outwards: unchanged
+    np.testing.assert_array_equal(fixed[12:], f1 + 8)
+    # Along +y the ray enters the first cube, enters the second, leaves the first, leaves the
+    # second; before the fix, the second cube's crossings read the other way round.
+    order = chunk_order(vertices[fixed].mean(axis=1))
+    owners = np.zeros(len(order) // CHUNK, int)
+    for tris, expected in ((triangles, [True, False, False, True]),
+                           (fixed, [True, True, False, False])):  # fmt: skip
+        _, t, _, entering = all_hits(
+            np.array([[0.1, 0, 0.1]]), np.array([[0.1, 9, 0.1]]), vertices, tris[order], owners
+        )
+        np.testing.assert_allclose(t, [3.5, 4.25, 4.5, 5.25])
+        assert entering.tolist() == expected
+    # Mirrored and scaled vertices keep the rule: volumes are signed by the geometry itself.
+    assert (outward_triangles(vertices * [-2, 1, 1], fixed)[:12] == f1[:, ::-1]).all()
+
+
+def test_all_hits_of_several_frames_at_once_match_frame_by_frame():
+    # The same triangle soup in three frames, moved differently; rays of all frames cast in one
+    # call give exactly the crossings of one call per frame.
+    rng = np.random.default_rng(3)
+    tris = rng.uniform(-1, 1, (200, 3, 3)) + [0, 3, 0]
+    vertices, triangles, owners = _soup((tris[:100], 0), (tris[100:], OBJECT_HIT))
+    frames = np.stack([vertices, vertices + [0.3, 0, 0], vertices * [1, 1.2, 1]])
+    origins = np.zeros((30, 3))
+    ends = rng.uniform(-1, 1, (30, 3)) * [2, 1, 2] + [0, 4, 0]
+    ray_frame = np.arange(30) % 3
+    batched = all_hits(origins, ends, frames, triangles, owners, ray_frame=ray_frame)
+    assert len(batched[0]) > 20  # crossings in every frame are compared
+    for frame in range(3):
+        among = np.flatnonzero(ray_frame == frame)
+        single = all_hits(origins[among], ends[among], frames[frame], triangles, owners)
+        mine = np.isin(batched[0], among)
+        np.testing.assert_array_equal(among[single[0]], batched[0][mine])
+        for expected, got in zip(single[1:], batched[1:], strict=True):
+            np.testing.assert_array_equal(expected, got[mine])
+
+
+def _brute_all_crossings(origins, ends, tris):
+    """Every (ray, distance, enters) of segments against separate triangles, in float64."""
+    found = []
+    a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+    e1, e2 = b - a, c - a
+    normal = np.cross(e1, e2)
+    for r, (origin, end) in enumerate(zip(origins, ends, strict=True)):
+        length = np.linalg.norm(end - origin)
+        unit = (end - origin) / length
+        p = np.cross(unit, e2)
+        det = np.einsum("ij,ij->i", e1, p)
+        s = origin - a
+        u = np.einsum("ij,ij->i", s, p) / det
+        q = np.cross(s, e1)
+        v = (q @ unit) / det
+        t = np.einsum("ij,ij->i", e2, q) / det
+        hit = (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < length)
+        found += [(r, t[k], normal[k] @ unit < 0) for k in np.flatnonzero(hit)]
+    return sorted(found)
+
+
+def test_a_hierarchy_of_several_levels_and_padded_chunks_finds_every_crossing():
+    # 3,000 small triangles in clusters; top=4 makes four levels of boxes (375 chunks padded to
+    # 512), and the default one level: both give every crossing of a brute-force search.
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(-1, 1, (60, 3)) + [0, 4, 0]
+    tris = centres[rng.integers(0, 60, 3000)][:, None] + rng.normal(0, 0.08, (3000, 3, 3))
+    vertices, triangles, owners = _soup((tris[:1500], 0), (tris[1500:], OBJECT_HIT))
+    origins = rng.uniform(-0.2, 0.2, (50, 3))
+    ends = centres[rng.integers(0, 60, 50)] + rng.normal(0, 0.05, (50, 3))
+    planar = np.ascontiguousarray(vertices.T[None], dtype=np.float32)
+    deep = TriangleChunks(triangles, owners, top=4)
+    assert deep.sizes == [512, 64, 8, 1]
+    expected = _brute_all_crossings(origins, ends, tris)
+    assert len(expected) > 100
+    for chunks in (deep, TriangleChunks(triangles, owners)):
+        rays, t, owner, entering = chunks.cast(origins, ends, planar, np.zeros(50, int))
+        assert len(rays) == len(expected)
+        got = sorted(zip(rays.tolist(), t.tolist(), entering.tolist(), strict=True))
+        assert [(r, e) for r, _, e in got] == [(r, e) for r, _, e in expected]
+        np.testing.assert_allclose([g[1] for g in got], [e[1] for e in expected], atol=1e-5)
+        assert set(owner.tolist()) == {0, OBJECT_HIT}
+
+
+def test_boxes_hold_their_triangles_and_their_children():
+    rng = np.random.default_rng(5)
+    tris = rng.uniform(-1, 1, (1000, 3, 3))
+    vertices, triangles, owners = _soup((tris, 0))
+    chunks = TriangleChunks(triangles, owners, top=4)
+    frames = np.stack([vertices, vertices * 2 + 1])
+    levels = chunks.boxes(np.ascontiguousarray(frames.transpose(0, 2, 1), dtype=np.float32))
+    assert [level.shape for level in levels] == [(6, 2, size) for size in chunks.sizes[::-1]]
+    for frame in range(2):
+        corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
+        leaves = levels[-1][:, frame]
+        assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
+        for parent, child in zip(levels[:-1], levels[1:], strict=True):
+            below = child[:, frame].reshape(6, -1, 8)
+            assert (parent[:3, frame, :, None] <= below[:3]).all()
+            assert (below[3:] <= parent[3:, frame, :, None]).all()
+
+
+def test_no_triangles_no_crossings():
+    chunks = TriangleChunks(np.zeros((0, 3), int), np.zeros(0, int))
+    rays, t, owner, entering = chunks.cast(
+        np.zeros((2, 3)), np.ones((2, 3)), np.zeros((1, 3, 0), np.float32), [0, 0]
+    )
+    assert len(rays) == len(t) == len(owner) == len(entering) == 0
+    assert NO_HIT == -1  # what first_hits reports for a ray that meets nothing
