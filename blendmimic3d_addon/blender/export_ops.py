@@ -251,6 +251,16 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
     _job = None
     _steps = None
     _timer = None
+    # One modal export at a time: a second one would save the scene as the first had set it
+    # mid-run (the take, the frame) and, ending last, restore that instead of the user's.
+    _busy = False
+
+    @classmethod
+    def poll(cls, context):
+        if BM3D_OT_export_dataset._busy:
+            cls.poll_message_set("An export is running: wait for it, or press Esc to cancel it")
+            return False
+        return True
 
     def _make_job(self, context):
         return ExportJob(context.scene, context.evaluated_depsgraph_get(), self.directory,
@@ -275,6 +285,7 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
         self._steps = self._job.steps()
+        BM3D_OT_export_dataset._busy = True
         return modal_progress.start(self, context, self._job.total_frames)
 
     def modal(self, context, event):
@@ -297,6 +308,9 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             self._end(context)
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
+        except Exception:  # the job has cleaned up; free the UI (and the guard) before it shows
+            self._end(context)
+            raise
         modal_progress.update(
             context,
             done,
@@ -305,6 +319,7 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def _end(self, context):
+        BM3D_OT_export_dataset._busy = False
         modal_progress.end(self, context)
 
 
