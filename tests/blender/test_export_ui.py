@@ -1,7 +1,8 @@
 """In a windowed Blender: export_dataset runs modal from the panel's button over an older dataset
 (status line with the frame count, a hidden staging folder, the older dataset untouched), refuses
 a second export meanwhile, Esc cancels it leaving the older dataset byte for byte and the scene's
-frame and takes as they were, and a short export runs to the end and validates.
+frame and takes as they were, a write error half-way does the same and frees the UI, and a short
+export runs to the end and validates.
 
 Runs ui_export.py in a real Blender executable on a virtual X display (windowed.py).
 """
@@ -77,6 +78,16 @@ def test_escape_leaves_the_older_dataset_and_the_scene_as_they_were(seen):
     assert after["statuses"][-1] is None  # the status line is cleared
     assert all(STATUS.match(text) for text in after["statuses"][:-1])
     assert after["reports"].count("Export cancelled: nothing was written") == 1
+
+
+def test_an_error_half_way_frees_the_ui_and_keeps_the_older_dataset(seen):
+    assert seen["invoke_failing"] == ["RUNNING_MODAL"]
+    after = seen["after_failure"]
+    assert after["tree"] == seen["before"]["tree"]  # the same files, byte for byte; no staging
+    assert after["scene"] == SCENE
+    assert after["statuses"][-1] is None and after["export_allowed"] is True
+    # Blender shows the operator's Python error in the Info log.
+    assert "OSError: [Errno 28] No space left on device (injected)" in seen["after_run"]["reports"]
 
 
 def test_short_modal_export_runs_to_the_end_and_validates(seen):

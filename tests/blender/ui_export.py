@@ -194,20 +194,54 @@ def after_escape():
         "export_allowed": bpy.ops.blendmimic3d.export_dataset.poll(),
         "reports": reports(),
     }
-    # A short run to the end: the long take cut to 30 frames.
+    # A write failing half-way (a full disk, injected into the job): the error ends the run.
+    job_class = module("blender.export_ops").ExportJob
+    real_write_take = job_class._write_take
+
+    def failing_write_take(job, stage, take):
+        raise OSError(28, "No space left on device (injected)")
+
+    def after_failure():
+        job_class._write_take = real_write_take
+        seen["after_failure"] = {
+            "tree": tree(),
+            "scene": scene_state(),
+            "statuses": list(statuses),
+            "export_allowed": bpy.ops.blendmimic3d.export_dataset.poll(),
+        }
+        short_run()
+
+    job_class._write_take = failing_write_take
+    statuses.clear()
+    seen["invoke_failing"] = export()
+    when_export_ends("failing", after_failure)
+
+
+def short_run():
+    """A run to the end: the long take cut to 30 frames."""
     bpy.data.actions["Long"].frame_end = 30
     statuses.clear()
     seen["invoke_short"] = export()
-    started_at["short"] = time.monotonic()
-    then(watch_short, 0.1)
+    when_export_ends("short", after_short_run)
 
 
-def watch_short():
-    if EXPORT_MODAL in modal_operators():
-        if time.monotonic() - started_at["short"] > 120:
-            finish("the short export did not end in 120 s")
+def when_export_ends(run, step):
+    """Run ``step`` once no export is modal any more (fail the test after 120 s)."""
+    started = time.monotonic()
+
+    def watch():
+        if EXPORT_MODAL not in modal_operators():
+            step()
+            return None
+        if time.monotonic() - started > 120:
+            finish(f"the {run} export did not end in 120 s")
             return None
         return 0.1
+
+    then(watch, 0.1)
+
+
+def after_short_run():
     report = module("core.validate").validate_dataset(FOLDER)
     seen["after_run"] = {
         "tree": tree(),
@@ -219,7 +253,6 @@ def watch_short():
         "subjects": report.subjects,
     }
     finish()
-    return None
 
 
 then(build, 1.0)
