@@ -97,6 +97,10 @@ def find_blender_executable():
     debian = pathlib.Path.home() / ".cache" / "blendmimic3d" / "blender-debian"
     for candidate in (os.environ.get("BM3D_BLENDER"), debian, shutil.which("blender")):
         if candidate and os.access(candidate, os.X_OK):
+            if candidate == debian:
+                # The wrapper is shared by every checkout on the machine and binds the folders of
+                # the one that wrote it last: bind this checkout's parent (and ../shared) instead.
+                os.environ.setdefault("BM3D_CHROOT_BINDS", f"{REPO.parent} /tmp")
             return str(candidate)
     return None
 

@@ -106,8 +106,20 @@ class ExportJob:
         """Generator: yields the count of frames done; the target is complete when it ends.
 
         Closing it early (a cancel) or an exception removes the staging folder and leaves the
-        target as it was; the scene's takes and current frame are restored either way.
+        target as it was; the scene's takes and current frame are restored either way. A failed
+        write (a full disk) or an object deleted during the run ends it with a ``DatasetError``.
         """
+        try:
+            yield from self._staged_steps()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise DatasetError(exc.filename or self.target, "writing", reason) from None
+        except ReferenceError as exc:
+            raise DatasetError(
+                blend_name(), "scene", f"changed during the export, nothing was written ({exc})"
+            ) from None
+
+    def _staged_steps(self):
         try:
             with staged_dir(self.target, overwrite=self.overwrite) as stage:
                 done = 0
@@ -115,13 +127,16 @@ class ExportJob:
                 for action, cams in self.takes.items():
                     take = None
                     sampling = self.sampler.sample_take(action, cams)
-                    while take is None:
-                        try:
-                            count = next(sampling)
-                        except StopIteration as stop:
-                            take = stop.value
-                            continue
-                        yield done + count
+                    try:
+                        while take is None:
+                            try:
+                                count = next(sampling)
+                            except StopIteration as stop:
+                                take = stop.value
+                                continue
+                            yield done + count
+                    finally:
+                        sampling.close()  # a cancel: its labelling thread ends before cleanup
                     done += len(take.frames)
                     self._write_take(stage, take)
                     start, end = int(take.frames[0]), int(take.frames[-1])
@@ -317,6 +332,12 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             f"Exporting {self._job.subject}: frame {done} of {self._job.total_frames}, Esc cancels",
         )
         return {"RUNNING_MODAL"}
+
+    def cancel(self, context):
+        """Blender ends the run itself (a file loaded, the window closed): as Esc does."""
+        if self._steps is not None:
+            self._steps.close()
+        self._end(context)
 
     def _end(self, context):
         BM3D_OT_export_dataset._busy = False

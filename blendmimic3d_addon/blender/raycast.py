@@ -152,9 +152,12 @@ class FrameRayCaster:
 
     def cast(self, origins, targets, slots):
         """Every surface crossing on the segments origins[r] -> targets[r] (R,3) in the frames
-        stored in ``slots[r]``, slots 0 to the highest used (``TriangleChunks.cast``)."""
-        used = self._planar[: int(np.max(slots, initial=-1)) + 1]
-        return self.chunks.cast(origins, targets, used, slots)
+        stored in ``slots[r]`` (``TriangleChunks.cast``). Reads only the slots from the lowest
+        to the highest of ``slots``: the others may be being written meanwhile."""
+        if not len(slots):
+            return self.chunks.cast(origins, targets, self._planar[:0], slots)
+        first, last = int(np.min(slots)), int(np.max(slots))
+        return self.chunks.cast(origins, targets, self._planar[first : last + 1], slots - first)
 
 
 def _deforms(obj):

@@ -4,9 +4,10 @@ with an occlusion code per joint and camera.
 Each frame is evaluated once (``scene.frame_set``) for all people and cameras; projections are
 batched with numpy; the surfaces for the occlusion rays are read once per frame and shared by
 every camera (``raycast.FrameRayCaster``); the rays of BATCH frames are cast and classified
-together.
+together, on a worker thread while the main thread evaluates the next frames.
 """
 
+import concurrent.futures
 import dataclasses
 import re
 
@@ -21,9 +22,12 @@ from ..core.labels import LABEL_DTYPE
 from . import raycast, scene_model
 
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
-# than the work of one frame's rays, are shared, while the buffers (BATCH copies of the scene's
-# vertices and chunk boxes) stay small and fixed.
+# than the work of one frame's rays, are shared, while the buffers (2 * BATCH copies of the
+# scene's vertices: one batch being cast, one being filled) stay small and fixed.
 BATCH = 8
+# Whether batches are labelled on a worker thread (False: on the main thread, in turn with the
+# frames; the benchmark compares both).
+PIPELINED = True
 
 
 @dataclasses.dataclass
@@ -206,16 +210,19 @@ class SceneSampler:
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
         types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
         batch = _LabelBatch(self, RT, positions_3d, positions_2d, types)
-        for i, frame in enumerate(frames):
-            self.scene.frame_set(int(frame))
-            joints = self.joints()
-            positions_3d[i] = joints
-            if camera_indices:
-                positions_2d[:, i] = cam.project(joints, P)
-                if labels:
-                    batch.add(i)
-            yield i + 1
-        batch.label()
+        try:
+            for i, frame in enumerate(frames):
+                self.scene.frame_set(int(frame))
+                joints = self.joints()
+                positions_3d[i] = joints
+                if camera_indices:
+                    positions_2d[:, i] = cam.project(joints, P)
+                    if labels:
+                        batch.add(i)
+                yield i + 1
+            batch.finish()
+        finally:
+            batch.close()  # also on a cancel (the generator closed) or an error
         return Take(
             action_folder_name(action_name),
             frames,
@@ -228,15 +235,18 @@ class SceneSampler:
         """The ray caster, created (reading the evaluated frame) on first use."""
         if self.caster is None:
             self.caster = raycast.FrameRayCaster(
-                self.scene, self.depsgraph, self.bodies, capacity=BATCH
+                self.scene, self.depsgraph, self.bodies, capacity=2 * BATCH
             )
             return self.caster, False
         return self.caster, self.caster.begin_frame(self.depsgraph)
 
 
 class _LabelBatch:
-    """Frames of a take waiting for their occlusion labels; the k-th added is kept in the ray
-    caster's slot k until ``label`` casts and classifies their rays together."""
+    """Frames of a take waiting for their occlusion labels, labelled BATCH at a time on a worker
+    thread. The main thread evaluates frames (``scene.frame_set`` lets other threads run) and
+    stores their surfaces in one half of the ray caster's slots while the worker casts the rays
+    of the batch in the other half: the two cores share the work, at most one batch is in
+    flight, and the worker touches numpy arrays only, never Blender data."""
 
     def __init__(self, sampler, RT, positions_3d, positions_2d, types):
         self.sampler = sampler
@@ -244,23 +254,57 @@ class _LabelBatch:
         self.centres = cam.camera_centre(RT)
         self.positions_3d, self.positions_2d, self.types = positions_3d, positions_2d, types
         self.frames = []
+        self.half = 0  # the half of the slots being filled
+        self._worker = None
+        self._in_flight = None
 
     def add(self, i):
         """Keep frame ``i`` (the evaluated one) for labelling."""
         caster, relayout = self.sampler.ray_caster()
         if relayout:
-            self.label()  # the frames kept so far use the old layout
+            self._submit()  # the frames kept so far use the old layout
+            self._wait()
             caster.lay_out()
-        caster.store(len(self.frames))
+        caster.store(self.half * BATCH + len(self.frames))
         self.frames.append(i)
-        if len(self.frames) == caster.capacity:
-            self.label()
+        if len(self.frames) == BATCH:
+            self._submit()
 
-    def label(self):
-        """Codes of the kept frames: one ray per (frame, camera, person, joint) in view."""
+    def finish(self):
+        """Label the frames still waiting; returns when every frame has its codes."""
+        self._submit()
+        self._wait()
+
+    def close(self):
+        """Wait for the batch in flight (its buffers may be freed next) and end the worker."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+            self._worker = None
+        self._in_flight = None
+
+    def _submit(self):
         if not self.frames:
             return
+        self._wait()  # the batch in flight used the other half: it is refilled next
         frames, self.frames = self.frames, []
+        slots = self.half * BATCH + np.arange(len(frames))
+        if not PIPELINED:
+            self._label(frames, slots)
+            return
+        if self._worker is None:
+            self._worker = concurrent.futures.ThreadPoolExecutor(1, "bm3d-labels")
+        self._in_flight = self._worker.submit(self._label, frames, slots)
+        self.half = 1 - self.half
+
+    def _wait(self):
+        """Wait for the batch in flight; its error, if any, is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def _label(self, frames, slots):
+        """Codes of the given frames kept in ``slots``: one ray per (frame, camera, person,
+        joint) in view."""
         joints = self.positions_3d[frames]  # (F,P,17,3)
         res_w, res_h = self.sampler.camera_set.res[0]
         # Frame-major (F,C,P,17): each frame's rays together, so the casting reads one frame's
@@ -274,9 +318,9 @@ class _LabelBatch:
             shape = mask.shape
             starts = np.broadcast_to(self.centres[None, :, None, None], shape + (3,))[mask]
             ends = np.broadcast_to(joints[:, None], shape + (3,))[mask]
-            slots = np.broadcast_to(np.arange(shape[0])[:, None, None, None], shape)[mask]
+            ray_slot = np.broadcast_to(slots[:, None, None, None], shape)[mask]
             person = np.broadcast_to(np.arange(shape[2])[:, None], shape)[mask]
-            hits = self.sampler.caster.cast(starts, ends, slots)
+            hits = self.sampler.caster.cast(starts, ends, ray_slot)
             distance = np.linalg.norm(ends - starts, axis=1)
             ray_codes = occlusion.classify_rays(*hits, person, distance)
         codes = occlusion.classify(ray_codes, in_frame, in_front)

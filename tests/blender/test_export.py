@@ -374,6 +374,8 @@ def _job(scene, out, **kwargs):
 
 
 def test_cancel_or_error_midway_keeps_the_older_dataset(scene, tmp_path):
+    from blendmimic3d_addon.core.errors import DatasetError
+
     assert _export(tmp_path, subject="S1", cameras="0") == {"FINISHED"}
     before = _tree(tmp_path)
     # Cancel (what Esc does): close the job's steps after a few frames.
@@ -388,7 +390,7 @@ def test_cancel_or_error_midway_keeps_the_older_dataset(scene, tmp_path):
     # An error in the middle: the same.
     steps = _job(scene, tmp_path, overwrite=True).steps()
     next(steps)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DatasetError, match="S1: writing: disk full$"):
         steps.throw(OSError("disk full"))
     assert _tree(tmp_path) == before
     assert sorted(os.listdir(tmp_path)) == ["S1", "dataset.json"]
@@ -416,6 +418,38 @@ def test_clear_messages_for_an_incomplete_scene(addon, tmp_path):
     with pytest.raises(RuntimeError, match="'//dataset' is relative to the .blend file: save"):
         bpy.ops.blendmimic3d.export_dataset(directory="//dataset", subject="S1")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_or_a_deleted_person_is_one_message_and_keeps_the_older_dataset(
+    addon, scene, tmp_path, monkeypatch
+):
+    import importlib
+
+    import bpy
+
+    ExportJob = importlib.import_module(f"{addon}.blender.export_ops").ExportJob  # the operator's
+    assert _export(tmp_path, subject="S1") == {"FINISHED"}
+    before, frame = _tree(tmp_path), scene.frame_current
+
+    def full_disk(job, stage, take):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ExportJob, "_write_take", full_disk)
+    with pytest.raises(RuntimeError, match=r"S1: writing: No space left on device$"):
+        _export(tmp_path, subject="S1", overwrite=True)
+    assert _tree(tmp_path) == before and scene.frame_current == frame
+    monkeypatch.undo()
+
+    write_take = ExportJob._write_take
+
+    def person_deleted(job, stage, take):  # after the first take; the second reads the person
+        write_take(job, stage, take)
+        bpy.data.objects.remove(bpy.data.objects["Person1"])
+
+    monkeypatch.setattr(ExportJob, "_write_take", person_deleted)
+    with pytest.raises(RuntimeError, match="scene: changed during the export, nothing was"):
+        _export(tmp_path, subject="S1", overwrite=True)
+    assert _tree(tmp_path) == before
 
 
 def test_invoke_without_a_window_runs_to_the_end(scene, tmp_path):
