@@ -9,8 +9,9 @@ all from the data below and nothing else:
   prefix), hierarchy, rest pose (scaled to 1.75 m) and rolls as a real Mixamo character, the object
   transform an imported Mixamo FBX gets (centimetres, scaled 0.01, turned 90 degrees about X), so
   Mixamo actions play on it unchanged and its actions play on Mixamo characters;
-- ``Mannequin_Body``: rigid, skinned body segments (one vertex group per bone) so the body
-  occludes itself in renders and occlusion labels; the character's left side is tinted;
+- ``Mannequin_Body``: rigid, skinned body segments (one vertex group per bone), each a closed
+  capsule wound outwards (normals point out), so the body occludes itself in renders and
+  occlusion labels; the character's left side is tinted;
 - four procedural actions at 30 fps, every bone keyed: ``Walk`` (97 frames, three gait cycles
   walking 4 m forward; its last frame repeats its first pose), ``Wave`` (90 frames, the right
   hand, marked cyclic), ``Sit`` (120 frames: sit down to seat height, stay, stand up) and
@@ -228,18 +229,20 @@ def capsule(a, b, r0, r1, cap, wide, depth, sides):
                 a + y * along + x * (radius * math.cos(t)) + z * (radius * depth * math.sin(t))
             )
     verts.append(b + y * cap)
+    # Every face counter-clockwise seen from outside (along the axis first, then round the
+    # ring), so normals point out: culling, shading and the occlusion rays see the outside.
     faces = []
     top = len(verts) - 1
     for k in range(sides):
-        faces.append((0, 1 + (k + 1) % sides, 1 + k))
+        faces.append((0, 1 + k, 1 + (k + 1) % sides))
     for r in range(len(rings) - 1):
         lo, hi = 1 + r * sides, 1 + (r + 1) * sides
         for k in range(sides):
             k1 = (k + 1) % sides
-            faces.append((lo + k, lo + k1, hi + k1, hi + k))
+            faces.append((lo + k, hi + k, hi + k1, lo + k1))
     last = 1 + (len(rings) - 1) * sides
     for k in range(sides):
-        faces.append((last + k, last + (k + 1) % sides, top))
+        faces.append((last + (k + 1) % sides, last + k, top))
     return verts, faces
 
 

@@ -131,3 +131,45 @@ def test_asset_is_small_and_the_generator_rebuilds_it(addon, tmp_path):
     done = subprocess.run([*command, "--", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert 100_000 < out.stat().st_size < 2_000_000
+
+
+def test_body_segments_are_wound_outwards(clean_scene):
+    """Every separate segment of the body encloses a positive volume and its faces' normals point
+    away from it: renders with backface culling or normal-based shading see the outside."""
+    import bpy
+    import numpy as np
+
+    from blendmimic3d_addon.core.triangle_rays import connected_parts, outward_triangles
+
+    arm = add("Wave")
+    clean_scene.frame_set(45)  # a posed frame: the skinned mesh as it is rendered
+    body = next(o for o in clean_scene.objects if o.get("bm3d_role") == "body")
+    assert body.parent == arm
+    evaluated = body.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.data
+    local = np.empty(len(mesh.vertices) * 3)
+    mesh.vertices.foreach_get("co", local)
+    matrix = np.array(evaluated.matrix_world)
+    vertices = local.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+    mesh.loop_triangles.foreach_get("vertices", triangles)
+    triangles = triangles.reshape(-1, 3)
+    normals = np.empty(len(mesh.loop_triangles) * 3)
+    mesh.loop_triangles.foreach_get("normal", normals)
+    normals = normals.reshape(-1, 3) @ np.linalg.inv(matrix[:3, :3])  # normals go by the inverse
+
+    part = connected_parts(triangles, len(vertices))[triangles[:, 0]]
+    parts = np.unique(part)
+    # One closed capsule per segment: 7 for the torso and head, 23 per side (limbs, phalanges).
+    assert len(parts) >= 50
+    corners = vertices[triangles]
+    volume = np.einsum("ij,ij->i", corners[:, 0], np.cross(corners[:, 1], corners[:, 2])) / 6
+    part_volume = np.bincount(part, weights=volume)[parts]
+    assert (part_volume > 0).all(), f"{(part_volume <= 0).sum()} of {len(parts)} parts inside out"
+    assert np.array_equal(outward_triangles(vertices, triangles), triangles)
+    # The normals Blender computed point away from their part's middle.
+    centres = corners.mean(axis=1)
+    for p in parts:
+        mine = part == p
+        away = centres[mine] - centres[mine].mean(axis=0)
+        assert np.einsum("ij,ij->i", normals[mine], away).mean() > 0, p
