@@ -272,10 +272,7 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if BM3D_OT_export_dataset._busy:
-            cls.poll_message_set("An export is running: wait for it, or press Esc to cancel it")
-            return False
-        return True
+        return modal_progress.refuse_second_run(cls, "An export")
 
     def _make_job(self, context):
         return ExportJob(context.scene, context.evaluated_depsgraph_get(), self.directory,
@@ -300,7 +297,6 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
         self._steps = self._job.steps()
-        BM3D_OT_export_dataset._busy = True
         return modal_progress.start(self, context, self._job.total_frames)
 
     def modal(self, context, event):
@@ -340,7 +336,6 @@ class BM3D_OT_export_dataset(bpy.types.Operator):
         self._end(context)
 
     def _end(self, context):
-        BM3D_OT_export_dataset._busy = False
         modal_progress.end(self, context)
 
 

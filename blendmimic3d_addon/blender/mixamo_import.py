@@ -324,10 +324,7 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
 
     @classmethod
     def poll(cls, context):
-        if BM3D_OT_import_mixamo._busy:
-            cls.poll_message_set("An import is running: wait for it, or press Esc to cancel it")
-            return False
-        return True
+        return modal_progress.refuse_second_run(cls, "An import")
 
     def execute(self, context):
         paths = file_paths(self.filepath, self.directory, self.files)
@@ -338,7 +335,6 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         if len(paths) > 1 and context.window is not None and not bpy.app.background:
             # Many files in the UI: one per timer tick, a progress bar, Esc to cancel. (Without
             # a UI no events arrive, so scripts and background runs import in one go.)
-            BM3D_OT_import_mixamo._busy = True
             return modal_progress.start(self, context, len(paths))
         self._run.run_all(context)
         return self._finish(context)
@@ -365,7 +361,6 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         return self._finish(context)
 
     def _end_ui(self, context):
-        BM3D_OT_import_mixamo._busy = False
         modal_progress.end(self, context)
 
     def _finish(self, context):

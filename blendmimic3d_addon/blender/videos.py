@@ -80,6 +80,12 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
     _steps = None
     _total = 0
     _done_text = ""
+    # One modal render at a time: both would set up, and put back, the same render settings.
+    _busy = False
+
+    @classmethod
+    def poll(cls, context):
+        return modal_progress.refuse_second_run(cls, "A video render")
 
     def _start(self, context):
         try:

@@ -48,8 +48,8 @@ def outward_triangles(vertices, triangles):
     """``triangles`` (T,3) with every connected part wound outwards (positive enclosed volume).
 
     The own-body test reads entering/leaving from the winding, and meshes come wound either way
-    (the bundled mannequin's segments are all wound inwards): a part whose signed volume is
-    negative gets its triangles reversed. Parts are told apart by shared vertices, so the separate
+    (imported ones with flipped normals, separate segments each their own way): a part whose
+    signed volume is negative gets its triangles reversed. Parts are told apart by shared vertices, so the separate
     segments of one mesh are oriented one by one.
     """
     vertices = np.asarray(vertices, dtype=np.float64)

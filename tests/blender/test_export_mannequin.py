@@ -1,5 +1,5 @@
-"""Occlusion labels on the bundled mannequin: separate skinned capsules, all wound inwards, which
-the labeller must still read as one closed body (entering and leaving each segment)."""
+"""Occlusion labels on the bundled mannequin: separate, overlapping skinned capsules, which the
+labeller must still read as one closed body (entering and leaving each segment)."""
 
 import numpy as np
 import pytest

@@ -26,6 +26,9 @@ def test_modal_run_shows_progress_then_esc_leaves_the_folder_as_it_was(seen):
     assert seen["settings_during"][0] == "BLENDER_WORKBENCH"  # the render set up for videos
     assert seen["files_after_escape"] == seen["files_before"] == ["Videos", "Videos/older.txt"]
     assert seen["settings_after_escape"] == seen["before"]
+    # One render at a time: a second one is refused while the first runs, allowed after.
+    assert seen["render_allowed_during"] is False
+    assert seen["render_allowed_after_escape"] is True
 
 
 def test_short_modal_run_finishes_and_the_panel_draws(seen):

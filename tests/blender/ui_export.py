@@ -15,7 +15,7 @@ import time
 import bpy
 
 sys.path.insert(0, __file__.rpartition("/")[0])
-from windowed import Harness  # noqa: E402
+from windowed import Harness, press_escape  # noqa: E402
 
 harness = Harness()
 seen, finish, then = harness.seen, harness.finish, harness.then
@@ -176,11 +176,7 @@ def watch_long():
     except RuntimeError as exc:
         seen["during"]["second_invoke"] = f"RuntimeError: {exc}"
     seen["during"]["modal_after_second"] = modal_operators()
-    win = window()
-    area = area_of("VIEW_3D")
-    x, y = area.x + area.width // 2, area.y + area.height // 2
-    win.event_simulate(type="ESC", value="PRESS", x=x, y=y)
-    win.event_simulate(type="ESC", value="RELEASE", x=x, y=y)
+    press_escape(window(), area_of("VIEW_3D"))
     then(after_escape, 1.0)
     return None
 

@@ -14,7 +14,7 @@ import time
 import bpy
 
 sys.path.insert(0, __file__.rpartition("/")[0])
-from windowed import Harness  # noqa: E402
+from windowed import Harness, press_escape  # noqa: E402
 
 harness = Harness()
 seen, finish, guarded, then = harness.seen, harness.finish, harness.guarded, harness.then
@@ -176,11 +176,7 @@ def watch_part():
     seen["people_at_escape"] = count
     seen["modal_at_escape"] = modal_operators()
     seen["second_import_allowed_meanwhile"] = bpy.ops.blendmimic3d.import_mixamo.poll()
-    win = window()
-    area, _region = view3d()
-    x, y = area.x + area.width // 2, area.y + area.height // 2
-    win.event_simulate(type="ESC", value="PRESS", x=x, y=y)
-    win.event_simulate(type="ESC", value="RELEASE", x=x, y=y)
+    press_escape(window(), view3d()[0])
     then(after_escape, 1.0)
     return None
 

@@ -63,6 +63,7 @@ def build():
 def press_escape():
     seen["files_during"] = files()
     seen["settings_during"] = settings()
+    seen["render_allowed_during"] = bpy.ops.blendmimic3d.render_videos.poll()
     window = bpy.context.window_manager.windows[0]
     window.event_simulate(type="ESC", value="PRESS")
     window.event_simulate(type="ESC", value="RELEASE")
@@ -72,6 +73,7 @@ def press_escape():
 def after_escape():
     seen["files_after_escape"] = files()
     seen["settings_after_escape"] = settings()
+    seen["render_allowed_after_escape"] = bpy.ops.blendmimic3d.render_videos.poll()
     action = bpy.data.objects["StandIn_0"].animation_data.action
     action.use_frame_range = True
     action.frame_start, action.frame_end = 1, 3

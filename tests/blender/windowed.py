@@ -88,3 +88,10 @@ class Harness:
 
     def then(self, step, delay=0.2):
         self.bpy.app.timers.register(self.guarded(step), first_interval=delay)
+
+
+def press_escape(window, area):
+    """Esc pressed and released over the middle of ``area`` (what a user cancelling does)."""
+    x, y = area.x + area.width // 2, area.y + area.height // 2
+    window.event_simulate(type="ESC", value="PRESS", x=x, y=y)
+    window.event_simulate(type="ESC", value="RELEASE", x=x, y=y)
