@@ -2,7 +2,8 @@
 bundled GCN, compare both with ground truth, and export the refined poses in the input's layout.
 
 A skeleton is a mesh whose 17 vertices are the joints and whose edges are the bones; the vertex
-positions are keyframed, one key per frame. The exact poses (camera frame, metres, the joint
+positions are keyframed, one key per frame; frames the estimator left NaN (any joint) are missing
+and the skeleton is keyed hidden there. The exact poses (camera frame, metres, the joint
 order the user stated) are kept on the object as custom properties, so refining and exporting
 never read them back from the display, which shows them Z-up (camera x, z, -y).
 """
@@ -67,8 +68,11 @@ def _channelbag_fcurves(id_data):
 
 
 def make_skeleton(context, name, poses, frame_start, props, location=(0.0, 0.0, 0.0)):
-    """A new animated skeleton object holding ``poses`` (T,17,3) and ``props``."""
-    shown = _display(np.nan_to_num(np.asarray(poses, dtype=np.float64)))
+    """A new animated skeleton object holding ``poses`` (T,17,3, NaN at missing frames; at least
+    one complete frame) and ``props``."""
+    missing = rf.missing_frames(poses)
+    # Missing frames get bridged vertex keys (finite curves), never seen: the object is hidden.
+    shown = _display(rf.fill_missing_frames(np.asarray(poses, dtype=np.float64), missing))
     mesh = bpy.data.meshes.new(name)
     edges = [(j, int(p)) for j, p in enumerate(PARENTS_BM3D) if p >= 0]
     mesh.from_pydata(shown[0].tolist(), edges, [])
@@ -93,24 +97,46 @@ def make_skeleton(context, name, poses, frame_start, props, location=(0.0, 0.0, 
         points.foreach_set("co", np.column_stack([frames, values]).ravel())
         points.foreach_set("interpolation", [0] * len(points))  # CONSTANT: one pose per frame
         fcurve.update()
+    _hide_missing_frames(obj, missing, frame_start, context.scene.frame_current)
     scene = context.scene
     scene.frame_end = max(scene.frame_end, int(frame_start + len(shown) - 1))
     return obj
 
 
+def _hide_missing_frames(obj, missing, frame_start, frame_now):
+    """Key the skeleton hidden in viewports on its missing frames. Hidden rather than holding the
+    last pose: a held pose would pass for an estimate the estimator never made, and a gap in the
+    playback shows the user where the detections dropped out."""
+    if not missing.any():
+        return
+    obj.keyframe_insert("hide_viewport", frame=frame_start)
+    changes = np.flatnonzero(np.diff(missing.astype(np.int8))) + 1  # first frame of each run
+    at = np.concatenate([[0], changes])
+    (fcurve,) = _channelbag_fcurves(obj)
+    points = fcurve.keyframe_points
+    points.add(len(at) - len(points))
+    points.foreach_set("co", np.column_stack([frame_start + at, missing[at]]).ravel())
+    points.foreach_set("interpolation", [0] * len(points))
+    fcurve.update()
+    # Shown right now as the keys say, before the next frame change evaluates them.
+    obj.hide_viewport = bool(missing[np.clip(frame_now - frame_start, 0, len(missing) - 1)])
+
+
 def skeleton_poses(obj):
-    """The (T,17,3) poses a skeleton object holds, in its joint order."""
+    """The (T,17,3) poses a skeleton object holds, in its joint order, NaN where missing."""
     return np.array(obj[POSES], dtype=np.float64).reshape(-1, 17, 3)
 
 
 def remove_skeleton(obj):
     mesh = obj.data
-    action = mesh.animation_data.action if mesh.animation_data else None
+    # The poses (mesh) and the hiding (object) may share one slotted action: remove it once.
+    actions = {i.animation_data.action for i in (mesh, obj) if i.animation_data} - {None}
     bpy.data.objects.remove(obj)
     if mesh.users == 0:
         bpy.data.meshes.remove(mesh)
-    if action is not None and action.users == 0:
-        bpy.data.actions.remove(action)
+    for action in actions:
+        if action.users == 0:
+            bpy.data.actions.remove(action)
 
 
 def input_skeleton(context):
@@ -200,19 +226,34 @@ def scene_ground_truth(context, settings, n_frames):
     return in_cam - in_cam[:, :1], legacy_labels(take.types[cam][:, 0])
 
 
-def update_comparison(context, source, refined, gt_bm3d, visible):
-    """Store the metrics on the scene and draw the error-over-time plot image."""
-    order = source[ORDER]
-    before = convert_joint_order(skeleton_poses(source), order, "blendmimic3d")
-    after = convert_joint_order(skeleton_poses(refined), order, "blendmimic3d")
-    report = rf.compare(before, after, gt_bm3d, visible)
+def update_comparison(context, source, refined, ground_truth=None):
+    """Store the metrics on the scene: jitter and bone-length spread, and with ``ground_truth``
+    ((T,17,3) BlendMimic3D order, visible labels) MPJPE and the rest with the error-over-time
+    plot image. Missing frames never count: ``frames`` of ``total`` did."""
+    before, after = skeleton_poses(source), skeleton_poses(refined)
+    if ground_truth is None:
+        counted = ~(rf.missing_frames(before) | rf.missing_frames(after))
+        report = {"frames": int(counted.sum()), "total": len(counted), "before": {}, "after": {}}
+    else:
+        order = source[ORDER]
+        report = rf.compare(
+            convert_joint_order(before, order, "blendmimic3d"),
+            convert_joint_order(after, order, "blendmimic3d"),
+            *ground_truth,
+        )
+    for name, poses in (("before", before), ("after", after)):
+        smooth = rf.smoothness(poses)
+        report[name].update(jitter_mm=smooth["jitter_mm"], bone_std_mm=smooth["bone_std_mm"])
     report["source"] = source.name
-    settings = context.scene.bm3d_refine
-    settings.results = json.dumps(report)
+    context.scene.bm3d_refine.results = json.dumps(report)
+    image = bpy.data.images.get(PLOT_NAME)
+    if ground_truth is None:
+        if image is not None:  # no stale plot of an earlier comparison
+            bpy.data.images.remove(image)
+        return report
     pixels, top = rf.error_plot(
         [(report["before"]["per_frame"], BEFORE_RGB), (report["after"]["per_frame"], AFTER_RGB)]
     )
-    image = bpy.data.images.get(PLOT_NAME)
     if image is None or tuple(image.size) != (pixels.shape[1], pixels.shape[0]):
         if image is not None:
             bpy.data.images.remove(image)
@@ -243,7 +284,10 @@ class BM3D_OT_import_predictions(bpy.types.Operator, ImportHelper):
     def execute(self, context):
         path = bpy.path.abspath(self.filepath)
         try:
-            poses = load_predictions(path, key=self.key or None)
+            poses = load_predictions(path, key=self.key or None, allow_missing=True)
+            missing = rf.missing_frames(poses)
+            if missing.all():
+                raise DatasetError(path, self.key or None, "no complete frame (NaN in every one)")
         except DatasetError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -256,7 +300,10 @@ class BM3D_OT_import_predictions(bpy.types.Operator, ImportHelper):
         context.view_layer.objects.active = obj
         settings = context.scene.bm3d_refine
         settings.filepath, settings.joint_order = path, self.joint_order
-        self.report({"INFO"}, f"Imported {len(poses)} frames from {os.path.basename(path)}")
+        message = f"Imported {len(poses)} frames from {os.path.basename(path)}"
+        if missing.any():
+            message += f"; {int(missing.sum())} missing (NaN), hidden on those frames"
+        self.report({"INFO"}, message)
         return {"FINISHED"}
 
 
@@ -304,13 +351,13 @@ class BM3D_OT_refine_predictions(bpy.types.Operator):
             context, f"{source.name} refined", refined, source[FRAME_START], props, location
         )
         message = f"Refined {len(poses)} frames into {obj.name}"
+        missing = int(rf.missing_frames(poses).sum())
+        if missing:
+            message += f" ({missing} missing frames left empty)"
+        report = update_comparison(context, source, obj, ground_truth)
         if ground_truth is not None:
-            report = update_comparison(context, source, obj, *ground_truth)
-            message += (
-                f"; MPJPE {report['before']['mpjpe']:.1f} -> {report['after']['mpjpe']:.1f} mm"
-            )
-        else:
-            settings.results = ""
+            before, after = report["before"]["mpjpe"], report["after"]["mpjpe"]
+            message += f"; MPJPE {before:.1f} -> {after:.1f} mm over {report['frames']} frames"
         self.report({"INFO"}, message)
         return {"FINISHED"}
 
@@ -348,7 +395,7 @@ class BM3D_OT_export_refined(bpy.types.Operator, ExportHelper):
             return {"CANCELLED"}
         try:
             _, layout = load_predictions(original, key=source.get(SOURCE_KEY) or None,
-                                         with_layout=True)  # fmt: skip
+                                         with_layout=True, allow_missing=True)  # fmt: skip
             save_predictions_like(layout, skeleton_poses(refined), path)
         except DatasetError as exc:
             self.report({"ERROR"}, str(exc))
@@ -413,18 +460,25 @@ class BM3D_PT_refiner(SubPanel, bpy.types.Panel):
 
 def _draw_results(layout, settings, report):
     box = layout.box()
-    box.label(text=f"{report['source']}: {report['frames']} frames (mm, before -> after)")
+    frames, total = report["frames"], report.get("total", report["frames"])
+    box.label(text=f"{report['source']}: {frames} of {total} frames counted (mm, before -> after)")
+    if frames < total:
+        box.label(text=f"{total - frames} frames with missing joints left out", icon="INFO")
     before, after = report["before"], report["after"]
-    rows = [("MPJPE", "mpjpe"), ("P-MPJPE", "p_mpjpe")]
+    rows = [("Jitter", "jitter_mm"), ("Bone Spread", "bone_std_mm")]
+    if "mpjpe" in before:
+        rows = [("MPJPE", "mpjpe"), ("P-MPJPE", "p_mpjpe"), *rows]
     if "occluded" in before:
         rows += [("Occluded", "occluded"), ("Visible", "visible"), ("P Occluded", "p_occluded")]
     grid = box.grid_flow(columns=3, align=True)
     for label, key in rows:
         grid.label(text=label)
-        grid.label(text=f"{before[key]:.1f}")
-        grid.label(text=f"{after[key]:.1f}")
+        grid.label(text=f"{before.get(key, float('nan')):.1f}")
+        grid.label(text=f"{after.get(key, float('nan')):.1f}")
     if "occluded_share" in report:
         box.label(text=f"Occluded joints: {100 * report['occluded_share']:.1f} %")
+    if "per_joint" not in before:
+        return
     box.prop(settings, "show_per_joint")
     if settings.show_per_joint:
         names = JOINT_SETS["blendmimic3d"]

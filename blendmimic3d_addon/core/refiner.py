@@ -76,7 +76,7 @@ class Refiner:
         poses = check_poses(poses, self.window, path)
         if joint_order not in JOINT_SETS:
             raise DatasetError(path, "joint_order", f"must be one of {', '.join(JOINT_SETS)}")
-        bad = ~np.isfinite(poses).all(axis=(1, 2))
+        bad = missing_frames(poses)
         filled = fill_missing_frames(poses, bad)
         root = filled[:, :1]
         local = convert_joint_order(filled - root, joint_order, MODEL_JOINT_ORDER).astype(
@@ -102,7 +102,7 @@ def check_poses(poses, window, path=None):
         raise DatasetError(path, "poses", f"expected (T, 17, 3) 3D poses, got shape {poses.shape}")
     if not np.issubdtype(poses.dtype, np.floating):
         poses = poses.astype(np.float32)
-    finite = np.isfinite(poses).all(axis=(1, 2))
+    finite = ~missing_frames(poses)
     if finite.sum() < window:
         raise DatasetError(
             path,
@@ -111,6 +111,11 @@ def check_poses(poses, window, path=None):
             f"needs at least {window}, its window",
         )
     return poses
+
+
+def missing_frames(poses):
+    """(T,) True where a frame has any non-finite joint: the refiner treats it as missing whole."""
+    return ~np.isfinite(np.asarray(poses)).all(axis=(1, 2))
 
 
 def fill_missing_frames(poses, bad):
@@ -126,15 +131,18 @@ def fill_missing_frames(poses, bad):
 
 def smoothness(poses):
     """What can be measured without ground truth: jitter (mean joint acceleration, mm/frame^2)
-    and bone-length spread (mean over bones of the std of its length, mm). Either joint order:
-    both share one tree."""
+    and bone-length spread (mean over bones of the std of its length, mm), over complete frames
+    (``frames`` of them; jitter where three in a row are). Either joint order: both share one
+    tree."""
     from .metrics import bone_lengths
 
     poses = np.asarray(poses, dtype=np.float64)
-    finite = np.isfinite(poses).all(axis=(1, 2))
+    finite = ~missing_frames(poses)
+    poses = np.where(finite[:, None, None], poses, np.nan)  # a partial frame is missing whole
     accel = np.linalg.norm(np.diff(poses, n=2, axis=0), axis=-1)
     lengths = bone_lengths(poses[finite])
     return {
+        "frames": int(finite.sum()),
         "jitter_mm": 1000 * float(np.nanmean(accel)) if len(accel) else float("nan"),
         "bone_std_mm": 1000 * float(lengths.std(0).mean()) if len(lengths) else float("nan"),
     }
@@ -143,24 +151,29 @@ def smoothness(poses):
 def compare(before, after, gt, visible=None):
     """MPJPE and P-MPJPE (mm) of ``before`` and ``after`` against ``gt`` (all (T,17,3), one joint
     order, root-relative), overall, per joint, per frame, and split by ``visible`` (T,17) labels
-    (1 visible, 0 occluded) when given."""
+    (1 visible, 0 occluded) when given. Only frames complete in all three count (``frames`` of
+    ``total``); ``per_frame`` keeps every frame, NaN where one is missing."""
     from .metrics import p_mpjpe_per_joint, per_joint_error, split_by_label
 
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
     gt = np.asarray(gt, dtype=np.float64)
-    report = {"frames": len(gt)}
+    counted = ~(missing_frames(before) | missing_frames(after) | missing_frames(gt))
+    gt = gt[counted]
+    report = {"frames": int(counted.sum()), "total": len(counted)}
     for name, poses in (("before", before), ("after", after)):
-        local = np.asarray(poses, dtype=np.float64)
-        local = local - local[:, :1]
+        local = poses[counted] - poses[counted, :1]
         err = 1000 * per_joint_error(local, gt - gt[:, :1])
         p_err = 1000 * p_mpjpe_per_joint(local, gt)
+        per_frame = np.full(len(counted), np.nan)
+        per_frame[counted] = err.mean(1)
         entry = {
             "mpjpe": float(err.mean()),
             "p_mpjpe": float(p_err.mean()),
             "per_joint": err.mean(0).tolist(),
-            "per_frame": err.mean(1).tolist(),
+            "per_frame": per_frame.tolist(),
         }
         if visible is not None:
-            labels = (np.asarray(visible) > 0.5).astype(np.float64)
+            labels = (np.asarray(visible)[counted] > 0.5).astype(np.float64)
             split = split_by_label(err, labels)
             p_split = split_by_label(p_err, labels)
             entry.update(
@@ -171,13 +184,14 @@ def compare(before, after, gt, visible=None):
             )
         report[name] = entry
     if visible is not None:
-        report["occluded_share"] = float((np.asarray(visible) <= 0.5).mean())
+        report["occluded_share"] = float((np.asarray(visible)[counted] <= 0.5).mean())
     return report
 
 
 def error_plot(curves, width=600, height=200, top=None):
     """RGBA float image (height, width, 4), bottom row first as Blender stores pixels, of one or
-    more (values, rgb) curves over frames, with a grey line every 50 units. numpy only."""
+    more (values, rgb) curves over frames, with a grey line every 50 units; NaN values (missing
+    frames) leave a gap. numpy only."""
     image = np.ones((height, width, 4), dtype=np.float32)
     values = [np.asarray(v, dtype=np.float64) for v, _ in curves]
     top = top or max(1e-9, max(float(np.nanmax(v)) for v in values if v.size)) * 1.05
@@ -187,11 +201,14 @@ def error_plot(curves, width=600, height=200, top=None):
     for v, rgb in zip(values, (c for _, c in curves), strict=True):
         if v.size == 0:
             continue
-        at = np.interp(columns, np.linspace(0, width - 1, len(v)), np.nan_to_num(v))
-        rows = np.clip((at / top * (height - 1)).round().astype(int), 0, height - 1)
+        at = np.interp(columns, np.linspace(0, width - 1, len(v)), v)  # NaN next to a gap
+        gap = np.isnan(at)
+        rows = np.clip((np.nan_to_num(at) / top * (height - 1)).round().astype(int), 0, height - 1)
         lo = np.minimum(rows, np.roll(rows, 1))
         hi = np.maximum(rows, np.roll(rows, 1))
-        lo[0] = hi[0] = rows[0]
-        for x in columns:  # a vertical run per column joins the curve without gaps
+        fresh = np.roll(gap, 1)  # the first column, or the first after a gap: nothing to join
+        fresh[0] = True
+        lo[fresh], hi[fresh] = rows[fresh], rows[fresh]
+        for x in columns[~gap]:  # a vertical run per column joins the curve without gaps
             image[lo[x] : hi[x] + 2, x, :3] = rgb
     return image, top

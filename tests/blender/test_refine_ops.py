@@ -9,6 +9,7 @@ from blendmimic3d_addon.core import dataset_io as dio
 from blendmimic3d_addon.core import refiner as rf
 from blendmimic3d_addon.core.camera import project, world_to_camera
 from blendmimic3d_addon.core.joints import convert_joint_order
+from blendmimic3d_addon.core.metrics import bone_lengths
 
 T = 30
 
@@ -167,7 +168,9 @@ def test_refine_twice_replaces_the_refined_skeleton(clean_scene, predictions):
     bpy.ops.blendmimic3d.refine_predictions()
     bpy.ops.blendmimic3d.refine_predictions()
     assert len(_skeletons("refined")) == 1
-    assert clean_scene.bm3d_refine.results == ""  # no ground truth chosen
+    report = json.loads(clean_scene.bm3d_refine.results)
+    assert "mpjpe" not in report["before"]  # no ground truth chosen: smoothness only
+    assert report["after"]["jitter_mm"] < report["before"]["jitter_mm"]
 
 
 def test_refine_without_a_skeleton_reports(clean_scene):
@@ -327,3 +330,218 @@ def test_blender_command_line_hook_refines(addon, predictions, tmp_path, capsys)
     np.save(bad, np.zeros((3, 17, 3), dtype=np.float32))
     assert hook._execute(["refine", str(bad), "--out", str(out), "--joint-order", "h36m"]) == 2
     assert "hook_bad.npy: poses: 3 of 3 frames" in capsys.readouterr().err
+
+
+# ---- predictions with missing frames (NaN), as real estimators write them ----------------------
+
+MISSING = [0, 10, 11, 12, 20]  # frame 20 lacks one joint only: missing whole, as for the refiner
+
+
+def _with_gaps(h36m, path):
+    gaps = h36m.copy()
+    gaps[MISSING[:-1]] = np.nan
+    gaps[20, 0, 13] = np.nan
+    np.save(path, gaps)
+    return path, gaps
+
+
+@pytest.fixture
+def gappy(tmp_path, predictions):
+    """The VideoPose3D-like predictions with frames 0 and 10-12 NaN and one joint of frame 20."""
+    return _with_gaps(predictions[1], tmp_path / "gaps.npy")
+
+
+def _is_missing(poses):
+    return ~np.isfinite(poses).all(axis=(1, 2))
+
+
+def test_import_with_missing_frames_hides_the_skeleton_there(clean_scene, gappy, capfd):
+    import bpy
+
+    path, gaps = gappy
+    obj = _import(path)
+    assert "Imported 30 frames from gaps.npy; 5 missing (NaN)" in capfd.readouterr().out
+    np.testing.assert_array_equal(np.array(obj["bm3d_pred_poses"]).reshape(-1, 17, 3), gaps[:, 0])
+    scene = clean_scene
+    for k in range(T):
+        scene.frame_set(scene.frame_start + k)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        shown = any(o.original == obj for o in depsgraph.objects)
+        assert shown == (k not in MISSING), k
+        if shown:
+            co = np.array([v.co[:] for v in obj.evaluated_get(depsgraph).data.vertices])
+            pose = gaps[k, 0]
+            expected = np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
+            np.testing.assert_allclose(co, expected, atol=1e-6)
+
+
+def test_import_refuses_infinity_and_all_missing_files_changing_nothing(clean_scene, tmp_path):
+    import bpy
+
+    before = len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)
+    inf = tmp_path / "inf.npy"
+    poses = np.zeros((20, 17, 3), dtype=np.float32)
+    poses[3, 4, 1] = np.inf
+    np.save(inf, poses)
+    with pytest.raises(RuntimeError, match=r"inf\.npy: infinite value"):
+        bpy.ops.blendmimic3d.import_predictions(filepath=str(inf), joint_order="h36m")
+    empty = tmp_path / "empty.npy"
+    poses[:, 5] = np.nan
+    poses[3, 4, 1] = 0
+    np.save(empty, poses)
+    with pytest.raises(RuntimeError, match=r"empty\.npy: no complete frame \(NaN in every one\)"):
+        bpy.ops.blendmimic3d.import_predictions(filepath=str(empty), joint_order="h36m")
+    assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)) == before
+    assert clean_scene.bm3d_refine.filepath == ""
+
+
+def test_refine_leaves_missing_frames_nan_and_refines_the_rest(clean_scene, gappy, capfd):
+    import bpy
+
+    path, gaps = gappy
+    source = _import(path)
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+    assert "(5 missing frames left empty)" in capfd.readouterr().out
+    (refined,) = _skeletons("refined")
+    stored = np.array(refined["bm3d_pred_poses"]).reshape(-1, 17, 3)
+    assert np.flatnonzero(_is_missing(stored)).tolist() == MISSING
+    assert np.isnan(stored[MISSING]).all()  # missing whole, also frame 20's other joints
+    kept = np.delete(np.arange(T), MISSING)
+    assert np.abs(stored[kept] - gaps[kept, 0]).max() > 1e-3  # the refiner changed them
+    np.testing.assert_allclose(stored, rf.Refiner().refine(gaps[:, 0], "h36m"), atol=1e-6)
+    # the refined skeleton is hidden on the same frames
+    for k in (11, 14):
+        clean_scene.frame_set(clean_scene.frame_start + k)
+        assert refined.hide_viewport == (k in MISSING) == source.hide_viewport
+    # smoothness without ground truth counts the complete frames only
+    report = json.loads(clean_scene.bm3d_refine.results)
+    assert (report["frames"], report["total"]) == (T - len(MISSING), T)
+    complete = gaps[kept, 0].astype(np.float64)
+    spread = 1000 * bone_lengths(complete).std(0).mean()
+    assert report["before"]["bone_std_mm"] == pytest.approx(spread, rel=1e-6)
+    # jitter over runs of three complete frames; frame 20's 16 finite joints do not count
+    whole = np.where(_is_missing(gaps[:, 0])[:, None, None], np.nan, gaps[:, 0].astype(float))
+    accel = np.linalg.norm(np.diff(whole, n=2, axis=0), axis=-1)
+    assert report["before"]["jitter_mm"] == pytest.approx(1000 * np.nanmean(accel), rel=1e-6)
+    assert report["after"]["jitter_mm"] < report["before"]["jitter_mm"]
+
+
+def test_metrics_and_plot_leave_missing_frames_out(clean_scene, gappy, dataset):
+    import bpy
+
+    path, gaps = gappy
+    subject, gt, visible = dataset
+    _import(path)
+    settings = clean_scene.bm3d_refine
+    settings.ground_truth = "DATASET"
+    settings.gt_folder, settings.gt_action, settings.gt_camera = str(subject), "Walk", 0
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+    report = json.loads(settings.results)
+    assert (report["frames"], report["total"]) == (T - len(MISSING), T)
+    kept = np.delete(np.arange(T), MISSING)
+    pred = convert_joint_order(gaps[kept, 0], "h36m", "blendmimic3d")
+    raw = 1000 * np.linalg.norm(pred - gt[kept], axis=-1)
+    assert report["before"]["mpjpe"] == pytest.approx(raw.mean(), rel=1e-5)
+    labels = visible[kept]
+    assert report["before"]["occluded"] == pytest.approx(raw[labels == 0].mean(), rel=1e-5)
+    assert report["occluded_share"] == pytest.approx((labels == 0).mean())
+    for name in ("before", "after"):
+        per_frame = np.array(report[name]["per_frame"])
+        assert np.flatnonzero(np.isnan(per_frame)).tolist() == MISSING
+        assert np.isfinite(report[name]["mpjpe"]) and np.isfinite(report[name]["p_mpjpe"])
+    # the plot has a gap at frames 10-12 and curves either side
+    pixels = np.array(bpy.data.images["BM3D Refiner Error"].pixels[:]).reshape(200, 600, 4)
+    drawn = (pixels[..., :3] < 0.8).any(axis=(0, 2))
+    column = [round(k / (T - 1) * 599) for k in (5, 11, 16)]
+    assert drawn[column[0]] and not drawn[column[1]] and drawn[column[2]]
+
+
+def _refine_and_export(path, out, order="h36m"):
+    import bpy
+
+    assert bpy.ops.blendmimic3d.import_predictions(filepath=str(path), joint_order=order) == {
+        "FINISHED"
+    }
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+    assert bpy.ops.blendmimic3d.export_refined(filepath=str(out)) == {"FINISHED"}
+    return np.load(out)
+
+
+def _command_line_refine(path, out):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-m", "blendmimic3d_addon", "refine", str(path), "--out", str(out),
+         "--joint-order", "h36m"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return np.load(out)
+
+
+def test_export_with_missing_frames_equals_the_command_line(clean_scene, gappy, tmp_path):
+    path, gaps = gappy
+    written = _refine_and_export(path, tmp_path / "gaps_refined.npy")
+    expected = _command_line_refine(path, tmp_path / "cli.npy")
+    assert written.shape == expected.shape == gaps.shape and written.dtype == np.float32
+    assert np.flatnonzero(_is_missing(written[:, 0])).tolist() == MISSING
+    np.testing.assert_array_equal(np.isnan(written), np.isnan(expected))
+    np.testing.assert_allclose(written, expected, atol=1e-6)
+
+
+def test_real_predictions_with_dropped_frames_equal_the_command_line(clean_scene, shared, tmp_path):
+    """The real VideoPose3D output with detections dropped for runs of frames."""
+    real = np.load(shared("predictions", "vp3d_predictions.npy"))
+    gaps = real.copy()
+    gaps[[0, 1, 57, 200, 201, 202, 203, 395]] = np.nan
+    gaps[120, 0, 16, 2] = np.nan
+    path = tmp_path / "vp3d_gaps.npy"
+    np.save(path, gaps)
+    written = _refine_and_export(path, tmp_path / "vp3d_gaps_refined.npy")
+    expected = _command_line_refine(path, tmp_path / "vp3d_cli.npy")
+    missing = _is_missing(gaps[:, 0])
+    assert written.shape == real.shape and missing.sum() == 9
+    np.testing.assert_array_equal(_is_missing(written[:, 0]), missing)
+    np.testing.assert_array_equal(np.isnan(written), np.isnan(expected))
+    np.testing.assert_allclose(written, expected, atol=1e-6)
+
+
+def test_too_few_complete_frames_is_one_message_and_changes_nothing(clean_scene, predictions):
+    import bpy
+
+    path, h36m = predictions
+    _import(path)
+    bpy.ops.blendmimic3d.refine_predictions()  # an earlier refinement stays as it was
+    holes = path.parent / "holes.npy"
+    poses = h36m.copy()
+    poses[5:, 0, 2] = np.nan  # one joint missing from frame 5 on: 5 complete frames
+    np.save(holes, poses)
+    _import(holes)
+    state = (
+        sorted(o.name for o in bpy.data.objects),
+        len(bpy.data.meshes),
+        len(bpy.data.actions),
+        clean_scene.bm3d_refine.results,
+    )
+    with pytest.raises(RuntimeError, match=r"holes\.npy: poses: 5 of 30 frames are complete"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    after = (
+        sorted(o.name for o in bpy.data.objects),
+        len(bpy.data.meshes),
+        len(bpy.data.actions),
+        clean_scene.bm3d_refine.results,
+    )
+    assert after == state and len(_skeletons("refined")) == 1
+
+
+def test_refining_again_removes_the_old_skeleton_with_its_actions(clean_scene, gappy):
+    import bpy
+
+    _import(gappy[0])
+    bpy.ops.blendmimic3d.refine_predictions()
+    counts = len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)
+    bpy.ops.blendmimic3d.refine_predictions()
+    assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)) == counts
