@@ -545,3 +545,65 @@ def test_refining_again_removes_the_old_skeleton_with_its_actions(clean_scene, g
     counts = len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)
     bpy.ops.blendmimic3d.refine_predictions()
     assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.actions)) == counts
+
+
+# The Blender side of the windowed panel test: the Refiner panel's own draw code runs in the 3D
+# Viewport's header (always drawn) after a refinement without and with ground truth.
+PANEL_SCRIPT = """
+import sys, traceback
+import bpy
+sys.path.insert(0, {tests!r})
+from windowed import Harness
+harness = Harness()
+seen, then = harness.seen, harness.then
+import conftest
+drawn = {{"ok": [], "errors": []}}
+
+def draw_refiner(self, context):
+    settings = context.scene.bm3d_refine
+    variant = f"{{settings.ground_truth}}/{{settings.show_per_joint}}"
+    try:
+        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_refiner").draw(self, context)
+        drawn["ok"].append(variant)
+    except Exception:
+        drawn["errors"].append(traceback.format_exc())
+
+def start():
+    next(conftest.addon.__wrapped__())
+    path, subject = harness.args
+    bpy.ops.blendmimic3d.import_predictions(filepath=path, joint_order="h36m")
+    seen["refine"] = [list(bpy.ops.blendmimic3d.refine_predictions())]
+    bpy.types.VIEW3D_HT_header.append(draw_refiner)
+    then(lambda: with_ground_truth(subject), 1.0)
+
+def with_ground_truth(subject):
+    settings = bpy.context.scene.bm3d_refine
+    settings.ground_truth, settings.gt_folder, settings.gt_action = "DATASET", subject, "Walk"
+    settings.show_per_joint = True
+    seen["refine"].append(list(bpy.ops.blendmimic3d.refine_predictions()))
+    for area in bpy.context.window_manager.windows[0].screen.areas:
+        area.tag_redraw()
+    then(done, 1.0)
+
+def done():
+    bpy.types.VIEW3D_HT_header.remove(draw_refiner)
+    seen["drawn"], seen["errors"] = sorted(set(drawn["ok"])), drawn["errors"]
+    harness.finish()
+
+then(start, 0.5)
+"""
+
+
+def test_panel_draws_metrics_with_missing_frames(gappy, dataset, tmp_path):
+    """In a windowed Blender (Xvfb): the panel draws the results of a refinement of a file with
+    missing frames, smoothness only and then against ground truth with the per-joint rows."""
+    import pathlib
+
+    from windowed import run_windowed
+
+    script = tmp_path / "ui_refiner.py"
+    script.write_text(PANEL_SCRIPT.format(tests=str(pathlib.Path(__file__).parent)))
+    seen = run_windowed(str(script), gappy[0], dataset[0])
+    assert seen["refine"] == [["FINISHED"], ["FINISHED"]]
+    assert seen["errors"] == []
+    assert seen["drawn"] == ["DATASET/True", "NONE/False"]
