@@ -87,6 +87,14 @@ def extension_zip(platform="linux_x64"):
     return path
 
 
+def run_module(*args, timeout=120):
+    """``python -m blendmimic3d_addon ARGS`` with this interpreter, from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "blendmimic3d_addon", *map(str, args)],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
 def find_blender_executable():
     """A Blender executable to run command lines in: this one (pytest-blender), the one named by
     $BM3D_BLENDER, Debian's made by ``build.py debian-blender``, or ``blender`` on PATH."""

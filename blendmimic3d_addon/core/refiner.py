@@ -143,7 +143,8 @@ def smoothness(poses):
     lengths = bone_lengths(poses[finite])
     return {
         "frames": int(finite.sum()),
-        "jitter_mm": 1000 * float(np.nanmean(accel)) if len(accel) else float("nan"),
+        # nan, quietly, where no three complete frames are in a row
+        "jitter_mm": 1000 * float(np.nanmean(accel)) if np.isfinite(accel).any() else np.nan,
         "bone_std_mm": 1000 * float(lengths.std(0).mean()) if len(lengths) else float("nan"),
     }
 

@@ -49,8 +49,8 @@ def outward_triangles(vertices, triangles):
 
     The own-body test reads entering/leaving from the winding, and meshes come wound either way
     (imported ones with flipped normals, separate segments each their own way): a part whose
-    signed volume is negative gets its triangles reversed. Parts are told apart by shared vertices, so the separate
-    segments of one mesh are oriented one by one.
+    signed volume is negative gets its triangles reversed. Parts are told apart by shared
+    vertices, so the separate segments of one mesh are oriented one by one.
     """
     vertices = np.asarray(vertices, dtype=np.float64)
     triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)

@@ -468,16 +468,9 @@ def _refine_and_export(path, out, order="h36m"):
 
 
 def _command_line_refine(path, out):
-    import subprocess
-    import sys
+    from conftest import run_module
 
-    from conftest import REPO
-
-    result = subprocess.run(
-        [sys.executable, "-m", "blendmimic3d_addon", "refine", str(path), "--out", str(out),
-         "--joint-order", "h36m"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_module("refine", path, "--out", out, "--joint-order", "h36m")
     assert result.returncode == 0, result.stderr
     return np.load(out)
 

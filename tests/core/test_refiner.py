@@ -152,3 +152,16 @@ def test_smoothness_sees_jitter_and_bone_spread():
     clean, shaky = rf.smoothness(poses), rf.smoothness(noisy)
     assert shaky["jitter_mm"] > 2 * clean["jitter_mm"]
     assert shaky["bone_std_mm"] > clean["bone_std_mm"]
+
+
+def test_smoothness_counts_complete_frames_and_needs_three_in_a_row(recwarn):
+    poses = _walk(6, noise=0.0).astype(np.float64)
+    poses[[1, 4], 3] = np.nan  # one joint missing makes the whole frame missing
+    result = rf.smoothness(poses)
+    assert result["frames"] == 4
+    assert np.isnan(result["jitter_mm"])  # complete frames 0, 2, 3, 5: never three in a row
+    assert np.isfinite(result["bone_std_mm"])
+    poses[4] = _walk(6, noise=0.0)[4]
+    assert rf.smoothness(poses)["frames"] == 5
+    assert np.isfinite(rf.smoothness(poses)["jitter_mm"])  # frames 2, 3, 4
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -1,10 +1,6 @@
 """``refine`` subcommand: plain Python entry, layouts kept, one-line errors."""
 
-import subprocess
-import sys
-
 import numpy as np
-from conftest import REPO
 
 from blendmimic3d_addon import cli
 from blendmimic3d_addon.core import refiner as rf
@@ -84,10 +80,8 @@ def test_refine_command_requires_the_joint_order(tmp_path, capsys):
 def test_python_dash_m_entry(tmp_path):
     src, out = tmp_path / "p.npz", tmp_path / "o.npz"
     np.savez(src, poses=_poses(20))
-    result = subprocess.run(
-        [sys.executable, "-m", "blendmimic3d_addon", "refine", str(src), "--out", str(out),
-         "--joint-order", "blendmimic3d"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    from conftest import run_module
+
+    result = run_module("refine", src, "--out", out, "--joint-order", "blendmimic3d")
     assert result.returncode == 0, result.stderr
     assert np.load(out)["poses"].shape == (20, 17, 3)

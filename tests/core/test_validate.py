@@ -2,12 +2,9 @@
 
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
 
 from blendmimic3d_addon.core import camera as cam
 from blendmimic3d_addon.core import dataset_io as dio
@@ -168,13 +165,9 @@ def test_counts_quaternion_and_manifest_checks(tmp_path):
 
 
 def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "blendmimic3d_addon", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    from conftest import run_module
+
+    return run_module(*args)
 
 
 def test_command_line_passes_on_published(shared):
