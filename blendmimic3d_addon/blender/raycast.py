@@ -161,11 +161,12 @@ class FrameRayCaster:
 
 
 def _deforms(obj):
-    """Whether an object's shape (not only its placement) can change from frame to frame."""
-    kinds = {"ARMATURE", "CLOTH", "SOFT_BODY", "MESH_CACHE", "MESH_SEQUENCE_CACHE"}
-    modifiers = any(m.type in kinds for m in obj.modifiers)
+    """Whether an object's shape (not only its placement) may change from frame to frame: any
+    modifier may (an armature, physics, and also an animated setting of any other one, a
+    driver, geometry nodes reading the time), and so may animated shape keys. Reading such a
+    mesh again each frame costs little; missing a change would mislabel."""
     keys = obj.data.shape_keys is not None and obj.data.shape_keys.animation_data is not None
-    return modifiers or keys
+    return len(obj.modifiers) > 0 or keys
 
 
 def people_bodies(scene):
