@@ -13,7 +13,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
-
 onnx = pytest.importorskip("onnx")
 
 from blendmimic3d_addon.core import camera, joints  # noqa: E402
