@@ -12,6 +12,7 @@ def classes_and_scene_settings(classes, **scene_settings):
     # and with it the bpy module, alive past interpreter shutdown once the extension's modules
     # are gone from sys.modules (uninstall): bpy's exit never runs and the interpreter crashes in
     # its C++ teardown. So unregister hands the annotations back and register restores them.
+    # (Only a class's own annotations: keep callbacks out of mixins shared by PropertyGroups.)
     annotations = {
         group: group.__dict__["__annotations__"]
         for group in classes

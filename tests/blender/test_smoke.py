@@ -29,3 +29,25 @@ def test_preferences_under_package(addon):
     prefs = bpy.context.preferences.addons[addon].preferences
     assert type(prefs).bl_idname == addon
     assert prefs.refiner_threads == 0
+
+
+def test_disabled_and_enabled_again_works_as_before(addon):
+    """Unregister hands the people's PropertyGroup annotations back (the bpy 4.2 teardown crash,
+    registration.py); enabling again must restore them, callbacks included."""
+    import importlib
+
+    import bpy
+
+    addon_utils = importlib.import_module("addon_utils")
+    try:
+        addon_utils.disable(addon, default_set=True)
+        assert not hasattr(bpy.types.Scene, "bm3d_people")
+        assert bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_main") is None
+    finally:
+        addon_utils.enable(addon, default_set=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert bpy.ops.blendmimic3d.add_mannequin() == {"FINISHED"}
+    person = bpy.context.scene.bm3d_people.people[0]
+    person.start_offset = 7  # a get/set callback of the restored annotations
+    assert person.start_offset == 7
+    assert person.action != ""  # the items callback lists the mannequin's actions
