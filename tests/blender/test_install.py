@@ -27,7 +27,8 @@ def test_installs_enabled_with_panel(install_report):
     assert report["enabled"] is True
     assert "BM3D_PT_main" in report["registered"]["classes"]
     assert set(report["declared_operators"]) <= set(report["registered"]["operators"])
-    assert code == 0, report["failures"]
+    # Every check passed but the status is not 0: Blender crashed while exiting (a signal).
+    assert code == 0, report["failures"] or f"Blender exited with {code} after every check passed"
 
 
 def test_same_blender_as_the_suite(install_report):
