@@ -3,7 +3,8 @@
 The job samples each frame once for every person and camera, writes each take as soon as it is
 sampled into a staging folder beside the target, and only at the end puts that folder in the
 target's place. A cancel, an error or a killed Blender therefore leaves an older dataset at the
-target untouched (a killed one leaves a hidden ``.<subject>.*.staging`` folder beside it).
+target untouched (a killed one leaves a hidden ``.<subject>.<host>-<pid>.*.staging`` folder
+beside it, which the next export to that target removes: ``atomic.recover_interrupted``).
 """
 
 import os

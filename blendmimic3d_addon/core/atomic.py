@@ -3,7 +3,9 @@ or half a dataset, and never destroys an older one."""
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 
 from .errors import DatasetError
@@ -34,14 +36,16 @@ def staged_dir(path, overwrite=False):
 
     An existing ``path`` is kept until the new folder is complete, and only replaced when
     ``overwrite`` is true. On any exception (a cancel included) the staging folder is removed
-    and ``path`` is left as it was.
+    and ``path`` is left as it was. What an earlier, killed run left is tidied first
+    (``recover_interrupted``).
     """
     path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not overwrite:
-        raise DatasetError(path, None, "already exists; choose another folder or allow overwrite")
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    stage = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".staging", dir=parent)
+    recover_interrupted(path)
+    if os.path.exists(path) and not overwrite:
+        raise DatasetError(path, None, "already exists; choose another folder or allow overwrite")
+    stage = tempfile.mkdtemp(prefix=_hidden_prefix(path), suffix=".staging", dir=parent)
     try:
         yield stage
         replace_dir(stage, path)
@@ -55,7 +59,7 @@ def replace_dir(new, path):
     old = None
     if os.path.exists(path):
         old = tempfile.mkdtemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".old", dir=os.path.dirname(path)
+            prefix=_hidden_prefix(path), suffix=".old", dir=os.path.dirname(path)
         )
         os.rmdir(old)
         os.replace(path, old)
@@ -67,3 +71,53 @@ def replace_dir(new, path):
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())
+
+
+def _hidden_prefix(path):
+    """Hidden folders beside a target name their maker: ``.<name>.<host>-<pid>.``."""
+    return f".{os.path.basename(path)}.{_host()}-{os.getpid()}."
+
+
+def recover_interrupted(path):
+    """Tidy what a killed run left beside ``path``: the hidden folders of a process of this host
+    that is gone. An older folder moved aside for a new one that never took its place comes back
+    to ``path``; an older folder already replaced, and staging folders, are removed. Folders of
+    live processes, and of other hosts (a shared disk), are left alone. Returns their names."""
+    path = os.path.abspath(os.fspath(path))
+    parent, base = os.path.split(path)
+    if not os.path.isdir(parent):
+        return []
+    prefix = f".{base}."
+    gone = [
+        name
+        for name in sorted(os.listdir(parent))
+        if name.startswith(prefix) and name.endswith((".old", ".staging"))
+        and _owner_gone(name[len(prefix) :].split(".", 1)[0])
+    ]  # fmt: skip
+    olds = [name for name in gone if name.endswith(".old")]
+    restored = None
+    if olds and not os.path.exists(path):  # killed between moving it aside and the new one in
+        restored = max(olds, key=lambda name: os.path.getmtime(os.path.join(parent, name)))
+        os.replace(os.path.join(parent, restored), path)
+    for name in gone:
+        if name != restored:
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    return gone
+
+
+def _owner_gone(owner):
+    """Whether ``<host>-<pid>`` names a process of this host that no longer runs."""
+    host, _, pid = owner.rpartition("-")
+    if not pid.isdigit() or host != _host():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -138,6 +138,12 @@ def test_killed_export_leaves_the_older_dataset(addon, tmp_path):
     assert {k: v for k, v in _tree(out).items() if ".staging" not in k} == before
     assert [n for n in os.listdir(out) if n.endswith(".staging")] == staging
     _validate_ignoring_staging(out)
+    # The next export to that folder starts by removing what the killed one left.
+    from blendmimic3d_addon.core.atomic import recover_interrupted
+
+    assert recover_interrupted(out / "S1") == staging
+    assert _tree(out) == before
+    _validate(out)
 
 
 def _validate_ignoring_staging(out):

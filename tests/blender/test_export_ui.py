@@ -14,7 +14,7 @@ import pytest
 from windowed import run_windowed
 
 EXPORT = "BLENDMIMIC3D_OT_export_dataset"
-STAGING = re.compile(r"^\.S1\.\w+\.staging$")
+STAGING = re.compile(r"^\.S1\.[\w.-]+\.staging$")
 STATUS = re.compile(r"^Exporting S1: frame (\d+) of 30010, Esc cancels$")
 SCENE = {
     "frame": 7,
