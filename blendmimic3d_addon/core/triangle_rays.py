@@ -7,9 +7,11 @@ upon level up to at most TOP boxes. A segment descends to the chunks whose boxes
 through and is tested exactly (Moller-Trumbore) against their triangles. Boxes only cull, so any
 grouping is correct; spatially tight groups are faster.
 
-The chunks are padded so that every box has exactly BRANCHING children: those of box q are
-q * BRANCHING + 0 ... BRANCHING - 1 of the level below, next to each other in memory (a ray's
-gathers of them share cache lines), and a level is one reshaped reduction of the one below.
+The chunks are padded so that every box has exactly BRANCHING children, and every level is
+stored sibling-major: the children of the box at position q of a level of n boxes sit at q,
+q + n, ..., q + (BRANCHING - 1) n of the level below. A level is then the minimum and maximum of
+BRANCHING contiguous slices of the one below, and the children of many boxes are gathered as
+BRANCHING long rows, against which their rays broadcast. The chunks are stored in leaf order.
 """
 
 import numpy as np
@@ -107,7 +109,8 @@ class TriangleChunks:
         while coarsest > top:
             coarsest, depth = -(-coarsest // BRANCHING), depth + 1
         self.sizes = [coarsest * BRANCHING ** (depth - level) for level in range(depth + 1)]
-        stored = np.minimum(np.arange(self.sizes[0]), max(count - 1, 0))
+        natural = np.minimum(np.arange(self.sizes[0]), max(count - 1, 0))
+        stored = natural[np.argsort(_sibling_major(self.sizes))]
         self.chunk_owner = chunk_owner[stored] if count else np.zeros(1, np.int64)
         chunks = triangles[stored] if count else np.zeros((1, CHUNK, 3), np.int64)
         self.triangles = chunks.reshape(-1, 3)
@@ -151,7 +154,7 @@ class TriangleChunks:
         np.add(_take(high, self._unsort, axis=2).transpose(1, 0, 2), GROW, out=leaves[3:])
         levels = [leaves]
         for size in self.sizes[1:]:
-            levels.append(_parent_boxes(levels[-1].reshape(6, frames, size, BRANCHING)))
+            levels.append(_parent_boxes(levels[-1].reshape(6, frames, BRANCHING, size)))
         return levels[::-1]
 
     def cast(self, origins, ends, planar, ray_frame, levels=None):
@@ -211,26 +214,39 @@ class TriangleChunks:
         # Every ray against every box of the coarsest level: (3,R,n) without gathering.
         meet = _slab_test(levels[0][:, None, :], rays_planar[:, :, None], length[:, None])
         rays, nodes = np.nonzero(meet)
-        for level in levels[1:]:
-            rays = np.repeat(rays, BRANCHING)
-            nodes = (nodes[:, None] * BRANCHING + np.arange(BRANCHING)).ravel()
+        for level, parents in zip(levels[1:], levels[:-1], strict=True):
+            size = parents.shape[1]
+            children = _take(level.reshape(6, BRANCHING, size), nodes, axis=2)  # (6,B,pairs)
             meet = _slab_test(
-                _take(level, nodes, axis=1), _take(rays_planar, rays, axis=1), _take(length, rays)
+                children, _take(rays_planar, rays, axis=1)[:, None], _take(length, rays)
             )
-            rays, nodes = rays[meet], nodes[meet]
+            child, pair = np.nonzero(meet)
+            rays, nodes = rays[pair], nodes[pair] + child * size
         return rays, nodes
 
 
+def _sibling_major(sizes):
+    """Leaf position (K,) of each chunk in natural order, levels of ``sizes`` (leaves first): the
+    parent of natural chunk c is c // BRANCHING, and c sits at (c % BRANCHING) * (size of the
+    level above) + the position of its parent, recursively; the coarsest level is in order."""
+    natural = np.arange(sizes[0])
+    position = natural // BRANCHING ** (len(sizes) - 1)
+    for level in range(len(sizes) - 1):
+        digit = (natural // BRANCHING**level) % BRANCHING
+        position += digit * sizes[level + 1]
+    return position
+
+
 def _parent_boxes(children):
-    """Boxes (6,F,n) around the children (6,F,n,BRANCHING): a running minimum and maximum over
-    the strided children, several times faster than numpy's reduction along a short last axis."""
+    """Boxes (6,F,n) around their children (6,F,BRANCHING,n): running minima and maxima over
+    contiguous slices."""
     low, high = children[:3], children[3:]
-    out = np.empty(children.shape[:-1], dtype=children.dtype)
-    np.minimum(low[..., 0], low[..., 1], out=out[:3])
-    np.maximum(high[..., 0], high[..., 1], out=out[3:])
+    out = np.empty((6, *children.shape[1:2], children.shape[3]), dtype=children.dtype)
+    np.minimum(low[:, :, 0], low[:, :, 1], out=out[:3])
+    np.maximum(high[:, :, 0], high[:, :, 1], out=out[3:])
     for k in range(2, BRANCHING):
-        np.minimum(out[:3], low[..., k], out=out[:3])
-        np.maximum(out[3:], high[..., k], out=out[3:])
+        np.minimum(out[:3], low[:, :, k], out=out[:3])
+        np.maximum(out[3:], high[:, :, k], out=out[3:])
     return out
 
 

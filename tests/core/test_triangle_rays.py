@@ -219,9 +219,12 @@ def test_boxes_hold_their_triangles_and_their_children():
         leaves = levels[-1][:, frame]
         assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
         for parent, child in zip(levels[:-1], levels[1:], strict=True):
-            below = child[:, frame].reshape(6, -1, 8)
-            assert (parent[:3, frame, :, None] <= below[:3]).all()
-            assert (below[3:] <= parent[3:, frame, :, None]).all()
+            below = child[:, frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
+            assert (parent[:3, frame, None, :] <= below[:3]).all()
+            assert (below[3:] <= parent[3:, frame, None, :]).all()
+            # Each box is the tightest around its children (not merely holding them).
+            np.testing.assert_array_equal(parent[:3, frame], below[:3].min(axis=1))
+            np.testing.assert_array_equal(parent[3:, frame], below[3:].max(axis=1))
 
 
 def test_no_triangles_no_crossings():
