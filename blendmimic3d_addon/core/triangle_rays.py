@@ -139,7 +139,7 @@ class TriangleChunks:
         self._unsort = np.argsort(by_count)
 
     def boxes(self, planar):
-        """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (6,F,n) array
+        """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (F,6,n) array
         per level (rows low x, y, z, high x, y, z), coarsest first."""
         low = _take(planar, self._columns[0], axis=2)
         high = low.copy()
@@ -149,12 +149,12 @@ class TriangleChunks:
             np.minimum(low[..., :width], point, out=low[..., :width])
             np.maximum(high[..., :width], point, out=high[..., :width])
         frames = len(planar)
-        leaves = np.empty((6, frames, self.sizes[0]), dtype=np.float32)
-        np.subtract(_take(low, self._unsort, axis=2).transpose(1, 0, 2), GROW, out=leaves[:3])
-        np.add(_take(high, self._unsort, axis=2).transpose(1, 0, 2), GROW, out=leaves[3:])
+        leaves = np.empty((frames, 6, self.sizes[0]), dtype=np.float32)
+        np.subtract(_take(low, self._unsort, axis=2), GROW, out=leaves[:, :3])
+        np.add(_take(high, self._unsort, axis=2), GROW, out=leaves[:, 3:])
         levels = [leaves]
         for size in self.sizes[1:]:
-            levels.append(_parent_boxes(levels[-1].reshape(6, frames, BRANCHING, size)))
+            levels.append(_parent_boxes(levels[-1].reshape(frames, 6, BRANCHING, size)))
         return levels[::-1]
 
     def cast(self, origins, ends, planar, ray_frame, levels=None):
@@ -173,7 +173,7 @@ class TriangleChunks:
         # gathers of a whole batch at once overflow (twice as slow).
         found = [
             self._cast_frame(among, origins[among], unit[among], length[among], planar[frame],
-                             [level[:, frame] for level in levels])
+                             [level[frame] for level in levels])
             for frame, among in _rays_by_frame(ray_frame)
         ]  # fmt: skip
         rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
@@ -238,15 +238,15 @@ def _sibling_major(sizes):
 
 
 def _parent_boxes(children):
-    """Boxes (6,F,n) around their children (6,F,BRANCHING,n): running minima and maxima over
+    """Boxes (F,6,n) around their children (F,6,BRANCHING,n): running minima and maxima over
     contiguous slices."""
-    low, high = children[:3], children[3:]
-    out = np.empty((6, *children.shape[1:2], children.shape[3]), dtype=children.dtype)
-    np.minimum(low[:, :, 0], low[:, :, 1], out=out[:3])
-    np.maximum(high[:, :, 0], high[:, :, 1], out=out[3:])
+    low, high = children[:, :3], children[:, 3:]
+    out = np.empty(children.shape[:2] + children.shape[3:], dtype=children.dtype)
+    np.minimum(low[:, :, 0], low[:, :, 1], out=out[:, :3])
+    np.maximum(high[:, :, 0], high[:, :, 1], out=out[:, 3:])
     for k in range(2, BRANCHING):
-        np.minimum(out[:3], low[:, :, k], out=out[:3])
-        np.maximum(out[3:], high[:, :, k], out=out[3:])
+        np.minimum(out[:, :3], low[:, :, k], out=out[:, :3])
+        np.maximum(out[:, 3:], high[:, :, k], out=out[:, 3:])
     return out
 
 

@@ -213,18 +213,18 @@ def test_boxes_hold_their_triangles_and_their_children():
     chunks = TriangleChunks(triangles, owners, top=4)
     frames = np.stack([vertices, vertices * 2 + 1])
     levels = chunks.boxes(np.ascontiguousarray(frames.transpose(0, 2, 1), dtype=np.float32))
-    assert [level.shape for level in levels] == [(6, 2, size) for size in chunks.sizes[::-1]]
+    assert [level.shape for level in levels] == [(2, 6, size) for size in chunks.sizes[::-1]]
     for frame in range(2):
         corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
-        leaves = levels[-1][:, frame]
+        leaves = levels[-1][frame]
         assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
         for parent, child in zip(levels[:-1], levels[1:], strict=True):
-            below = child[:, frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
-            assert (parent[:3, frame, None, :] <= below[:3]).all()
-            assert (below[3:] <= parent[3:, frame, None, :]).all()
+            below = child[frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
+            assert (parent[frame, :3, None, :] <= below[:3]).all()
+            assert (below[3:] <= parent[frame, 3:, None, :]).all()
             # Each box is the tightest around its children (not merely holding them).
-            np.testing.assert_array_equal(parent[:3, frame], below[:3].min(axis=1))
-            np.testing.assert_array_equal(parent[3:, frame], below[3:].max(axis=1))
+            np.testing.assert_array_equal(parent[frame, :3], below[:3].min(axis=1))
+            np.testing.assert_array_equal(parent[frame, 3:], below[3:].max(axis=1))
 
 
 def test_no_triangles_no_crossings():
