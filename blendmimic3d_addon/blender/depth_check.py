@@ -127,7 +127,7 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     start, end = take_frames(scene, action)  # the primary's start offset included
     wanted = np.unique(np.linspace(start, end, frames).round().astype(int))
     try:
-        take = _sample(sampler, action, cameras, wanted)
+        take = sampler.whole_take(action, cameras, frames=wanted)
     finally:
         sampler.restore()
     chosen = range(len(take.frames))
@@ -173,15 +173,6 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
         labels_visible,
         render_visible,
     )
-
-
-def _sample(sampler, action, cameras, frames):
-    steps = sampler.sample_take(action, cameras, frames=frames)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 def _in_frame(take, chosen, cameras):

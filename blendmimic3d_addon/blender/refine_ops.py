@@ -206,13 +206,7 @@ def scene_ground_truth(context, settings, n_frames):
     if action is None:
         raise DatasetError(blend_name(), f"{person.name}: action", "the person has no action")
     try:
-        steps = sampler.sample_take(action.name, [cam], labels=True)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                take = done.value
-                break
+        take = sampler.whole_take(action.name, [cam])
     finally:
         sampler.restore()
     world = take.positions_3d[:, 0]

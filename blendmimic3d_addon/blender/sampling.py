@@ -231,6 +231,15 @@ class SceneSampler:
             {c: types[k] for k, c in enumerate(camera_indices)},
         )
 
+    def whole_take(self, action_name, camera_indices, labels=True, frames=None):
+        """``sample_take`` run to its end in one go: the ``Take``."""
+        steps = self.sample_take(action_name, camera_indices, labels, frames)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
     def ray_caster(self):
         """The ray caster, created (reading the evaluated frame) on first use."""
         if self.caster is None:
@@ -262,8 +271,7 @@ class _LabelBatch:
         """Keep frame ``i`` (the evaluated one) for labelling."""
         caster, relayout = self.sampler.ray_caster()
         if relayout:
-            self._submit()  # the frames kept so far use the old layout
-            self._wait()
+            self.finish()  # the frames kept so far use the old layout
             caster.lay_out()
         caster.store(self.half * BATCH + len(self.frames))
         self.frames.append(i)

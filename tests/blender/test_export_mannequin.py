@@ -45,15 +45,10 @@ def _labels(action, frames):
 
     scene = bpy.context.scene
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
-    steps = sampler.sample_take(action, [0], frames=frames)
     try:
-        while True:
-            next(steps)
-    except StopIteration as stop:
-        take = stop.value
+        return sampler.whole_take(action, [0], frames=frames)
     finally:
         sampler.restore()
-    return take
 
 
 def test_facing_the_camera_most_joints_are_seen(mannequin):

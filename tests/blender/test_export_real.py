@@ -123,12 +123,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     depsgraph = bpy.context.evaluated_depsgraph_get()
     sampler = SceneSampler(scene, depsgraph)
     frames = [1, 40, 80]
-    steps = sampler.sample_take("Dance", [0, 1, 2, 3], frames=frames)
-    try:
-        while True:
-            next(steps)
-    except StopIteration as stop:
-        take = stop.value
+    take = sampler.whole_take("Dance", [0, 1, 2, 3], frames=frames)
     people = scene_model.people(scene)
     owners = [(o, p) for p, arm in enumerate(people) for o in scene_model.body_meshes(arm, scene)]
     owners += [(o, occlusion.OBJECT_HIT) for o in scene_model.occluders(scene)]
