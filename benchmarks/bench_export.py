@@ -133,7 +133,7 @@ def render_check(scene, frames):
     import bpy
 
     from blendmimic3d_addon.blender.depth_check import run_depth_check
-    from blendmimic3d_addon.core.occlusion import agreement
+    from blendmimic3d_addon.core.occlusion.classify import agreement
 
     check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Dance", frames)
     simple = straightforward_labels(scene, check.frames)

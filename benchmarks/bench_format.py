@@ -15,8 +15,8 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from blendmimic3d_addon.core import dataset_io as dio  # noqa: E402
-from blendmimic3d_addon.core.validate import validate_dataset  # noqa: E402
+from blendmimic3d_addon.core.format import dataset_io as dio  # noqa: E402
+from blendmimic3d_addon.core.validate.dataset import validate_dataset  # noqa: E402
 
 
 def read_subject(subject_dir):

@@ -22,9 +22,9 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from blendmimic3d_addon.core import filters, metrics  # noqa: E402
-from blendmimic3d_addon.core import refiner as rf  # noqa: E402
-from blendmimic3d_addon.core.predictions import load_predictions  # noqa: E402
+from blendmimic3d_addon.core.format.predictions import load_predictions  # noqa: E402
+from blendmimic3d_addon.core.refine import filters, metrics  # noqa: E402
+from blendmimic3d_addon.core.refine import runtime as rf  # noqa: E402
 
 FPS = 30.0
 SAVGOL_GRID = [(w, o) for w in (5, 9, 13, 17, 25, 33, 41) for o in (1, 2, 3) if o < w]

@@ -6,7 +6,7 @@ plain Python costs nothing. ``blender`` is the thin shell (properties, operators
 only imported by ``register``.
 """
 
-__version__ = "0.1.0"
+from .core import __version__  # noqa: F401  (one home: the core writes it into manifests)
 
 
 def register():

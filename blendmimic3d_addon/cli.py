@@ -1,8 +1,8 @@
 """Command-line entry shared by ``python -m blendmimic3d_addon`` and ``blender -c blendmimic3d``.
 
-Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``;
-a subcommand module must not import ``bpy`` at its top (only inside ``run``), so that
-``validate`` and ``refine`` work in plain Python.
+Each subcommand lives in its own module of ``commands/`` with ``add_arguments(parser)`` and
+``run(args) -> int``; a subcommand module must not import ``bpy`` at its top (only inside
+``run``), so that ``validate`` and ``refine`` work in plain Python.
 """
 
 import argparse
@@ -13,13 +13,19 @@ from .core.errors import DatasetError
 
 # name: (module relative to this package, one-line help)
 SUBCOMMANDS = {
-    "validate": (".core.validate", "check a BlendMimic3D dataset folder and list every problem"),
-    "to-videopose3d": (".core.videopose3d", "convert a dataset folder to VideoPose3D's npz layout"),
-    "export": (".blender.export_cli", "export a dataset from a .blend scene (needs Blender)"),
-    "merge": (".core.shards", "merge the shards of a sharded export into one dataset"),
-    "refine": (".core.refine_cli", "refine 3D pose predictions with the bundled GCN (ONNX)"),
+    "validate": (
+        ".commands.validate",
+        "check a BlendMimic3D dataset folder and list every problem",
+    ),
+    "to-videopose3d": (
+        ".commands.to_videopose3d",
+        "convert a dataset folder to VideoPose3D's npz layout",
+    ),
+    "export": (".commands.export", "export a dataset from a .blend scene (needs Blender)"),
+    "merge": (".commands.merge", "merge the shards of a sharded export into one dataset"),
+    "refine": (".commands.refine", "refine 3D pose predictions with the bundled GCN (ONNX)"),
     "demo": (
-        ".blender.demo",
+        ".commands.demo",
         "build the demo scene, export a small dataset with videos, validate it, print a summary",
     ),
 }

@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from blendmimic3d_addon.core import camera
-from blendmimic3d_addon.core import dataset_io as dio
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.geometry import camera
 
 # Actions held out of training (both subjects); the benchmark and the model card report on them.
 VALIDATION_ACTIONS = ("Greeting", "PhonePacing", "SittingTalk")

@@ -15,11 +15,12 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from blendmimic3d_addon.core import camera, joints  # noqa: E402
-from blendmimic3d_addon.core import dataset_io as dio  # noqa: E402
-from blendmimic3d_addon.core import refiner as rf  # noqa: E402
+from blendmimic3d_addon.core import joints  # noqa: E402
 from blendmimic3d_addon.core.errors import DatasetError  # noqa: E402
+from blendmimic3d_addon.core.format import dataset_io as dio  # noqa: E402
+from blendmimic3d_addon.core.geometry import camera  # noqa: E402
 from blendmimic3d_addon.core.joints import PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D  # noqa: E402
+from blendmimic3d_addon.core.refine import runtime as rf  # noqa: E402
 from training import export, from_onnx, train  # noqa: E402
 from training.models import CentreFrame, GCNRefiner  # noqa: E402
 

@@ -15,9 +15,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..core import camera as camera_model
-from ..core import camera_fit, camera_presets, dataset_io
 from ..core.errors import DatasetError
+from ..core.format import dataset_io
+from ..core.geometry import camera as camera_model
+from ..core.geometry import camera_fit, camera_presets
 from ..core.joints import bm3d_bone_names
 from . import modal_progress, sampling, scene_model
 from .panel import SubPanel, pass_settings

@@ -20,9 +20,9 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core import camera as cam
-from ..core import occlusion
-from ..core.labels import OcclusionType
+from ..core.geometry import camera as cam
+from ..core.occlusion import classify as occlusion
+from ..core.occlusion.labels import OcclusionType
 from .sampling import SceneSampler, take_frames
 
 _CHECK_MATERIAL = "BM3D_depth_check"

@@ -13,9 +13,9 @@ import time
 
 import bpy
 
-from ..core import manifest, shards
-from ..core.atomic import staged_dir
 from ..core.errors import DatasetError
+from ..core.format import manifest, shards
+from ..core.format.atomic import staged_dir
 from . import modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
@@ -191,7 +191,7 @@ class ExportJob:
         }  # fmt: skip
 
     def _write_cameras(self, stage, entries):
-        from ..core import dataset_io
+        from ..core.format import dataset_io
 
         dataset_io.write_cameras(stage, self.subject, self._cameras_subset())
         if self.shard is not None:

@@ -7,8 +7,8 @@ Each occluder is a mesh object tagged ``bm3d_role = "occluder"`` with its ``bm3d
 import bpy
 import numpy as np
 
-from ..core import occluder_library
 from ..core.errors import DatasetError
+from ..core.geometry import occluder_library
 from . import scene_model
 from .camera_rig import current_joints, linked_collection
 from .panel import SubPanel, pass_settings

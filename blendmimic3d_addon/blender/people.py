@@ -10,7 +10,7 @@ scripts read: each item points at a person's armature and edits that armature's 
 
 import bpy
 
-from ..core import layout as layout_core
+from ..core.geometry import layout as layout_core
 from . import scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings

@@ -15,12 +15,12 @@ import bpy
 import numpy as np
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..core import dataset_io as dio
-from ..core import refiner as rf
-from ..core.camera import world_to_camera
 from ..core.errors import DatasetError
+from ..core.format import dataset_io as dio
+from ..core.format.predictions import load_predictions, save_predictions_like
+from ..core.geometry.camera import world_to_camera
 from ..core.joints import JOINT_SETS, PARENTS_BM3D, convert_joint_order
-from ..core.predictions import load_predictions, save_predictions_like
+from ..core.refine import runtime as rf
 from . import preferences
 from .panel import SubPanel
 from .registration import classes_and_scene_settings
@@ -192,7 +192,7 @@ def dataset_ground_truth(settings, n_frames):
 def scene_ground_truth(context, settings, n_frames):
     """The same from the scene: the primary person's active action, seen by dataset camera
     ``gt_camera``, with occlusion labels from the exporter's own sampler."""
-    from ..core.labels import legacy_labels
+    from ..core.occlusion.labels import legacy_labels
     from .sampling import SceneSampler, blend_name
 
     scene = context.scene

@@ -14,11 +14,12 @@ import re
 import bpy
 import numpy as np
 
-from ..core import camera as cam
-from ..core import dataset_io, occlusion
 from ..core.errors import DatasetError
+from ..core.format import dataset_io
+from ..core.geometry import camera as cam
 from ..core.joints import bm3d_bone_names
-from ..core.labels import LABEL_DTYPE
+from ..core.occlusion import classify as occlusion
+from ..core.occlusion.labels import LABEL_DTYPE
 from . import raycast, scene_model
 
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger

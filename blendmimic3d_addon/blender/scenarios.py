@@ -12,9 +12,9 @@ centred on the people and fitted) only when the scene has none, so a user's own 
 import bpy
 import numpy as np
 
-from ..core import camera as camera_model
-from ..core import camera_presets, occluder_library
 from ..core.errors import DatasetError
+from ..core.geometry import camera as camera_model
+from ..core.geometry import camera_presets, occluder_library
 from . import camera_rig, occluders, scene_model
 
 # Object Occlusion: one kind per camera in turn, low enough that part of the person stays in

@@ -16,10 +16,11 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core import camera as camera_model
-from ..core import dataset_io, manifest, qa_overlay
 from ..core.errors import DatasetError
+from ..core.format import dataset_io, manifest
+from ..core.geometry import camera as camera_model
 from ..core.joints import PARENTS_BM3D
+from ..core.occlusion import qa_overlay
 from . import sampling, scene_model, video_frames
 
 VIDEOS_DIR = "Videos"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import camera as cam
+from blendmimic3d_addon.core.geometry import camera as cam
 
 CASES = {
     "auto-wide": dict(lens=50, sensor_fit="AUTO", res=(1920, 1080)),

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from stand_in_people import add_person
 
-from blendmimic3d_addon.core import camera as camera_model
-from blendmimic3d_addon.core import camera_presets
+from blendmimic3d_addon.core.geometry import camera as camera_model
+from blendmimic3d_addon.core.geometry import camera_presets
 
 
 def _cams(scene):

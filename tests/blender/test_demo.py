@@ -52,7 +52,7 @@ def test_demo_writes_a_valid_dataset_with_videos(module_mode, demo_run):
     dataset = out / "dataset"
     assert (out / "scene.blend").is_file()
     assert (dataset / "dataset.json").is_file()
-    validate = importlib.import_module("blendmimic3d_addon.core.validate")
+    validate = importlib.import_module("blendmimic3d_addon.core.validate.dataset")
     report = validate.validate_dataset(dataset)
     assert report.ok, report.problems
     videos = dataset / "S1" / "Videos"
@@ -77,7 +77,7 @@ def test_demo_summary_numbers_come_from_the_files(module_mode, demo_run):
     assert result.returncode == 0, result.stderr[-3000:]
     text = result.stdout
     subject = out / "dataset" / "S1"
-    io = importlib.import_module("blendmimic3d_addon.core.dataset_io")
+    io = importlib.import_module("blendmimic3d_addon.core.format.dataset_io")
     frames = {a: len(io.read_positions_3d(subject, a)) for a in ("Walk", "Wave")}
     assert f"actions: Walk ({frames['Walk']} frames), Wave ({frames['Wave']} frames)" in text
     assert f"{sum(frames.values())} frames in all" in text
@@ -110,7 +110,7 @@ def test_demo_refuses_an_existing_folder_in_one_line(module_mode, tmp_path):
 
 
 def test_demo_refuses_bad_numbers_before_building_anything(addon, tmp_path):
-    demo = importlib.import_module(f"{addon}.blender.demo")
+    demo = importlib.import_module(f"{addon}.commands.demo")
     errors = importlib.import_module(f"{addon}.core.errors")
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)

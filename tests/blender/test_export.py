@@ -256,7 +256,7 @@ def test_labels_see_occluder_other_person_and_self(scene):
     import bpy
 
     from blendmimic3d_addon.blender.sampling import SceneSampler
-    from blendmimic3d_addon.core.labels import OcclusionType as T
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
     take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
@@ -290,7 +290,7 @@ def _tree(root):
 
 
 def _validate(root):
-    from blendmimic3d_addon.core.validate import validate_dataset
+    from blendmimic3d_addon.core.validate.dataset import validate_dataset
 
     report = validate_dataset(root)
     assert report.ok, report.problems
@@ -298,8 +298,8 @@ def _validate(root):
 
 
 def test_operator_exports_a_valid_subject(scene, tmp_path):
-    from blendmimic3d_addon.core import dataset_io
-    from blendmimic3d_addon.core.labels import legacy_labels
+    from blendmimic3d_addon.core.format import dataset_io
+    from blendmimic3d_addon.core.occlusion.labels import legacy_labels
 
     assert _export(tmp_path, subject="S1") == {"FINISHED"}
     report = _validate(tmp_path)

@@ -139,7 +139,7 @@ def test_killed_export_leaves_the_older_dataset(addon, tmp_path):
     assert [n for n in os.listdir(out) if n.endswith(".staging")] == staging
     _validate_ignoring_staging(out)
     # The next export to that folder starts by removing what the killed one left.
-    from blendmimic3d_addon.core.atomic import recover_interrupted
+    from blendmimic3d_addon.core.format.atomic import recover_interrupted
 
     assert recover_interrupted(out / "S1") == staging
     assert _tree(out) == before
@@ -147,7 +147,7 @@ def test_killed_export_leaves_the_older_dataset(addon, tmp_path):
 
 
 def _validate_ignoring_staging(out):
-    from blendmimic3d_addon.core.validate import validate_dataset
+    from blendmimic3d_addon.core.validate.dataset import validate_dataset
 
     report = validate_dataset(out)
     assert all("leftover of an interrupted write" in p for p in report.problems), report.problems

@@ -52,7 +52,7 @@ def _labels(action, frames):
 
 
 def test_facing_the_camera_most_joints_are_seen(mannequin):
-    from blendmimic3d_addon.core.labels import OcclusionType as T
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
     take = _labels("Wave", [1, 45])  # standing relaxed; waving
     codes = take.types[0][:, 0]  # (frames, 17) of the one person
@@ -78,7 +78,7 @@ def test_a_hand_behind_the_back_is_self_occluded(mannequin):
     from mathutils import Vector
 
     from blendmimic3d_addon.blender import scene_model
-    from blendmimic3d_addon.core.labels import OcclusionType as T
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
     arm = mannequin
     arm.animation_data.action = None
@@ -125,7 +125,7 @@ def test_each_person_plays_their_own_take_with_its_offset(addon, tmp_path):
     import bpy
 
     from blendmimic3d_addon.blender import people, scene_model
-    from blendmimic3d_addon.core import dataset_io, manifest
+    from blendmimic3d_addon.core.format import dataset_io, manifest
 
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.blendmimic3d.add_mannequin(action="Walk")

@@ -24,8 +24,8 @@ def test_mixamo_export_is_valid_and_labels_match_a_render(mixamo_scene, tmp_path
     import bpy
 
     from blendmimic3d_addon.blender.depth_check import run_depth_check
-    from blendmimic3d_addon.core import dataset_io
-    from blendmimic3d_addon.core.labels import OcclusionType as T
+    from blendmimic3d_addon.core.format import dataset_io
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
     scene, limit_action = mixamo_scene
     limit_action(scene, 40)
@@ -107,8 +107,9 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
 
     from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.sampling import SceneSampler
-    from blendmimic3d_addon.core import camera as cam
-    from blendmimic3d_addon.core import occlusion, triangle_rays
+    from blendmimic3d_addon.core.geometry import camera as cam
+    from blendmimic3d_addon.core.occlusion import classify as occlusion
+    from blendmimic3d_addon.core.occlusion import triangle_rays
 
     scene, _ = mixamo_scene
     if moving_crate:

@@ -85,7 +85,7 @@ def test_geometry_that_changes_during_the_take_is_read_again(sampler, monkeypatc
     import bpy
 
     from blendmimic3d_addon.blender import raycast
-    from blendmimic3d_addon.core import triangle_rays
+    from blendmimic3d_addon.core.occlusion import triangle_rays
 
     scene = sampler.scene
     person = scene.objects["Person0"]

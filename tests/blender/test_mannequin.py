@@ -139,7 +139,7 @@ def test_body_segments_are_wound_outwards(clean_scene):
     import bpy
     import numpy as np
 
-    from blendmimic3d_addon.core.triangle_rays import connected_parts, outward_triangles
+    from blendmimic3d_addon.core.occlusion.triangle_rays import connected_parts, outward_triangles
 
     arm = add("Wave")
     clean_scene.frame_set(45)  # a posed frame: the skinned mesh as it is rendered

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from stand_in_people import add_person
 
-from blendmimic3d_addon.core import occluder_library
+from blendmimic3d_addon.core.geometry import occluder_library
 
 
 def _occluders(scene):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import layout as layout_core
+from blendmimic3d_addon.core.geometry import layout as layout_core
 
 PREFIX = "mixamorig:"
 

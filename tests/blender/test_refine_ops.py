@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import dataset_io as dio
-from blendmimic3d_addon.core import refiner as rf
-from blendmimic3d_addon.core.camera import project, world_to_camera
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.geometry.camera import project, world_to_camera
 from blendmimic3d_addon.core.joints import convert_joint_order
-from blendmimic3d_addon.core.metrics import bone_lengths
+from blendmimic3d_addon.core.refine import runtime as rf
+from blendmimic3d_addon.core.refine.metrics import bone_lengths
 
 T = 30
 
@@ -227,8 +227,8 @@ def test_export_refined_keeps_the_input_layout(clean_scene, predictions, tmp_pat
 def test_export_refined_dict_layout(clean_scene, predictions, tmp_path):
     import bpy
 
-    from blendmimic3d_addon.core.predictions import load_predictions
-    from blendmimic3d_addon.core.safe_npz import object_scalar, write_npz
+    from blendmimic3d_addon.core.format.predictions import load_predictions
+    from blendmimic3d_addon.core.format.safe_npz import object_scalar, write_npz
 
     _, h36m = predictions
     src = tmp_path / "vp3d_dict.npz"
@@ -285,7 +285,7 @@ def test_refine_against_a_person_in_the_scene(addon, tmp_path):
     from test_export import _run, build_scene
 
     from blendmimic3d_addon.blender.sampling import SceneSampler
-    from blendmimic3d_addon.core.labels import legacy_labels
+    from blendmimic3d_addon.core.occlusion.labels import legacy_labels
 
     scene = build_scene(people=2)
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())

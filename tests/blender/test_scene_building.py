@@ -3,7 +3,7 @@ four cameras that frame every joint of every person over every take."""
 
 import numpy as np
 
-from blendmimic3d_addon.core import camera as camera_model
+from blendmimic3d_addon.core.geometry import camera as camera_model
 
 
 def test_three_mannequins_aisle_and_four_framing_cameras(clean_scene):

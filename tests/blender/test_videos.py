@@ -162,7 +162,7 @@ def _decoded_frame(bpy, frames_io, path, out_png):
 
 @pytest.fixture
 def io(addon):
-    return importlib.import_module(f"{addon}.core.dataset_io")
+    return importlib.import_module(f"{addon}.core.format.dataset_io")
 
 
 def test_qa_video_draws_keypoints_in_the_type_colour(scene, videos, frames_io, io, tmp_path, job):
@@ -340,7 +340,9 @@ def test_videos_follow_the_exported_cameras_and_actions(clean_scene, videos, fra
     error = np.abs(video - wanted)[seen].mean()
     assert error < 15  # H.264 at 100 x 100 blurs edges (about 7 seen)
     assert np.abs(video - other)[seen].mean() > 3 * error  # about 42 seen
-    validate = importlib.import_module(f"{videos.__package__.rpartition('.')[0]}.core.validate")
+    validate = importlib.import_module(
+        f"{videos.__package__.rpartition('.')[0]}.core.validate.dataset"
+    )
     report = validate.validate_dataset(tmp_path / "data")
     assert report.ok, report.problems
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from blendmimic3d_addon.core import atomic
 from blendmimic3d_addon.core.errors import DatasetError
+from blendmimic3d_addon.core.format import atomic
 
 
 def _dead_pid():

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from blendmimic3d_addon.core import atomic
-from blendmimic3d_addon.core import dataset_io as dio
 from blendmimic3d_addon.core.errors import DatasetError
-from blendmimic3d_addon.core.safe_npz import object_array, read_npz, write_npz
+from blendmimic3d_addon.core.format import atomic
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.format.safe_npz import object_array, read_npz, write_npz
 
 POSES = np.random.default_rng(0).normal(size=(20, 17, 3))
 
@@ -148,8 +148,8 @@ _KILLED_WRITER = r"""
 import sys, time
 import numpy as np
 from numpy.lib import format as npy_format
-from blendmimic3d_addon.core import dataset_io as dio
-from blendmimic3d_addon.core.atomic import staged_dir
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.format.atomic import staged_dir
 
 real_write_array = npy_format.write_array
 calls = []

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import camera as cam
+from blendmimic3d_addon.core.geometry import camera as cam
 
 
 def test_intrinsics_hand_worked():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import camera_fit as fit
+from blendmimic3d_addon.core.geometry import camera_fit as fit
 
 W, H, PP = 1000, 1002, (500.0, 501.0)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from blendmimic3d_addon.core import camera_presets as cp
 from blendmimic3d_addon.core.errors import DatasetError
+from blendmimic3d_addon.core.geometry import camera_presets as cp
 
 
 def _world_to_cv(cam):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from blendmimic3d_addon.core import camera as cam
-from blendmimic3d_addon.core import dataset_io as dio
-from blendmimic3d_addon.core.labels import OcclusionType, legacy_labels
-from blendmimic3d_addon.core.safe_npz import SafeUnpickler
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.format.safe_npz import SafeUnpickler
+from blendmimic3d_addon.core.geometry import camera as cam
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType, legacy_labels
 
 
 def _published_files():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from blendmimic3d_addon.core.labels import (
+from blendmimic3d_addon.core.occlusion.labels import (
     LABEL_NAMES,
     OcclusionType,
     invalid_codes,

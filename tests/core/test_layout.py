@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import layout as lay
+from blendmimic3d_addon.core.geometry import layout as lay
 
 
 def test_facing_convention():

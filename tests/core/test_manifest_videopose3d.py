@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from test_validate import make_dataset
 
-from blendmimic3d_addon.core import camera as cam
-from blendmimic3d_addon.core import dataset_io as dio
-from blendmimic3d_addon.core import manifest as mf
 from blendmimic3d_addon.core.errors import DatasetError
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.format import manifest as mf
+from blendmimic3d_addon.core.format.videopose3d import convert_dataset
+from blendmimic3d_addon.core.geometry import camera as cam
 from blendmimic3d_addon.core.joints import BM3D_TO_H36M
-from blendmimic3d_addon.core.videopose3d import convert_dataset
 
 
 def test_manifest_round_trip(tmp_path):

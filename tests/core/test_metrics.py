@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import metrics as M
 from blendmimic3d_addon.core.joints import PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D
+from blendmimic3d_addon.core.refine import metrics as M
 
 RNG = np.random.default_rng(4)
 GT = RNG.normal(size=(6, 17, 3))

@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import occluder_library as lib
 from blendmimic3d_addon.core.errors import DatasetError
+from blendmimic3d_addon.core.geometry import occluder_library as lib
 
 
 def _signed_volume(verts, faces):

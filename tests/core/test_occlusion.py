@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from blendmimic3d_addon.core.labels import OcclusionType as T
-from blendmimic3d_addon.core.occlusion import (
+from blendmimic3d_addon.core.occlusion.classify import (
     OBJECT_HIT,
     agreement,
     classify,
     classify_rays,
     needs_ray,
 )
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
 
 def _code(crossings, own=0, joint_distance=5.0):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from blendmimic3d_addon.core.errors import DatasetError
-from blendmimic3d_addon.core.predictions import load_predictions, save_predictions_like
+from blendmimic3d_addon.core.format.predictions import load_predictions, save_predictions_like
 
 POSES = np.random.default_rng(5).normal(size=(30, 17, 3)).astype(np.float32)
 

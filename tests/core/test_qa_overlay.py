@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core.labels import OcclusionType
-from blendmimic3d_addon.core.qa_overlay import (
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType
+from blendmimic3d_addon.core.occlusion.qa_overlay import (
     TYPE_COLOURS,
     UNTYPED_OCCLUDED,
     draw_disc,

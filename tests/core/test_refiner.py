@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import refiner as rf
 from blendmimic3d_addon.core.errors import DatasetError
 from blendmimic3d_addon.core.joints import convert_joint_order
+from blendmimic3d_addon.core.refine import runtime as rf
 
 
 @pytest.fixture(scope="module")

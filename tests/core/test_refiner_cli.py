@@ -3,7 +3,7 @@
 import numpy as np
 
 from blendmimic3d_addon import cli
-from blendmimic3d_addon.core import refiner as rf
+from blendmimic3d_addon.core.refine import runtime as rf
 
 
 def _poses(n=30):

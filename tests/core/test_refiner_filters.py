@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import filters
+from blendmimic3d_addon.core.refine import filters
 
 
 def test_savgol_keeps_polynomials_of_its_order():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from blendmimic3d_addon.core.errors import DatasetError
-from blendmimic3d_addon.core.shards import (
+from blendmimic3d_addon.core.format.shards import (
     SHARD_FILE,
     assign_units,
     cameras_by_action,

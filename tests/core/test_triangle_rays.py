@@ -4,8 +4,8 @@ over several frames at once, through a hierarchy of several levels, with padded 
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core.occlusion import NO_HIT, OBJECT_HIT
-from blendmimic3d_addon.core.triangle_rays import (
+from blendmimic3d_addon.core.occlusion.classify import NO_HIT, OBJECT_HIT
+from blendmimic3d_addon.core.occlusion.triangle_rays import (
     CHUNK,
     TriangleChunks,
     all_hits,

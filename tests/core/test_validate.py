@@ -6,12 +6,12 @@ import shutil
 import numpy as np
 import pytest
 
-from blendmimic3d_addon.core import camera as cam
-from blendmimic3d_addon.core import dataset_io as dio
-from blendmimic3d_addon.core import manifest as mf
-from blendmimic3d_addon.core.labels import OcclusionType
-from blendmimic3d_addon.core.safe_npz import read_npz, write_npz
-from blendmimic3d_addon.core.validate import validate_dataset
+from blendmimic3d_addon.core.format import dataset_io as dio
+from blendmimic3d_addon.core.format import manifest as mf
+from blendmimic3d_addon.core.format.safe_npz import read_npz, write_npz
+from blendmimic3d_addon.core.geometry import camera as cam
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType
+from blendmimic3d_addon.core.validate.dataset import validate_dataset
 
 ACTIONS = {"Walk": 40, "Talk": 25}
 

@@ -4,7 +4,7 @@ python -m blendmimic3d_addon refine IN --out OUT --joint-order h36m
 blender -b -c blendmimic3d refine IN --out OUT --joint-order h36m
 """
 
-from .joints import JOINT_SETS
+from ..core.joints import JOINT_SETS
 
 
 def add_arguments(parser):
@@ -26,8 +26,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from .predictions import load_predictions, save_predictions_like
-    from .refiner import Refiner, smoothness
+    from ..core.format.predictions import load_predictions, save_predictions_like
+    from ..core.refine.runtime import Refiner, smoothness
 
     # Frames an estimator left NaN are the refiner's to bridge; it says when too few remain.
     poses, layout = load_predictions(args.input, key=args.key, with_layout=True, allow_missing=True)

@@ -17,10 +17,11 @@ import shutil
 
 import numpy as np
 
+from .. import __version__
+from ..errors import DatasetError
+from ..occlusion.labels import LABEL_DTYPE
 from . import dataset_io, manifest
 from .atomic import atomic_file, staged_dir
-from .errors import DatasetError
-from .labels import LABEL_DTYPE
 from .safe_npz import read_npz, write_npz
 
 SHARD_FILE = "shard.json"
@@ -202,8 +203,6 @@ def merge(shard_dirs, out_dir, overwrite=False, keep_shards=False):
 
 def update_root_manifest(root, subject, subject_entry, fps):
     """Put ``subject``'s entry into ``root/dataset.json``, keeping the other subjects."""
-    from .. import __version__
-
     current = manifest.read_manifest(root)
     subjects = dict(current["subjects"]) if current else {}
     subjects[subject] = subject_entry
@@ -234,23 +233,3 @@ def _merge_take(stage, action, cameras, owner, names):
             dataset_io.check_array(path, "types", unit["types"], (frames, people, 17), "iu")
         )
     write_take(stage, action, names, positions_3d, positions_2d, types)
-
-
-# ---- command line ------------------------------------------------------------------------------
-
-
-def add_arguments(parser):
-    parser.add_argument("shards", nargs="+", help="the folders written by export --shard K/N")
-    parser.add_argument(
-        "--out", required=True, help="dataset folder: the subject is written as a folder in it"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing subject")
-    parser.add_argument(
-        "--keep-shards", action="store_true", help="keep the shard folders after the merge"
-    )
-
-
-def run(args):
-    subject_dir = merge(args.shards, args.out, args.overwrite, args.keep_shards)
-    print(f"merged {len(args.shards)} shard(s) into {os.path.abspath(subject_dir)}")
-    return 0

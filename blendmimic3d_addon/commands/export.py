@@ -34,9 +34,9 @@ def add_arguments(parser):
 def run(args):
     import bpy
 
+    from ..blender.export_ops import ExportJob
     from ..core.errors import DatasetError
-    from ..core.shards import parse_shard
-    from .export_ops import ExportJob
+    from ..core.format.shards import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     if args.blend:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import DatasetError
 from .camera import matrix_from_quaternion
-from .errors import DatasetError
 
 # Blender camera axes (x right, y up, z backwards) to computer-vision axes (x right, y down,
 # z forwards) and back: the same diagonal either way.

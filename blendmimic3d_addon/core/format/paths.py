@@ -2,7 +2,7 @@
 
 import os
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 
 def camview_path(subject_dir, index):

@@ -4,7 +4,7 @@ import dataclasses
 import os
 import re
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 # What the atomic writers leave behind when they are killed (core/atomic.py's names).
 TEMPORARY = re.compile(r"^\..*\.(part|staging|old)$")

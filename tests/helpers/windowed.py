@@ -66,7 +66,7 @@ class Harness:
         self.bpy = bpy
         argv = sys.argv[sys.argv.index("--") + 1 :]
         self.repo, self.out, self.args = argv[0], argv[1], argv[2:]
-        sys.path[:0] = [f"{self.repo}/tests", f"{self.repo}/tests/blender"]
+        sys.path[:0] = [f"{self.repo}/tests", f"{self.repo}/tests/helpers"]
         self.seen = {"blender": bpy.app.version_string}
 
     def finish(self, error=None):

@@ -9,8 +9,8 @@ them can be split by a label array of the same (..., J) shape with ``split_by_la
 
 import numpy as np
 
-from .joints import PARENTS_BM3D
-from .labels import LABEL_NAMES
+from ..joints import PARENTS_BM3D
+from ..occlusion.labels import LABEL_NAMES
 
 
 def _pair(pred, gt):

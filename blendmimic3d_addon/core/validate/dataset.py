@@ -13,37 +13,14 @@ import re
 
 import numpy as np
 
-from . import camera as cam
-from . import dataset_io as dio
-from .errors import DatasetError
-from .manifest import MANIFEST_NAME, read_manifest
-from .validate_action import validate_action
-from .validation_report import TEMPORARY, Report
+from ..errors import DatasetError
+from ..format import dataset_io as dio
+from ..format.manifest import MANIFEST_NAME, read_manifest
+from ..geometry import camera as cam
+from .action import validate_action
+from .report import TEMPORARY, Report
 
 PROJECTION_TOLERANCE_PX = 1e-3  # published 2D matches the projection to 6e-5 px
-
-
-def add_arguments(parser):
-    parser.add_argument("folder", help="dataset root (holding S1, S2, ...) or one subject folder")
-    parser.add_argument(
-        "--tolerance-px",
-        type=float,
-        default=PROJECTION_TOLERANCE_PX,
-        help="largest accepted gap between stored 2D and the projection of 3D (pixels)",
-    )
-
-
-def run(args):
-    report = validate_dataset(args.folder, args.tolerance_px)
-    for subject, summary in report.subjects.items():
-        print(f"{subject}: {summary}")
-    for line in report.problems:
-        print(f"problem: {line}")
-    if report.ok:
-        print(f"OK: {args.folder} is a valid BlendMimic3D dataset")
-        return 0
-    print(f"{len(report.problems)} problem(s) in {args.folder}")
-    return 1
 
 
 def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):

@@ -13,8 +13,8 @@ import os
 import numpy as np
 from numpy.lib import format as npy_format
 
+from ..errors import DatasetError
 from .atomic import atomic_file
-from .errors import DatasetError
 from .safe_npz import object_scalar, read_npy, read_npz, write_npz
 
 FORMS = {"T,17,3": 3, "T,1,17,3": 4}

@@ -8,7 +8,7 @@ import shutil
 import socket
 import tempfile
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 
 @contextlib.contextmanager

@@ -238,7 +238,7 @@ def when_export_ends(run, step):
 
 
 def after_short_run():
-    report = module("core.validate").validate_dataset(FOLDER)
+    report = module("core.validate.dataset").validate_dataset(FOLDER)
     seen["after_run"] = {
         "tree": tree(),
         "scene": scene_state(),

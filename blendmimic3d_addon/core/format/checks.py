@@ -4,9 +4,9 @@ import io
 
 import numpy as np
 
+from ..errors import DatasetError
 from .atomic import atomic_file
-from .errors import DatasetError
-from .subject_paths import cam_key
+from .paths import cam_key
 
 
 def check_array(path, field, array, shape, kind="f", finite=True):

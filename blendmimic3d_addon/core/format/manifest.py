@@ -10,10 +10,10 @@ import os
 
 import numpy as np
 
+from ..errors import DatasetError
+from ..joints import BM3D_JOINTS, LEFT_BM3D, PARENTS_BM3D, RIGHT_BM3D
+from ..occlusion.labels import LABEL_NAMES
 from .atomic import atomic_file
-from .errors import DatasetError
-from .joints import BM3D_JOINTS, LEFT_BM3D, PARENTS_BM3D, RIGHT_BM3D
-from .labels import LABEL_NAMES
 
 MANIFEST_NAME = "dataset.json"
 FORMAT_NAME = "blendmimic3d"

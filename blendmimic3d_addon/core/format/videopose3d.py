@@ -13,36 +13,17 @@ import os
 
 import numpy as np
 
-from . import camera as cam
+from ..errors import DatasetError
+from ..geometry import camera as cam
+from ..joints import LEFT_BM3D, LEFT_H36M, RIGHT_BM3D, RIGHT_H36M, convert_joint_order
 from . import dataset_io as dio
 from .atomic import atomic_file
-from .errors import DatasetError
-from .joints import LEFT_BM3D, LEFT_H36M, RIGHT_BM3D, RIGHT_H36M, convert_joint_order
 from .safe_npz import object_scalar, write_npz
 
 LAYOUTS = {
     "h36m": {"layout_name": "h36m", "symmetry": (LEFT_H36M, RIGHT_H36M)},
     "blendmimic3d": {"layout_name": "blendmimic3d", "symmetry": (LEFT_BM3D, RIGHT_BM3D)},
 }
-
-
-def add_arguments(parser):
-    parser.add_argument("folder", help="dataset root (holding S1, S2, ...) or one subject folder")
-    parser.add_argument("out", help="output folder for the npz files")
-    parser.add_argument("--name", default="blendmimic3d", help="dataset name in the file names")
-    parser.add_argument(
-        "--joint-order",
-        choices=sorted(LAYOUTS),
-        default="h36m",
-        help="joint order of the output (default h36m, what the lifting tools expect)",
-    )
-
-
-def run(args):
-    paths = convert_dataset(args.folder, args.out, args.name, args.joint_order)
-    for path in paths:
-        print(f"wrote {path}")
-    return 0
 
 
 def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):

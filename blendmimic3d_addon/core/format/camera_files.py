@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 
-from . import camera as cam
-from .errors import DatasetError
-from .format_checks import check_array, read_text, require_keys, write_savetxt
+from ..errors import DatasetError
+from ..geometry import camera as cam
+from .checks import check_array, read_text, require_keys, write_savetxt
+from .paths import camera_params_path, camview_path, matrices_path
 from .safe_npz import object_array, object_scalar, read_npz, write_npz
-from .subject_paths import camera_params_path, camview_path, matrices_path
 
 CAMERA_PICKLES = ("intrinsic_params", "extrinsic_params")
 INTRINSIC_FIELDS = (

@@ -10,6 +10,9 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import DatasetError
+from ..occlusion.labels import LABEL_DTYPE, invalid_codes, legacy_labels
+
 # The camera files, paths and checks live in their own modules; importing them here keeps
 # ``dataset_io`` the one place to read and write a subject.
 from .camera_files import (  # noqa: F401
@@ -22,8 +25,7 @@ from .camera_files import (  # noqa: F401
     read_camview,
     write_cameras,
 )
-from .errors import DatasetError
-from .format_checks import (  # noqa: F401
+from .checks import (  # noqa: F401
     as_array,
     cam_arrays,
     check_array,
@@ -31,9 +33,7 @@ from .format_checks import (  # noqa: F401
     require_keys,
     write_savetxt,
 )
-from .labels import LABEL_DTYPE, invalid_codes, legacy_labels
-from .safe_npz import read_npz, write_npz
-from .subject_paths import (  # noqa: F401
+from .paths import (  # noqa: F401
     action_names,
     cam_key,
     camera_params_path,
@@ -47,6 +47,7 @@ from .subject_paths import (  # noqa: F401
     positions_3d_path,
     subject_dirs,
 )
+from .safe_npz import read_npz, write_npz
 
 N_JOINTS = 17
 

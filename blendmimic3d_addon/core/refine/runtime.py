@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from .errors import DatasetError
-from .joints import JOINT_SETS, convert_joint_order
+from ..errors import DatasetError
+from ..joints import JOINT_SETS, convert_joint_order
 
 MODEL_NAME = "refiner_gcn.onnx"
 MODEL_JOINT_ORDER = "blendmimic3d"
@@ -22,7 +22,8 @@ def model_candidates():
     the package in a checkout (also when the package is reached through symbolic links)."""
     found = []
     for here in (os.path.abspath(__file__), os.path.realpath(__file__)):
-        package = os.path.dirname(os.path.dirname(here))
+        # core/refine/runtime.py -> the package folder
+        package = os.path.dirname(os.path.dirname(os.path.dirname(here)))
         for folder in (package, os.path.dirname(package)):
             path = os.path.join(folder, "assets", MODEL_NAME)
             if path not in found:

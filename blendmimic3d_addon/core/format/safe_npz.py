@@ -15,8 +15,8 @@ import zlib
 import numpy as np
 from numpy.lib import format as npy_format
 
+from ..errors import DatasetError
 from .atomic import atomic_file
-from .errors import DatasetError
 
 # The callables numpy's array pickles name, taken from numpy itself so that they are found under
 # either spelling of their module (numpy.core before numpy 2, numpy._core since).

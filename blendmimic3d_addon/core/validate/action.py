@@ -4,10 +4,10 @@ import os
 
 import numpy as np
 
-from . import camera as cam
-from . import dataset_io as dio
-from .errors import DatasetError
-from .labels import OcclusionType, legacy_labels
+from ..errors import DatasetError
+from ..format import dataset_io as dio
+from ..geometry import camera as cam
+from ..occlusion.labels import OcclusionType, legacy_labels
 
 
 def validate_action(subject_dir, action, cameras, report, tolerance_px, required, listed):

@@ -47,8 +47,8 @@ def add_arguments(parser):
 def run(args):
     import bpy
 
-    from ..core.atomic import staged_dir
     from ..core.errors import DatasetError
+    from ..core.format.atomic import staged_dir
 
     if args.frames < 2:
         raise DatasetError(None, "--frames", f"{args.frames}: give at least 2 frames")
@@ -158,7 +158,7 @@ def _build_scene(bpy, frames):
 
 def _validate(dataset):
     from ..core.errors import DatasetError
-    from ..core.validate import validate_dataset
+    from ..core.validate.dataset import validate_dataset
 
     report = validate_dataset(dataset)
     if not report.ok:
@@ -171,7 +171,8 @@ def _summary(dataset, report):
     """Numbers read back from the files written, not from what was asked for."""
     import numpy as np
 
-    from ..core import dataset_io, labels, manifest
+    from ..core.format import dataset_io, manifest
+    from ..core.occlusion import labels
 
     subject_dir = os.path.join(dataset, SUBJECT)
     entry = manifest.read_manifest(dataset)["subjects"][SUBJECT]

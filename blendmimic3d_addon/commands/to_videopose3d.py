@@ -1,0 +1,22 @@
+"""``to-videopose3d DIR OUT``: convert a dataset folder to VideoPose3D's npz layout."""
+
+from ..core.format.videopose3d import LAYOUTS, convert_dataset
+
+
+def add_arguments(parser):
+    parser.add_argument("folder", help="dataset root (holding S1, S2, ...) or one subject folder")
+    parser.add_argument("out", help="output folder for the npz files")
+    parser.add_argument("--name", default="blendmimic3d", help="dataset name in the file names")
+    parser.add_argument(
+        "--joint-order",
+        choices=sorted(LAYOUTS),
+        default="h36m",
+        help="joint order of the output (default h36m, what the lifting tools expect)",
+    )
+
+
+def run(args):
+    paths = convert_dataset(args.folder, args.out, args.name, args.joint_order)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Occlusion: rays against triangle soups, classifying crossings, label codes, QA overlays."""

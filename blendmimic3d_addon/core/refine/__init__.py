@@ -1,0 +1,1 @@
+"""Pose refinement: the GCN runtime (ONNX), classical filters, accuracy and smoothness metrics."""

@@ -1,0 +1,1 @@
+"""Checking a dataset folder against the format: every problem with its file and reason."""
