@@ -230,6 +230,10 @@ def debian_blender():
         shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
         run(["chroot", root, "apt-get", "install", "-y", "-q", *DEBIAN_PACKAGES])
     ready.write_text(wanted)
+    # Blender's file browser lists mount points from /etc/mtab, which minbase leaves out.
+    mtab = root / "etc" / "mtab"
+    if not mtab.is_symlink() and not mtab.exists():
+        mtab.symlink_to("../proc/self/mounts")
     install_wheels_in_root(root)
     # The checkout's parent holds it and ../shared; the tests' temporary files are under /tmp.
     wrapper.write_text(_WRAPPER.format(root=root, binds=f"{REPO.parent} /tmp"))
