@@ -97,3 +97,18 @@ def test_a_staged_folder_onto_a_file_is_refused(tmp_path):
             pass
     assert target.read_text() == "a file, not a subject"
     assert os.listdir(tmp_path) == ["S1"]
+
+
+def test_predictions_rewritten_in_place_keep_their_mode(tmp_path):
+    """``refine IN --out IN``'s writer: the file written over keeps its mode (was 0600)."""
+    import numpy as np
+
+    from blendmimic3d_addon.core.format import predictions
+
+    path = tmp_path / "poses.npy"
+    np.save(path, np.zeros((5, 17, 3)))
+    os.chmod(path, 0o644)
+    poses, layout = predictions.load_predictions(str(path), with_layout=True)
+    predictions.save_predictions_like(layout, poses + 1, str(path))
+    assert mode(path) == 0o644
+    np.testing.assert_array_equal(np.load(path), np.ones((5, 17, 3)))
