@@ -3,9 +3,9 @@
 Shards here are real: written by the same core functions the export uses, on a tiny take.
 """
 
-import hashlib
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -46,14 +46,9 @@ def make_shards(folder, n=2, subject="S1", cameras=None, persons=("P",), fps=30.
 
 
 def tree(folder):
-    """{relative path: sha256} of every file under ``folder``."""
-    found = {}
-    for parent, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(parent, name)
-            with open(path, "rb") as handle:
-                found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
-    return found
+    """{relative path: bytes} of every file under ``folder``."""
+    folder = pathlib.Path(folder)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_tiny_shards_merge(tmp_path):
@@ -271,3 +266,25 @@ def test_concurrent_writers_keep_every_manifest_entry(tmp_path):
     listed = set(mf.read_manifest(root)["subjects"])
     expected = {f"export{i}_{r}" for i in range(4) for r in range(rounds)} | {"M0", "M1"}
     assert listed == expected, f"{len(expected - listed)} entries lost"
+
+
+def test_a_root_that_cannot_be_locked_stops_the_merge_and_keeps_the_older_dataset(
+    tmp_path, monkeypatch
+):
+    """A file system without locks (some network mounts): one message, nothing replaced."""
+    import errno
+
+    from blendmimic3d_addon.core.format import lock
+
+    out = tmp_path / "D"
+    shards.merge(make_shards(tmp_path / "first"), out)
+    before = tree(out)
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    with pytest.raises(DatasetError, match=r"D: cannot be locked \(No locks available\)"):
+        shards.merge(make_shards(tmp_path / "second", seed=4), out, overwrite=True)
+    assert tree(out) == before
+    assert sorted(os.listdir(out)) == ["S1", "dataset.json"]

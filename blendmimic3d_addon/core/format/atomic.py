@@ -68,7 +68,7 @@ def atomic_file(path, mode="wb"):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
     try:
-        os.fchmod(fd, _mode_of(path, default_mode()))
+        os.chmod(tmp, _mode_of(path, default_mode()))  # by name: Windows has no fchmod
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()

@@ -11,6 +11,8 @@ import contextlib
 import os
 import time
 
+from ..errors import DatasetError
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -30,7 +32,10 @@ def root_lock(root):
         return
     fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without locks: say so rather than risk a loss
+            raise DatasetError(root, None, f"cannot be locked ({exc.strerror})") from None
         yield
     finally:
         os.close(fd)  # closing releases the lock
