@@ -224,6 +224,18 @@ def test_the_fingerprint_ignores_float_noise_but_not_a_millimetre():
     noisy = dio.Cameras(cameras.names, cameras.K * (1 + 1e-14), cameras.RT + 1e-12, cameras.res)
     assert shards.fingerprint(noisy, ["P"], 30, plan) == base
     assert shards.fingerprint(_moved_camera(0.001), ["P"], 30, plan)["cameras"] != base["cameras"]
+    # A sign is a difference (a camera mirrored about an axis), a signed zero is not.
+    flipped = cameras.RT.copy()
+    flipped[:, 0, 3] = -flipped[:, 0, 3] + 0.05
+    twice = flipped.copy()
+    twice[:, 0, 3] = -twice[:, 0, 3]
+    mirrored = [shards.fingerprint(dio.Cameras(cameras.names, cameras.K, RT, cameras.res), ["P"],
+                                   30, plan)["cameras"] for RT in (flipped, twice)]  # fmt: skip
+    assert mirrored[0] != mirrored[1]
+    zero = cameras.RT.copy()
+    zero[zero == 0] = -0.0
+    signed = dio.Cameras(cameras.names, cameras.K, zero - 1e-13, cameras.res)
+    assert shards.fingerprint(signed, ["P"], 30, plan) == base
 
 
 # ---- concurrent writers of one root ------------------------------------------------------------

@@ -149,8 +149,8 @@ def fingerprint(cameras, persons, fps, plan, version=__version__):
     camera_numbers = {
         "names": [str(name) for name in cameras.names],
         "res": [[int(w), int(h)] for w, h in cameras.res],
-        "K": np.round(np.asarray(cameras.K, dtype=float), 6).tolist(),
-        "RT": np.round(np.asarray(cameras.RT, dtype=float), 6).tolist(),
+        "K": _rounded(cameras.K),
+        "RT": _rounded(cameras.RT),
     }
     parts = {"cameras": camera_numbers, "persons": list(persons), "fps": float(fps),
              "plan": [list(unit) for unit in plan]}  # fmt: skip
@@ -158,8 +158,13 @@ def fingerprint(cameras, persons, fps, plan, version=__version__):
     return dict(digests, version=str(version))
 
 
+def _rounded(numbers):
+    """To 1e-6, as lists; + 0.0 turns a -0.0 (noise around zero) into 0.0."""
+    return (np.round(np.asarray(numbers, dtype=float), 6) + 0.0).tolist()
+
+
 def _digest(value):
-    text = json.dumps(value, sort_keys=True, allow_nan=False).replace("-0.0", "0.0")
+    text = json.dumps(value, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
