@@ -46,6 +46,7 @@ def _windows_lock(root):
     import msvcrt
 
     with open(os.path.join(root, LOCK_FILE), "a+b") as handle:
+        handle.seek(0)  # the lock covers the first byte; the file stays empty
         while True:
             try:
                 msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
