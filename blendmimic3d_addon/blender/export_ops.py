@@ -8,19 +8,16 @@ beside it, which the next export to that target removes: ``atomic.recover_interr
 """
 
 import os
-import re
 import time
 
 import bpy
 
 from ..core.errors import DatasetError
-from ..core.format import manifest, shards
-from ..core.format.atomic import staged_dir
+from ..core.format import manifest, paths, shards
+from ..core.format.publish import staged_subject
 from . import modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
-
-_SUBJECT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _split(text):
@@ -38,10 +35,7 @@ class ExportJob:
             raise DatasetError(
                 None, "directory", f"{out_dir!r} is relative to the .blend file: save it first"
             )
-        if not _SUBJECT_NAME.match(subject or ""):
-            raise DatasetError(
-                None, "subject", f"{subject!r}: use letters, digits, _ or - (e.g. S1)"
-            )
+        paths.check_subject_name(subject)
         self.scene = scene
         self.out_dir = os.path.abspath(bpy.path.abspath(out_dir))
         self.subject = subject
@@ -122,9 +116,10 @@ class ExportJob:
 
     def _staged_steps(self):
         try:
-            with staged_dir(self.target, overwrite=self.overwrite) as stage:
+            entries = {}
+            with staged_subject(self.out_dir, os.path.basename(self.target), self.overwrite,
+                                self._root_entry(entries)) as stage:  # fmt: skip
                 done = 0
-                entries = {}
                 for action, cams in self.takes.items():
                     take = None
                     sampling = self.sampler.sample_take(action, cams)
@@ -147,8 +142,6 @@ class ExportJob:
                 self._write_cameras(stage, entries)
         finally:
             self.sampler.restore()
-        if self.shard is None:
-            self._update_root_manifest(entries)
 
     def run(self, progress=None):
         """Run to the end (background mode and the command line); ``progress(done, total)``."""
@@ -200,15 +193,17 @@ class ExportJob:
                 subject_entry=self.subject_entry(entries), fps=self.fps,
             )  # fmt: skip
 
+    def _root_entry(self, entries):
+        """What dataset.json gets once the stage is complete (checked before it replaces the
+        older subject); a shard writes none."""
+        if self.shard is not None:
+            return None
+        return lambda: (self.subject, self.subject_entry(entries), self.fps)
+
     @property
     def fps(self):
         render = self.scene.render
         return render.fps / render.fps_base
-
-    def _update_root_manifest(self, entries):
-        shards.update_root_manifest(
-            self.out_dir, self.subject, self.subject_entry(entries), self.fps
-        )
 
 
 # ---- operator and panel ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bpy_extras.io_utils import ImportHelper
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
 from . import modal_progress, people, scene_model
+from .operator_errors import operator_reason
 from .panel import SubPanel
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary"
@@ -151,7 +152,7 @@ def _import_checked(context, path, target, before, state, had_people):
     try:
         result = bpy.ops.import_scene.fbx(filepath=path, use_anim=True, ignore_leaf_bones=False)
     except Exception as exc:  # the importer raises whatever its parser hit on a broken file
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = operator_reason(exc, path)
         raise DatasetError(path, None, f"the FBX importer could not read it ({reason})") from None
     if "FINISHED" not in result:
         raise DatasetError(path, None, "the FBX importer could not read it")

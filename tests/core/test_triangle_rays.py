@@ -234,3 +234,39 @@ def test_no_triangles_no_crossings():
     )
     assert len(rays) == len(t) == len(owner) == len(entering) == 0
     assert NO_HIT == -1  # what first_hits reports for a ray that meets nothing
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_touching_meshes_of_one_person_keep_the_exit_and_the_entry(side):
+    """A skin (person 0) whose back face touches a joint mesh (person 0) behind it: the ray
+    leaves the skin where it enters the joint mesh. Both crossings must stay (only crossings
+    facing the same way are one), else an air gap is invented in front of the joint, which is
+    then labelled hidden by its own body (issue 11, item 10). Seen from both sides: which of the
+    two coinciding crossings sorted first differed."""
+    from blendmimic3d_addon.core.occlusion.classify import classify_rays
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType
+
+    camera_y = 4.15 - side * 4.15
+    skin, joint_mesh = _box((0, 4.15 - side * 0.1, 0), 0.05), _box((0, 4.15, 0), 0.05)
+    vertices, triangles, owners = _soup((skin, 0), (joint_mesh, 0))
+    origin, joint = np.array([[0.01, camera_y, -0.02]]), np.array([[0.01, 4.15, -0.02]])
+    rays, t, owner, entering = all_hits(origin, joint, vertices, triangles, owners)
+    order = np.lexsort((entering, t))
+    np.testing.assert_allclose(t[order], [4.0, 4.1, 4.1], atol=1e-5)
+    assert entering[order].tolist() == [True, False, True]
+    codes = classify_rays(rays, t, owner, entering, np.array([0]), np.array([4.15]))
+    assert codes.tolist() == [OcclusionType.VISIBLE]
+
+
+def test_a_ray_through_a_shared_edge_crosses_once():
+    """Through the diagonal two triangles of a quad share, and through a box's edge: once per
+    surface, entering then leaving."""
+    vertices, triangles, owners = _soup((_box(), 0))
+    # (0, y, 0) runs along the diagonal of the y faces (corners (-1,-1) to (1,1)).
+    rays, t, _, entering = all_hits(
+        np.array([[0.0, 0, 0], [0.05, 0, 0.05]]), np.array([[0.0, 5, 0], [0.05, 5, 0.05]]),
+        vertices, triangles, owners,
+    )  # fmt: skip
+    for ray in (0, 1):
+        np.testing.assert_allclose(t[rays == ray], [3.9, 4.1], atol=1e-6)
+        assert entering[rays == ray].tolist() == [True, False]

@@ -1,24 +1,74 @@
 """Atomic writes: write aside, then rename, so a failure or a cancel never leaves half a file
-or half a dataset, and never destroys an older one."""
+or half a dataset, and never destroys an older one.
+
+Modes: what is written is readable as the user's umask allows (``tempfile`` makes 0600 files
+and 0700 folders, which would otherwise survive the rename); a file written over an existing
+one keeps that file's mode. Targets: a symbolic link is written through to what it points at
+(the link stays); a target that exists but is not a regular file (a device, a FIFO, a socket, a
+folder where a file is meant, a dangling link) is refused, never replaced.
+"""
 
 import contextlib
 import os
 import re
 import shutil
 import socket
+import stat
 import tempfile
 
 from ..errors import DatasetError
 
 
+def current_umask():
+    """The process's umask, read without changing it where /proc tells it (other threads may be
+    creating files); else set and restored at once."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(folder=False):
+    """The mode ``open``/``mkdir`` would give a new file or folder under the current umask."""
+    return (0o777 if folder else 0o666) & ~current_umask()
+
+
+def write_target(path, folder=False):
+    """The path to replace for a write to ``path``: ``path`` itself, or for a symbolic link what
+    it points at. Raises ``DatasetError`` for an existing target of another kind (a device, a
+    FIFO, a dangling link, a file where a folder is meant or the reverse)."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.islink(path):
+        link, path = path, os.path.realpath(path)
+        if not os.path.lexists(path):
+            raise DatasetError(link, None, "is a link to nothing; nothing written")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return path
+    wanted = stat.S_ISDIR if folder else stat.S_ISREG
+    if not wanted(info.st_mode):
+        kind = "a folder" if folder else "a regular file"
+        raise DatasetError(path, None, f"exists and is not {kind}; nothing written")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_file(path, mode="wb"):
-    """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
+
+    A link is written through (``write_target``); the file gets the replaced file's mode, or the
+    umask's default for a new one."""
+    path = write_target(path)
+    directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
     try:
+        os.chmod(tmp, _mode_of(path, default_mode()))  # by name: Windows has no fchmod
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -31,27 +81,58 @@ def atomic_file(path, mode="wb"):
 
 
 @contextlib.contextmanager
-def staged_dir(path, overwrite=False):
+def staged_dir(path, overwrite=False, publish=None):
     """Yield a staging folder beside ``path``; on success it takes the place of ``path``.
 
     An existing ``path`` is kept until the new folder is complete, and only replaced when
     ``overwrite`` is true. On any exception (a cancel included) the staging folder is removed
     and ``path`` is left as it was. What an earlier, killed run left is tidied first
-    (``recover_interrupted``).
+    (``recover_interrupted``). ``publish(put_in_place)``, if given, is called instead of putting
+    the folder in place itself: it prepares what must change with it (a manifest), under a lock,
+    and calls ``put_in_place()`` once nothing else can fail.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = write_target(path, folder=True)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     recover_interrupted(path)
-    if os.path.exists(path) and not overwrite:
-        raise DatasetError(path, None, "already exists; choose another folder or allow overwrite")
-    stage = tempfile.mkdtemp(prefix=_hidden_prefix(path), suffix=".staging", dir=parent)
+    _refuse_existing(path, overwrite)
+    stage = make_stage_dir(path)
+
+    def put_in_place():
+        _refuse_existing(path, overwrite)  # another run may have made it meanwhile
+        replace_dir(stage, path)
+
     try:
         yield stage
-        replace_dir(stage, path)
+        (publish or _call)(put_in_place)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+def _refuse_existing(path, overwrite):
+    if os.path.exists(path) and not overwrite:
+        raise DatasetError(path, None, "already exists; choose another folder or allow overwrite")
+
+
+def _call(function):
+    function()
+
+
+def make_stage_dir(path, suffix=".staging"):
+    """A hidden folder beside ``path`` named for this process, with the mode ``path`` has (or
+    the umask's default): ``mkdtemp``'s 0700 must not become the dataset's."""
+    stage = tempfile.mkdtemp(prefix=_hidden_prefix(path), suffix=suffix, dir=os.path.dirname(path))
+    os.chmod(stage, _mode_of(path, default_mode(folder=True)))
+    return stage
+
+
+def _mode_of(path, default):
+    """The permission bits of ``path`` if it exists, else ``default``."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return default
 
 
 def replace_dir(new, path):

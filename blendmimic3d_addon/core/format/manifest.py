@@ -90,8 +90,12 @@ def build_manifest(subjects, fps, generator_version, typed_labels=True):
     }
 
 
+def manifest_text(manifest):
+    return json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+
+
 def write_manifest(root, manifest):
-    text = json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+    text = manifest_text(manifest)
     with atomic_file(manifest_path(root), "w") as handle:
         handle.write(text)
 

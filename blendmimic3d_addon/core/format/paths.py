@@ -1,8 +1,31 @@
 """Where each file of a subject lives (FORMAT.md's layout, and the additions beside it)."""
 
 import os
+import re
 
 from ..errors import DatasetError
+
+# Names that become one path component: no separator, no leading dot (so never "." or ".."),
+# nothing a shell or another system would read differently. Checked with a full match: "$"
+# alone would let a trailing newline through.
+SUBJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ACTION_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def check_subject_name(name, path=None, field="subject"):
+    """``name`` if it is a subject folder name (letters, digits, _ or -); DatasetError if not."""
+    if not isinstance(name, str) or not SUBJECT_NAME.fullmatch(name):
+        raise DatasetError(path, field, f"{name!r}: use letters, digits, _ or - (e.g. S1)")
+    return name
+
+
+def check_action_name(name, path=None, field="action"):
+    """``name`` if it is an action folder name (as ``action_folder_name`` makes them)."""
+    if not isinstance(name, str) or not ACTION_NAME.fullmatch(name):
+        raise DatasetError(
+            path, field, f"{name!r} is not an action folder name (letters, digits, ., _ or -)"
+        )
+    return name
 
 
 def camview_path(subject_dir, index):

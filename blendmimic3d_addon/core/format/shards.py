@@ -10,6 +10,7 @@ Also here, because export and merge both use it: ``write_take``, all files of on
 arrays of every person.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -20,8 +21,9 @@ import numpy as np
 from .. import __version__
 from ..errors import DatasetError
 from ..occlusion.labels import LABEL_DTYPE
-from . import dataset_io, manifest
-from .atomic import atomic_file, staged_dir
+from . import dataset_io, paths
+from .atomic import atomic_file
+from .publish import staged_subject
 from .safe_npz import read_npz, write_npz
 
 SHARD_FILE = "shard.json"
@@ -121,7 +123,9 @@ def write_shard_take(shard_dir, action, positions_3d, positions_2d_by_cam, types
 def write_shard_manifest(
     shard_dir, subject, k, n, units, all_units, person_names, subject_entry, fps
 ):
-    """shard.json: who did what, and the subject's ``dataset.json`` entry for the merge."""
+    """shard.json: who did what, the subject's ``dataset.json`` entry for the merge, and the
+    fingerprint of what every shard of one export must share (call once the cameras are
+    written: their fingerprint is taken from the files)."""
     info = {
         "subject": subject,
         "shard": k,
@@ -132,8 +136,36 @@ def write_shard_manifest(
         "fps": fps,
         "subject_entry": subject_entry,
     }
+    cameras = dataset_io.read_cameras(shard_dir, subject)
+    info["fingerprint"] = fingerprint(cameras, info["persons"], fps, info["plan"])
     with atomic_file(os.path.join(shard_dir, SHARD_FILE), "w") as handle:
         json.dump(info, handle, indent=1)
+
+
+def fingerprint(cameras, persons, fps, plan, version=__version__):
+    """What must agree between the shards of one export, each part a short digest: the cameras
+    (names, resolutions, K and RT to 1e-6), the persons, the frame rate, the plan of units and
+    the extension's version."""
+    camera_numbers = {
+        "names": [str(name) for name in cameras.names],
+        "res": [[int(w), int(h)] for w, h in cameras.res],
+        "K": _rounded(cameras.K),
+        "RT": _rounded(cameras.RT),
+    }
+    parts = {"cameras": camera_numbers, "persons": list(persons), "fps": float(fps),
+             "plan": [list(unit) for unit in plan]}  # fmt: skip
+    digests = {key: _digest(value) for key, value in parts.items()}
+    return dict(digests, version=str(version))
+
+
+def _rounded(numbers):
+    """To 1e-6, as lists; + 0.0 turns a -0.0 (noise around zero) into 0.0."""
+    return (np.round(np.asarray(numbers, dtype=float), 6) + 0.0).tolist()
+
+
+def _digest(value):
+    text = json.dumps(value, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def read_shard_manifest(shard_dir):
@@ -148,9 +180,32 @@ def read_shard_manifest(shard_dir):
     for key in ("subject", "shard", "of", "units", "plan", "persons", "fps", "subject_entry"):
         if key not in info:
             raise DatasetError(path, key, "missing key")
+    _check_path_names(path, info)
     info["units"] = [tuple(u) for u in info["units"]]
     info["plan"] = [tuple(u) for u in info["plan"]]
     return info
+
+
+def _check_path_names(path, info):
+    """Every name of shard.json that becomes a path, checked as export checks them: the subject,
+    the actions (of units, plan and the manifest entry) and the camera indices."""
+    paths.check_subject_name(info["subject"], path, "subject")
+    for key in ("units", "plan"):
+        if not isinstance(info[key], list):
+            raise DatasetError(path, key, "expected a list of [action, camera, frames]")
+        for index, unit in enumerate(info[key]):
+            field = f"{key}[{index}]"
+            if not isinstance(unit, list) or len(unit) != 3:
+                raise DatasetError(path, field, f"{unit!r} is not [action, camera, frames]")
+            paths.check_action_name(unit[0], path, field)
+            for number, what in ((unit[1], "camera index"), (unit[2], "frame count")):
+                if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                    raise DatasetError(path, field, f"{number!r} is not a {what}")
+    entry = info["subject_entry"]
+    if not isinstance(entry, dict) or not isinstance(entry.get("actions"), dict):
+        raise DatasetError(path, "subject_entry.actions", "expected an object of actions")
+    for action in entry["actions"]:
+        paths.check_action_name(action, path, "subject_entry.actions")
 
 
 # ---- merge -------------------------------------------------------------------------------------
@@ -163,6 +218,9 @@ def merge(shard_dirs, out_dir, overwrite=False, keep_shards=False):
         raise DatasetError(None, "shards", "no shard folder given")
     infos = [read_shard_manifest(d) for d in shard_dirs]
     first = infos[0]
+    subject = first["subject"]
+    subject_dir = os.path.join(out_dir, subject)
+    _refuse_overlap(shard_dirs, out_dir, subject_dir)
     owner = {}
     for shard_dir, info in zip(shard_dirs, infos, strict=True):
         path = os.path.join(shard_dir, SHARD_FILE)
@@ -183,30 +241,66 @@ def merge(shard_dirs, out_dir, overwrite=False, keep_shards=False):
             f"{len(missing)} of {len(first['plan'])} (action, camera) units are missing, for "
             f"instance {missing[0][:2]}; shards given: {shards} of {first['of']}",
         )
-    subject = first["subject"]
-    cameras = dataset_io.read_cameras(shard_dirs[0], subject)
-    subject_dir = os.path.join(out_dir, subject)
+    cameras = _check_fingerprints(shard_dirs, infos)
     actions = {}
-    with staged_dir(subject_dir, overwrite=overwrite) as stage:
+    for info in infos:
+        actions.update(info["subject_entry"]["actions"])
+    entry = dict(first["subject_entry"], actions=actions)
+    root_entry = lambda: (subject, entry, first["fps"])  # noqa: E731
+    with staged_subject(out_dir, subject, overwrite, root_entry) as stage:
         dataset_io.write_cameras(stage, subject, cameras)
         for action, units in cameras_by_action(first["plan"]).items():
             _merge_take(stage, action, units, owner, first["persons"])
-            for info in infos:
-                actions.update(info["subject_entry"]["actions"])
-    entry = dict(first["subject_entry"], actions=actions)
-    update_root_manifest(out_dir, subject, entry, first["fps"])
     if not keep_shards:
         for shard_dir in shard_dirs:
             shutil.rmtree(shard_dir, ignore_errors=True)
     return subject_dir
 
 
-def update_root_manifest(root, subject, subject_entry, fps):
-    """Put ``subject``'s entry into ``root/dataset.json``, keeping the other subjects."""
-    current = manifest.read_manifest(root)
-    subjects = dict(current["subjects"]) if current else {}
-    subjects[subject] = subject_entry
-    manifest.write_manifest(root, manifest.build_manifest(subjects, fps, __version__))
+def _refuse_overlap(shard_dirs, out_dir, subject_dir):
+    """The merged subject must be neither inside a shard folder (the clean-up would delete it)
+    nor hold one (putting it in place would delete an input)."""
+    result = os.path.realpath(subject_dir)
+    root = os.path.realpath(out_dir)
+    for shard_dir in shard_dirs:
+        shard = os.path.realpath(shard_dir)
+        if _within(root, shard) or _within(shard, result):
+            raise DatasetError(
+                out_dir, "--out", f"overlaps the shard folder {shard_dir}: merge into a folder "
+                "that neither holds a shard's subject nor lies inside a shard",
+            )  # fmt: skip
+
+
+def _within(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _check_fingerprints(shard_dirs, infos):
+    """Every shard's fingerprint (and its camera files) must match the first shard's; names the
+    shard and what differs. Returns the cameras."""
+    cameras = None
+    expected = None
+    for shard_dir, info in zip(shard_dirs, infos, strict=True):
+        path = os.path.join(shard_dir, SHARD_FILE)
+        recorded = info.get("fingerprint")
+        if not isinstance(recorded, dict):
+            raise DatasetError(path, "fingerprint", "missing: export the shard again")
+        own = dataset_io.read_cameras(shard_dir, info["subject"])
+        actual = fingerprint(
+            own, info["persons"], info["fps"], info["plan"], recorded.get("version")
+        )
+        if actual != recorded:
+            raise DatasetError(path, "fingerprint", "does not match the shard's own files")
+        if expected is None:
+            cameras, expected = own, recorded
+            continue
+        differ = [key for key in sorted(expected) if expected[key] != recorded.get(key)]
+        if differ:
+            raise DatasetError(
+                path, "fingerprint", f"{', '.join(differ)} differ from {shard_dirs[0]}: the shards "
+                "come from different scenes or versions; export them again from one scene",
+            )  # fmt: skip
+    return cameras
 
 
 def _merge_take(stage, action, cameras, owner, names):

@@ -162,7 +162,8 @@ class TriangleChunks:
         the vertices of frame ``ray_frame[r]`` of ``planar`` (F,3,V) float32; ``levels``: their
         ``boxes`` if already known. Returns per crossing: ray index, distance from the origin,
         owner code and whether the ray enters the surface there (against its normal). A crossing
-        on an edge shared by two triangles is reported once."""
+        on an edge shared by two triangles is reported once; an exit and an entry at one place
+        (two touching surfaces) both."""
         origins, ends = np.asarray(origins, np.float64), np.asarray(ends, np.float64)
         if not len(origins) or self.empty:
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
@@ -177,14 +178,20 @@ class TriangleChunks:
             for frame, among in _rays_by_frame(ray_frame)
         ]  # fmt: skip
         rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
-        # Padding repeats chunks, and a ray through an edge meets both triangles: keep one.
-        order = np.lexsort((t, rays))
+        # Padding repeats chunks, and a ray through an edge meets both triangles: keep one. Only
+        # crossings facing the same way are one: where one closed surface of a person touches
+        # another (skin on a joint mesh), the exit from one and the entry into the other
+        # coincide, and both count.
+        order = np.lexsort((t, facing, owner, rays))
         rays, t, owner, facing = rays[order], t[order], owner[order], facing[order]
         same = np.zeros(len(t), dtype=bool)
         same[1:] = (
-            (rays[1:] == rays[:-1]) & (np.abs(t[1:] - t[:-1]) < 1e-5) & (owner[1:] == owner[:-1])
-        )
-        return rays[~same], t[~same], owner[~same], facing[~same]
+            (rays[1:] == rays[:-1]) & (owner[1:] == owner[:-1]) & (facing[1:] == facing[:-1])
+            & (np.abs(t[1:] - t[:-1]) < 1e-5)
+        )  # fmt: skip
+        keep = np.flatnonzero(~same)
+        keep = keep[np.lexsort((t[keep], rays[keep]))]  # by ray, then along it
+        return rays[keep], t[keep], owner[keep], facing[keep]
 
     def _cast_frame(self, ray_index, origins, unit, length, planar, levels):
         """The crossings (ray index, distance, owner, entering) of rays in one frame: vertices
