@@ -15,6 +15,7 @@ _MODULE_NAMES = (
     "mixamo_import",
     "mannequin",
     "camera_rig",
+    "occlusion_panel",
     "occluders",
     "scenarios",
     "export_ops",

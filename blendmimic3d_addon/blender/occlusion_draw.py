@@ -1,0 +1,135 @@
+"""Drawing the live occlusion in the 3D Viewport with Blender's ``gpu`` module: every person's
+17 joints and bones at their 3D positions, coloured by their label from the chosen dataset
+camera (the QA video's colours, ``qa_overlay.TYPE_COLOURS``), and one timeline strip per camera
+along the bottom of the view: where in the take the people are hidden, and by what.
+
+Joints are drawn over everything (no depth test): hidden joints are the point.
+"""
+
+import bpy
+import gpu
+import numpy as np
+from gpu_extras.batch import batch_for_shader
+
+from ..core.joints import PARENTS_BM3D
+from ..core.occlusion.labels import N_TYPES, OcclusionType
+from ..core.occlusion.qa_overlay import TYPE_COLOURS
+from .occlusion_live import LIVE
+
+# RGBA (0..1) per occlusion code.
+COLOURS = np.array([(*np.array(TYPE_COLOURS[code]) / 255.0, 1.0) for code in range(N_TYPES)])
+_BONES = np.array([(parent, joint) for joint, parent in enumerate(PARENTS_BM3D) if parent >= 0])
+STRIP_HEIGHT = 8  # pixels per camera's strip
+STRIP_MARGIN = 6
+
+_handles = []
+_cache = {"key": None, "batches": None}
+
+
+def joint_colours(types):
+    """RGBA (P*17, 4) of codes (P,17)."""
+    return COLOURS[np.asarray(types, dtype=np.int64).ravel()]
+
+
+def _skeleton_batches(joints, types):
+    points = np.asarray(joints, dtype=np.float32).reshape(-1, 3)
+    colours = joint_colours(types).astype(np.float32)
+    people = len(joints)
+    # A bone takes its child joint's colour, as in the QA video.
+    ends = (_BONES[None] + 17 * np.arange(people)[:, None, None]).reshape(-1, 2)
+    line_points = points[ends.ravel()]
+    line_colours = np.repeat(colours[ends[:, 1]], 2, axis=0)
+    point_shader = gpu.shader.from_builtin("POINT_FLAT_COLOR")
+    line_shader = gpu.shader.from_builtin("POLYLINE_FLAT_COLOR")
+    lines = batch_for_shader(line_shader, "LINES", {"pos": line_points, "color": line_colours})
+    dots = batch_for_shader(point_shader, "POINTS", {"pos": points, "color": colours})
+    return (line_shader, lines), (point_shader, dots)
+
+
+def draw_joints():
+    """POST_VIEW: the chosen camera's labels on every joint."""
+    settings = getattr(bpy.context.scene, "bm3d_overlay", None)
+    if settings is None or not settings.show or LIVE.joints is None:
+        return
+    types = LIVE.types.get(settings.camera)
+    if types is None:
+        return
+    key = (LIVE.version, settings.camera)
+    if _cache["key"] != key:
+        _cache["key"], _cache["batches"] = key, _skeleton_batches(LIVE.joints, types)
+    (line_shader, lines), (point_shader, dots) = _cache["batches"]
+    gpu.state.depth_test_set("NONE")
+    gpu.state.blend_set("ALPHA")
+    line_shader.uniform_float("viewportSize", gpu.state.viewport_get()[2:])
+    line_shader.uniform_float("lineWidth", max(1.0, settings.joint_size / 4))
+    lines.draw(line_shader)
+    gpu.state.point_size_set(settings.joint_size)
+    dots.draw(point_shader)
+    gpu.state.point_size_set(1.0)
+    gpu.state.blend_set("NONE")
+
+
+def strip_rectangles(strip, x, y, width, height):
+    """Triangles (6 per bar) and colours of one camera's strip: for each bin a column whose
+    stacked parts are the shares of each hidden type (visible stays empty)."""
+    strip = np.asarray(strip)
+    bins = len(strip)
+    verts, colours = [], []
+    if not bins:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 4), np.float32)
+    step = width / bins
+    for b in range(bins):
+        bottom = y
+        for code in range(N_TYPES):
+            if code == OcclusionType.VISIBLE or strip[b, code] <= 0:
+                continue
+            top = bottom + strip[b, code] * height
+            x0, x1 = x + b * step, x + (b + 1) * step
+            verts += [(x0, bottom), (x1, bottom), (x1, top), (x0, bottom), (x1, top), (x0, top)]
+            colours += [COLOURS[code]] * 6
+            bottom = top
+    return np.array(verts, np.float32).reshape(-1, 2), np.array(colours, np.float32).reshape(-1, 4)
+
+
+def draw_strips():
+    """POST_PIXEL: one strip per camera along the bottom of the view, the current frame marked."""
+    context = bpy.context
+    settings = getattr(context.scene, "bm3d_overlay", None)
+    if settings is None or not settings.show or not settings.show_strips or not LIVE.budget:
+        return
+    region = context.region
+    width = min(region.width - 2 * STRIP_MARGIN, 400)
+    shader = gpu.shader.from_builtin("FLAT_COLOR")
+    frame = context.scene.frame_current
+    for row, (camera, budget) in enumerate(sorted(LIVE.budget.items())):
+        y = STRIP_MARGIN + row * (STRIP_HEIGHT + 2)
+        x = STRIP_MARGIN
+        background = [(x, y), (x + width, y), (x + width, y + STRIP_HEIGHT), (x, y),
+                      (x + width, y + STRIP_HEIGHT), (x, y + STRIP_HEIGHT)]  # fmt: skip
+        shade = 0.35 if camera == settings.camera else 0.15
+        _draw(shader, "TRIS", background, [(shade, shade, shade, 0.8)] * 6)
+        verts, colours = strip_rectangles(budget.strip, x, y, width, STRIP_HEIGHT)
+        if len(verts):
+            _draw(shader, "TRIS", verts, colours)
+        frames = int(budget.edges[-1])
+        if budget.first_frame <= frame < budget.first_frame + frames:
+            mark = x + (frame - budget.first_frame + 0.5) / frames * width
+            _draw(
+                shader, "LINES", [(mark, y - 1), (mark, y + STRIP_HEIGHT + 1)], [(1, 1, 1, 1)] * 2
+            )
+
+
+def _draw(shader, kind, positions, colours):
+    batch_for_shader(shader, kind, {"pos": positions, "color": colours}).draw(shader)
+
+
+def register():
+    space = bpy.types.SpaceView3D
+    _handles.append(space.draw_handler_add(draw_joints, (), "WINDOW", "POST_VIEW"))
+    _handles.append(space.draw_handler_add(draw_strips, (), "WINDOW", "POST_PIXEL"))
+
+
+def unregister():
+    while _handles:
+        bpy.types.SpaceView3D.draw_handler_remove(_handles.pop(), "WINDOW")
+    _cache["key"] = _cache["batches"] = None
