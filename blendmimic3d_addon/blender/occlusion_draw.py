@@ -31,42 +31,78 @@ def joint_colours(types):
     return COLOURS[np.asarray(types, dtype=np.int64).ravel()]
 
 
-def _skeleton_batches(joints, types):
+def _bone_batch(joints, types):
     points = np.asarray(joints, dtype=np.float32).reshape(-1, 3)
     colours = joint_colours(types).astype(np.float32)
-    people = len(joints)
     # A bone takes its child joint's colour, as in the QA video.
-    ends = (_BONES[None] + 17 * np.arange(people)[:, None, None]).reshape(-1, 2)
-    line_points = points[ends.ravel()]
+    ends = (_BONES[None] + 17 * np.arange(len(joints))[:, None, None]).reshape(-1, 2)
+    shader = gpu.shader.from_builtin("POLYLINE_FLAT_COLOR")
     line_colours = np.repeat(colours[ends[:, 1]], 2, axis=0)
-    point_shader = gpu.shader.from_builtin("POINT_FLAT_COLOR")
-    line_shader = gpu.shader.from_builtin("POLYLINE_FLAT_COLOR")
-    lines = batch_for_shader(line_shader, "LINES", {"pos": line_points, "color": line_colours})
-    dots = batch_for_shader(point_shader, "POINTS", {"pos": points, "color": colours})
-    return (line_shader, lines), (point_shader, dots)
+    batch = batch_for_shader(shader, "LINES", {"pos": points[ends.ravel()], "color": line_colours})
+    return shader, batch
 
 
-def draw_joints():
-    """POST_VIEW: the chosen camera's labels on every joint."""
-    settings = getattr(bpy.context.scene, "bm3d_overlay", None)
-    if settings is None or not settings.show or LIVE.joints is None:
-        return
-    types = LIVE.types.get(settings.camera)
+def draw_bones():
+    """POST_VIEW: the bones at their 3D positions, in the chosen camera's colours."""
+    settings, types = _shown()
     if types is None:
         return
     key = (LIVE.version, settings.camera)
     if _cache["key"] != key:
-        _cache["key"], _cache["batches"] = key, _skeleton_batches(LIVE.joints, types)
-    (line_shader, lines), (point_shader, dots) = _cache["batches"]
+        _cache["key"], _cache["batches"] = key, _bone_batch(LIVE.joints, types)
+    shader, batch = _cache["batches"]
     gpu.state.depth_test_set("NONE")
     gpu.state.blend_set("ALPHA")
-    line_shader.uniform_float("viewportSize", gpu.state.viewport_get()[2:])
-    line_shader.uniform_float("lineWidth", max(1.0, settings.joint_size / 4))
-    lines.draw(line_shader)
-    gpu.state.point_size_set(settings.joint_size)
-    dots.draw(point_shader)
-    gpu.state.point_size_set(1.0)
+    shader.uniform_float("viewportSize", gpu.state.viewport_get()[2:])
+    shader.uniform_float("lineWidth", max(1.0, settings.joint_size / 4))
+    batch.draw(shader)
     gpu.state.blend_set("NONE")
+
+
+def region_pixels(points, perspective, width, height):
+    """Pixels (N,2) in a region of world points (N,3) through the view's perspective matrix, and
+    whether each lies in front of the view."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    clip = points @ np.asarray(perspective)[:3, :3].T + np.asarray(perspective)[:3, 3]
+    w = points @ np.asarray(perspective)[3, :3] + np.asarray(perspective)[3, 3]
+    front = w > 1e-9
+    ndc = clip[:, :2] / np.where(front, w, 1.0)[:, None]
+    return (ndc * 0.5 + 0.5) * (width, height), front
+
+
+def disc_triangles(centres, radius, segments=12):
+    """Triangles (N*segments*3, 2) of discs around ``centres`` (N,2)."""
+    angles = np.linspace(0, 2 * np.pi, segments + 1)
+    ring = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    fan = np.stack([np.zeros((segments, 2)), ring[:-1], ring[1:]], axis=1).reshape(-1, 2)
+    return (np.asarray(centres)[:, None, :] + fan[None]).reshape(-1, 2)
+
+
+def draw_joints():
+    """POST_PIXEL: a disc on every joint, over everything, in its label's colour (discs, not GL
+    points: point shaders differ between Blender versions)."""
+    settings, types = _shown()
+    if types is None:
+        return
+    region = bpy.context.region
+    perspective = np.array(bpy.context.region_data.perspective_matrix)
+    pixels, front = region_pixels(LIVE.joints, perspective, region.width, region.height)
+    colours = joint_colours(types)[front]
+    segments = 12
+    verts = disc_triangles(pixels[front], settings.joint_size / 2, segments)
+    shader = gpu.shader.from_builtin("FLAT_COLOR")
+    gpu.state.blend_set("ALPHA")
+    _draw(shader, "TRIS", verts.astype(np.float32),
+          np.repeat(colours, 3 * segments, axis=0).astype(np.float32))  # fmt: skip
+    gpu.state.blend_set("NONE")
+
+
+def _shown():
+    """(settings, codes (P,17) of the chosen camera) when there is something to draw."""
+    settings = getattr(bpy.context.scene, "bm3d_overlay", None)
+    if settings is None or not settings.show or LIVE.joints is None:
+        return settings, None
+    return settings, LIVE.types.get(settings.camera)
 
 
 def strip_rectangles(strip, x, y, width, height):
@@ -125,7 +161,8 @@ def _draw(shader, kind, positions, colours):
 
 def register():
     space = bpy.types.SpaceView3D
-    _handles.append(space.draw_handler_add(draw_joints, (), "WINDOW", "POST_VIEW"))
+    _handles.append(space.draw_handler_add(draw_bones, (), "WINDOW", "POST_VIEW"))
+    _handles.append(space.draw_handler_add(draw_joints, (), "WINDOW", "POST_PIXEL"))
     _handles.append(space.draw_handler_add(draw_strips, (), "WINDOW", "POST_PIXEL"))
 
 
