@@ -141,12 +141,13 @@ class BM3D_OT_jump_to_worst_frame(bpy.types.Operator):
 
 
 def shares_text(shares):
-    """'hidden 23 %: object 12, self 9, out 2' (types above zero, largest first)."""
+    """('hidden 23 %', 'object 12, self 9, out 2'): the total, then the types above zero,
+    largest first (two lines: one would be cut short at the sidebar's default width)."""
     hidden = budget_core.hidden_share(shares, budget_core.HIDDEN)
     parts = sorted(((shares[c], _SHORT[LABEL_NAMES[c]]) for c in range(N_TYPES)
                     if c != OcclusionType.VISIBLE and shares[c] > 0), reverse=True)  # fmt: skip
     detail = ", ".join(f"{name} {share * 100:.0f}" for share, name in parts)
-    return f"hidden {hidden * 100:.0f} %" + (f": {detail}" if detail else "")
+    return f"hidden {hidden * 100:.0f} %", detail
 
 
 class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
@@ -173,49 +174,56 @@ class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
         if settings.show and LIVE.message:
             layout.label(text=LIVE.message, icon="ERROR")
         elif settings.show and settings.camera in LIVE.types:
-            shares = budget_core.type_shares(LIVE.types[settings.camera][None])
-            layout.label(text=f"Frame {LIVE.frame}: {shares_text(shares)}")
-        self._draw_budget(layout, settings, cameras)
+            total, detail = shares_text(budget_core.type_shares(LIVE.types[settings.camera][None]))
+            layout.label(text=f"Frame {LIVE.frame}: {total}")
+            if detail:
+                layout.label(text=f"    {detail}")
+        draw_budget(layout, settings, cameras)
 
-    def _draw_budget(self, layout, settings, cameras):
-        box = layout.box()
+
+def draw_budget(layout, settings, cameras):
+    """The budget box: progress, each camera's shares and jump button, targets met or not."""
+    box = layout.box()
+    row = box.row(align=True)
+    row.label(text="Budget" + (f" of {LIVE.budget_action}" if LIVE.budget_action else ""))
+    row.prop(settings, "live_budget", text="Live")
+    progress = LIVE.progress
+    if progress is not None:
         row = box.row(align=True)
-        row.label(text="Budget" + (f" of {LIVE.budget_action}" if LIVE.budget_action else ""))
-        row.prop(settings, "live_budget", text="Live")
-        progress = LIVE.progress
-        if progress is not None:
-            row = box.row(align=True)
-            done, total = progress
-            row.progress(factor=done / max(total, 1), text=f"Frame {done} of {total}")
-            row.operator(BM3D_OT_cancel_budget.bl_idname, text="", icon="X")
-        else:
-            box.operator(BM3D_OT_compute_budget.bl_idname, icon="PLAY")
-        if LIVE.budget_message:
-            box.label(text=LIVE.budget_message, icon="ERROR")
-        try:
-            targets = budget_core.parse_targets(settings.targets, len(cameras))
-            target_error = None
-        except ValueError as exc:
-            targets, target_error = [], str(exc)
-        if not LIVE.budget and progress is None and not LIVE.budget_message:
-            box.label(text="Compute it to see each camera's share", icon="INFO")
-        for camera, budget in sorted(LIVE.budget.items()):
-            name = cameras[camera].name if camera < len(cameras) else f"Camera {camera}"
-            row = box.row(align=True)
-            row.label(text=f"{name}: {shares_text(budget.shares)}")
-            op = row.operator(BM3D_OT_jump_to_worst_frame.bl_idname, text="", icon="NEXT_KEYFRAME")
-            op.camera = camera
-            for target in (t for t in targets if t.camera == camera):
-                met = target.met(budget.shares)
-                share = budget_core.hidden_share(budget.shares, target.code) * 100
-                box.label(text=f"  {target.type_name} {share:.0f} % in "
-                          f"{target.low * 100:g}-{target.high * 100:g}",
-                          icon="CHECKMARK" if met else "CANCEL")  # fmt: skip
-        if LIVE.budget_stale and LIVE.budget:
-            box.label(text="The scene changed since", icon="TIME")
-        box.prop(settings, "targets", text="", icon="TRACKER")
-        if target_error:
-            box.label(text=target_error, icon="ERROR")
+        done, total = progress
+        row.progress(factor=done / max(total, 1), text=f"Frame {done} of {total}")
+        row.operator(BM3D_OT_cancel_budget.bl_idname, text="", icon="X")
+    else:
+        box.operator(BM3D_OT_compute_budget.bl_idname, icon="PLAY")
+    if LIVE.budget_message:
+        box.label(text=LIVE.budget_message, icon="ERROR")
+    try:
+        targets = budget_core.parse_targets(settings.targets, len(cameras))
+        target_error = None
+    except ValueError as exc:
+        targets, target_error = [], str(exc)
+    if not LIVE.budget and progress is None and not LIVE.budget_message:
+        box.label(text="Compute it to see each camera's share", icon="INFO")
+    for camera, budget in sorted(LIVE.budget.items()):
+        name = cameras[camera].name if camera < len(cameras) else f"Camera {camera}"
+        total, detail = shares_text(budget.shares)
+        row = box.row(align=True)
+        row.label(text=f"{name}: {total}")
+        op = row.operator(BM3D_OT_jump_to_worst_frame.bl_idname, text="", icon="NEXT_KEYFRAME")
+        op.camera = camera
+        if detail:
+            box.label(text=f"    {detail}")
+        for target in (t for t in targets if t.camera == camera):
+            met = target.met(budget.shares)
+            share = budget_core.hidden_share(budget.shares, target.code) * 100
+            box.label(text=f"  {target.type_name} {share:.0f} % in "
+                      f"{target.low * 100:g}-{target.high * 100:g}",
+                      icon="CHECKMARK" if met else "CANCEL")  # fmt: skip
+    if LIVE.budget_stale and LIVE.budget:
+        box.label(text="The scene changed since", icon="TIME")
+    box.prop(settings, "targets", text="", icon="TRACKER")
+    if target_error:
+        box.label(text=target_error, icon="ERROR")
 
 
 def draw_overlay_popover(self, context):

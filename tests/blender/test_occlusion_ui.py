@@ -71,3 +71,7 @@ def test_budget_is_computed_in_the_background_and_again_after_the_move(seen):
     assert seen["budget_after_move"] == [0, 1, 2, 3]
     # Camera 0 saw person 0's legs behind the crate; once it has gone, nothing hides them.
     assert seen["object_share_before"] > 0 and seen["object_share_after"] == 0
+
+
+def test_the_occlusion_panel_draws_with_a_budget_and_targets(seen):
+    assert seen["panel_draws"] > 0 and seen["panel_errors"] == []

@@ -9,6 +9,7 @@ what it saw to OUT and the view as drawn to SHOTS/overlay.png.
 
 import importlib
 import sys
+import traceback
 
 import bpy
 
@@ -143,7 +144,39 @@ def budget_before_move():
     live = state["live"]
     seen["budget_cameras"] = sorted(live.budget)
     seen["object_share_before"] = float(live.budget[0].shares[3])
-    moved()
+    draw_panel()
+    then(moved, 1.0)
+
+
+drawn = {"ok": 0, "errors": []}
+
+
+def draw_panel_in_header(self, context):
+    """The Occlusion panel's own draw code, run in the 3D Viewport's header (always drawn)."""
+    try:
+        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_occlusion").draw(self, context)
+        drawn["ok"] += 1
+    except Exception:
+        drawn["errors"].append(traceback.format_exc())
+
+
+def draw_panel():
+    """Draw the panel with the budget and targets (one met, one not) for a moment."""
+    bpy.context.scene.bm3d_overlay.targets = "0: object 5-20; 1: hidden 90-100"
+    bpy.types.VIEW3D_HT_header.append(draw_panel_in_header)
+    polls = [0]
+
+    def remove():
+        polls[0] += 1
+        if not (drawn["ok"] or drawn["errors"]) and polls[0] < 50:
+            for area in bpy.context.window_manager.windows[0].screen.areas:
+                area.tag_redraw()
+            return 0.2
+        bpy.types.VIEW3D_HT_header.remove(draw_panel_in_header)
+        seen["panel_draws"], seen["panel_errors"] = drawn["ok"], drawn["errors"]
+        return None
+
+    bpy.app.timers.register(harness.guarded(remove), first_interval=0.2)
 
 
 def moved():
