@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.errors import DatasetError
 from ..core.occlusion import budget as budget_core
+from . import modal_progress
 from .sampling import SceneSampler, blend_name, take_frames
 
 # Seconds to wait after the last change to the scene before labelling again (a drag sends many).
@@ -251,6 +252,8 @@ def _tick():
     settings = _settings(scene)
     if settings is None:
         return None
+    if modal_progress.RUNNING:  # an export or a render sets frames and takes: wait for it
+        return 0.5
     now = time.perf_counter()
     if LIVE.overlay_due is not None and now >= LIVE.overlay_due:
         if settings.show:
@@ -313,7 +316,8 @@ def on_depsgraph_update(scene, depsgraph):
 
 @bpy.app.handlers.persistent
 def on_load(*_args):
-    """Another file: nothing computed for the old one holds (its objects are gone)."""
+    """Another file, or an undo or redo step: nothing computed before holds (Blender has made
+    its objects anew, and references to the old ones must not be touched)."""
     LIVE.job = None  # its generator refers to freed data; closing it would touch them
     LIVE.reset()
     scene = bpy.context.scene
@@ -328,6 +332,8 @@ _HANDLERS = (
     (bpy.app.handlers.frame_change_post, on_frame_change),
     (bpy.app.handlers.depsgraph_update_post, on_depsgraph_update),
     (bpy.app.handlers.load_post, on_load),
+    (bpy.app.handlers.undo_post, on_load),
+    (bpy.app.handlers.redo_post, on_load),
 )
 
 

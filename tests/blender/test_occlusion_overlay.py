@@ -164,3 +164,30 @@ def test_the_panel_lists_hidden_shares_largest_first():
     shares = np.array([0.7, 0.1, 0.0, 0.15, 0.05, 0.0])
     assert shares_text(shares) == ("hidden 30 %", "object 15, self 10, out 5")
     assert shares_text(np.array([1.0, 0, 0, 0, 0, 0])) == ("hidden 0 %", "")
+
+
+def test_another_file_drops_what_was_computed_for_the_old_one(LIVE, scene):
+    import bpy
+
+    scene.bm3d_overlay.show = True
+    assert bpy.ops.blendmimic3d.compute_occlusion_budget(background=False) == {"FINISHED"}
+    assert bpy.ops.blendmimic3d.compute_occlusion_budget() == {"FINISHED"}  # one in flight
+    assert LIVE.job is not None and LIVE.budget
+    bpy.ops.wm.read_homefile(use_empty=True)  # load_post: the old objects are gone
+    assert LIVE.job is None and LIVE.sampler is None and LIVE.budget == {}
+    assert LIVE.joints is None and LIVE.types == {}
+
+
+def test_live_work_waits_while_an_export_or_a_render_runs(addon, LIVE, scene):
+    modal_progress = importlib.import_module(f"{addon}.blender.modal_progress")
+    live_module = importlib.import_module(f"{addon}.blender.occlusion_live")
+    scene.bm3d_overlay.show = True
+    LIVE.request_overlay()
+    modal_progress.RUNNING.add(object)  # what modal_progress.start does for a modal export
+    try:
+        assert live_module._tick() == 0.5
+        assert LIVE.joints is None and LIVE.overlay_due is not None  # nothing labelled yet
+    finally:
+        modal_progress.RUNNING.discard(object)
+    live_module._tick()
+    assert LIVE.joints is not None and LIVE.frame == scene.frame_current
