@@ -205,8 +205,14 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
             for name in ("count", "radius_min", "radius_max", "seed"):
                 col.prop(props, name)
         col = layout.column(align=True)
-        for name in ("width", "depth", "height"):
-            col.prop(props, name)
+        sizes = ("width", "depth", "height")
+        for name in sizes:  # 0 means the kind's own size: say so, and give it
+            col.prop(props, name, **({"text": f"{name.title()} (default)"}
+                                     if getattr(props, name) == 0 else {}))  # fmt: skip
+        if any(getattr(props, name) == 0 for name in sizes):
+            shape = occluder_library.KINDS[props.kind.lower()]
+            size = " x ".join(f"{getattr(shape, name):g}" for name in sizes)
+            col.label(text=f"Default: {size} m", icon="INFO")
         row = layout.row(align=True)
         op = row.operator(BM3D_OT_add_occluder.bl_idname, icon="MESH_CUBE")
         pass_settings(op, props, _settings())
