@@ -18,6 +18,7 @@ _MODULE_NAMES = (
     "occlusion_panel",
     "occluders",
     "scenarios",
+    "export_choices",
     "export_ops",
     "videos",
     "refine_ops",

@@ -15,7 +15,7 @@ import bpy
 from ..core.errors import DatasetError
 from ..core.format import manifest, paths, shards
 from ..core.format.publish import staged_subject
-from . import modal_progress, scene_model
+from . import export_choices, modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
 
@@ -348,9 +348,10 @@ class BM3D_PT_export(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_export
-        for name in _SETTING_NAMES:
+        for name in ("directory", "subject", "overwrite"):
             layout.prop(props, name)
         scene = context.scene
+        export_choices.draw(layout, scene, props)  # actions and cameras as checkboxes
         people, cameras = scene_model.people(scene), scene_model.dataset_cameras(scene)
         actions = scene_actions(scene)
         layout.label(

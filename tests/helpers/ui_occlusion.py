@@ -151,18 +151,24 @@ def budget_before_move():
 drawn = {"ok": 0, "errors": []}
 
 
+PANELS = ("BM3D_PT_occlusion", "BM3D_PT_export", "BM3D_PT_occluders")
+
+
 def draw_panel_in_header(self, context):
-    """The Occlusion panel's own draw code, run in the 3D Viewport's header (always drawn)."""
-    try:
-        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_occlusion").draw(self, context)
-        drawn["ok"] += 1
-    except Exception:
-        drawn["errors"].append(traceback.format_exc())
+    """The panels' own draw code (Occlusion; Export with its checkbox lists, one camera
+    unticked; Occluders with default sizes), run in the 3D Viewport's header (always drawn)."""
+    for name in PANELS:
+        try:
+            bpy.types.Panel.bl_rna_get_subclass_py(name).draw(self, context)
+            drawn["ok"] += 1
+        except Exception:
+            drawn["errors"].append(traceback.format_exc())
 
 
 def draw_panel():
     """Draw the panel with the budget and targets (one met, one not) for a moment."""
     bpy.context.scene.bm3d_overlay.targets = "0: object 5-20; 1: hidden 90-100"
+    bpy.context.scene.bm3d_export.cameras = "0,1,3"
     bpy.types.VIEW3D_HT_header.append(draw_panel_in_header)
     polls = [0]
 
