@@ -20,7 +20,7 @@ from ..core.format import dataset_io
 from ..core.geometry import camera as camera_model
 from ..core.geometry import camera_fit, camera_presets
 from ..core.joints import bm3d_bone_names
-from . import modal_progress, sampling, scene_model
+from . import modal_progress, panel_hints, sampling, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 
@@ -524,6 +524,7 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_cameras
+        panel_hints.draw(layout, context.scene)
         layout.prop(props, "preset")
         if props.preset == "RING":
             col = layout.column(align=True)

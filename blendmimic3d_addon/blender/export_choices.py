@@ -8,7 +8,7 @@ too until the artist unticks something.
 
 import bpy
 
-from . import scene_model
+from . import panel_hints, scene_model
 from .sampling import scene_actions
 
 KINDS = (
@@ -71,12 +71,8 @@ class BM3D_OT_toggle_export_choice(bpy.types.Operator):
 
 def draw(layout, scene, props):
     """Checkbox lists, or a one-line hint of what to do first."""
-    people, cameras = scene_model.people(scene), scene_model.dataset_cameras(scene)
-    if not people:
-        layout.label(text="Add people first (Import, People)", icon="INFO")
-        return
-    if not cameras:
-        layout.label(text="Rig the cameras first (Cameras)", icon="INFO")
+    cameras = scene_model.dataset_cameras(scene)
+    panel_hints.draw(layout, scene, ("people", "cameras"))
     for kind, label, _ in KINDS:
         items = available(scene, kind)
         if not items:

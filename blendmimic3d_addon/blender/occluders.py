@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.errors import DatasetError
 from ..core.geometry import occluder_library
-from . import scene_model
+from . import panel_hints, scene_model
 from .camera_rig import current_joints, linked_collection
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
@@ -194,6 +194,7 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_occluders
+        panel_hints.draw(layout, context.scene, ("people", "cameras"))
         layout.prop(props, "kind")
         layout.prop(props, "placement")
         col = layout.column(align=True)

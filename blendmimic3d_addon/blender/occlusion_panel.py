@@ -6,7 +6,7 @@ import bpy
 
 from ..core.occlusion import budget as budget_core
 from ..core.occlusion.labels import LABEL_NAMES, N_TYPES, OcclusionType
-from . import occlusion_draw, occlusion_live, scene_model
+from . import occlusion_draw, occlusion_live, panel_hints, scene_model
 from .occlusion_live import LIVE
 from .panel import SubPanel
 from .registration import classes_and_scene_settings
@@ -160,10 +160,7 @@ class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
         scene = context.scene
         settings = scene.bm3d_overlay
         cameras = scene_model.dataset_cameras(scene)
-        if not scene_model.people(scene):
-            layout.label(text="Add a person first (Import)", icon="INFO")
-        elif not cameras:
-            layout.label(text="Rig the dataset cameras first", icon="INFO")
+        panel_hints.draw(layout, scene, ("people", "cameras"))
         row = layout.row(align=True)
         row.prop(settings, "show", toggle=True, icon="HIDE_OFF" if settings.show else "HIDE_ON")
         row.operator(BM3D_OT_refresh_occlusion.bl_idname, text="", icon="FILE_REFRESH")

@@ -11,7 +11,7 @@ scripts read: each item points at a person's armature and edits that armature's 
 import bpy
 
 from ..core.geometry import layout as layout_core
-from . import scene_model
+from . import panel_hints, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 from .sampling import frame_range
@@ -398,6 +398,7 @@ class BM3D_PT_people(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_people
+        panel_hints.draw(layout, context.scene)
         row = layout.row()
         row.template_list(
             "BM3D_UL_people", "", settings, "people", settings, "active_index", rows=3

@@ -9,7 +9,7 @@ import os
 import bpy
 
 from ..core.errors import DatasetError
-from . import modal_progress, scene_model
+from . import modal_progress, panel_hints, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 from .video_job import VIDEOS_DIR, plan_videos, render_steps
@@ -153,6 +153,7 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_videos
+        panel_hints.draw(layout, context.scene, ("people", "cameras"))
         layout.prop(settings, "directory")
         layout.prop(settings, "engine")
         row = layout.row(align=True)
