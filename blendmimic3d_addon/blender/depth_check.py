@@ -12,7 +12,6 @@ labeller calls self-occlusion, so such joints count as disagreements. Scene sett
 afterwards.
 """
 
-import contextlib
 import dataclasses
 import os
 import tempfile
@@ -23,7 +22,10 @@ import numpy as np
 from ..core.geometry import camera as cam
 from ..core.occlusion import classify as occlusion
 from ..core.occlusion.labels import OcclusionType
-from .sampling import SceneSampler, take_frames
+from .compat import material_node_tree
+from .sampling import SceneSampler
+from .scene_settings import changed
+from .takes import play_take, played_range
 
 _CHECK_MATERIAL = "BM3D_depth_check"
 
@@ -43,25 +45,10 @@ class DepthCheck:
                 f"frames {self.frames}")  # fmt: skip
 
 
-@contextlib.contextmanager
-def _temporarily(changes):
-    """Set (owner, attribute, value) triples; put the old values back on exit."""
-    saved = []
-    try:
-        for owner, name, value in changes:
-            saved.append((owner, name, getattr(owner, name)))
-            setattr(owner, name, value)
-        yield
-    finally:
-        for owner, name, value in reversed(saved):
-            setattr(owner, name, value)
-
-
 def _check_material():
     material = bpy.data.materials.new(_CHECK_MATERIAL)
-    if not material.node_tree:  # Blender before 5.0 makes the node tree on request
-        material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
+    tree = material_node_tree(material)
+    nodes, links = tree.nodes, tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")
     camera = nodes.new("ShaderNodeCameraData")
@@ -124,7 +111,7 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     sampler = SceneSampler(scene, depsgraph)
     scale = min(1.0, width / sampler.camera_set.res[0][0])
     cameras = list(range(len(sampler.cameras)))
-    start, end = take_frames(scene, action)  # the primary's start offset included
+    start, end = played_range(scene, action)  # the primary's start offset included
     wanted = np.unique(np.linspace(start, end, frames).round().astype(int))
     try:
         take = sampler.whole_take(action, cameras, frames=wanted)
@@ -145,8 +132,8 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     labels_visible, render_visible = [], []
     folder = tempfile.mkdtemp(prefix="bm3d-depth-check-")
     try:
-        with _temporarily(changes):
-            sampler.set_take(action)
+        with changed(changes):
+            play_take(scene, action)
             for k in chosen:
                 frame = int(take.frames[k])
                 joints = take.positions_3d[k]

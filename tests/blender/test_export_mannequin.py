@@ -124,7 +124,8 @@ def test_render_check_agrees_on_the_mannequin(mannequin):
 def test_each_person_plays_their_own_take_with_its_offset(addon, tmp_path):
     import bpy
 
-    from blendmimic3d_addon.blender import people, scene_model
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.blender import takes as people
     from blendmimic3d_addon.core.format import dataset_io, manifest
 
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -107,6 +107,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
 
     from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.sampling import SceneSampler
+    from blendmimic3d_addon.blender.takes import play_take
     from blendmimic3d_addon.core.geometry import camera as cam
     from blendmimic3d_addon.core.occlusion import classify as occlusion
     from blendmimic3d_addon.core.occlusion import triangle_rays
@@ -131,7 +132,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     centres = cam.camera_centre(sampler.camera_set.RT)
     checked = 0
     try:
-        sampler.set_take("Dance")
+        play_take(scene, "Dance")
         for k, frame in enumerate(frames):
             scene.frame_set(frame)
             corners, owner_of = [], []

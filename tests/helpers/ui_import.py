@@ -106,7 +106,9 @@ def open_browser(folder, run):
                 "INVOKE_DEFAULT", directory=folder + os.sep, files=[{"name": n} for n in names]
             )
         )
-    then(lambda: press_import(run), 1.0)
+    # The browser lists the folder in a background job; selecting before the list is read
+    # crashes Blender 4.3 (seen on a loaded machine after 1 s), so wait well past it.
+    then(lambda: press_import(run), 4.0)
 
 
 def file_browser():
