@@ -21,7 +21,7 @@ import time
 import tracemalloc
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "helpers")]  # the depth check is a test helper
 DEFAULT_FBX = REPO.parent / "shared" / "mixamo" / "mixamo_beta.fbx"
 
 
@@ -131,8 +131,8 @@ def time_straightforward(scene, frames):
 def render_check(scene, frames):
     """Agreement with the render: the exporter's labels, and the straightforward loop's."""
     import bpy
+    from depth_check import run_depth_check
 
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
     from blendmimic3d_addon.core.occlusion.classify import agreement
 
     check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Dance", frames)

@@ -111,8 +111,7 @@ def test_a_hand_behind_the_back_is_self_occluded(mannequin):
 
 def test_render_check_agrees_on_the_mannequin(mannequin):
     import bpy
-
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
+    from depth_check import run_depth_check
 
     scene = bpy.context.scene
     check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Wave", frames=3)

@@ -7,12 +7,15 @@ import re
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
+from typing import IO
 
 from ..errors import DatasetError
+from .paths import StrPath
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="wb"):
+def atomic_file(path: StrPath, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -31,7 +34,7 @@ def atomic_file(path, mode="wb"):
 
 
 @contextlib.contextmanager
-def staged_dir(path, overwrite=False):
+def staged_dir(path: StrPath, overwrite: bool = False) -> Iterator[str]:
     """Yield a staging folder beside ``path``; on success it takes the place of ``path``.
 
     An existing ``path`` is kept until the new folder is complete, and only replaced when
@@ -54,7 +57,7 @@ def staged_dir(path, overwrite=False):
         raise
 
 
-def replace_dir(new, path):
+def replace_dir(new: StrPath, path: StrPath) -> None:
     """Put folder ``new`` at ``path``; an older ``path`` is moved aside first and removed last."""
     old = None
     if os.path.exists(path):
@@ -82,7 +85,7 @@ def _hidden_prefix(path):
     return f".{os.path.basename(path)}.{_host()}-{os.getpid()}."
 
 
-def recover_interrupted(path):
+def recover_interrupted(path: StrPath) -> list[str]:
     """Tidy what a killed run left beside ``path``: the hidden folders of a process of this host
     that is gone. An older folder moved aside for a new one that never took its place comes back
     to ``path``; an older folder already replaced, and staging folders, are removed. Folders of

@@ -1,6 +1,7 @@
-"""An independent check of the occlusion labels: Cycles renders an object-index and depth image
-of a few frames at low resolution, and the label of each joint is compared with what the render
-shows at the joint's pixel.
+"""An independent check of the occlusion labels, a test oracle (the export tests and
+``benchmarks/bench_export.py`` use it; it is not shipped): Cycles renders an object-index and
+depth image of a few frames at low resolution, and the label of each joint is compared with what
+the render shows at the joint's pixel.
 
 Every object is drawn with one emission material whose colour is (object index, z depth, 0), saved
 as a 32-bit float EXR, so one render gives both passes without the compositor. The render says a
@@ -19,13 +20,13 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core.geometry import camera as cam
-from ..core.occlusion import classify as occlusion
-from ..core.occlusion.labels import OcclusionType
-from .compat import material_node_tree
-from .sampling import SceneSampler
-from .scene_settings import changed
-from .takes import play_take, played_range
+from blendmimic3d_addon.blender.compat import material_node_tree
+from blendmimic3d_addon.blender.sampling import SceneSampler
+from blendmimic3d_addon.blender.scene_settings import changed
+from blendmimic3d_addon.blender.takes import play_take, played_range
+from blendmimic3d_addon.core.geometry import camera as cam
+from blendmimic3d_addon.core.occlusion import classify as occlusion
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType
 
 _CHECK_MATERIAL = "BM3D_depth_check"
 
