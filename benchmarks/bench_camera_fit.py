@@ -44,7 +44,7 @@ def main():
         start = time.perf_counter()
         bpy.ops.blendmimic3d.fit_cameras(fit_mode="DISTANCE", margin=0.05)
         seconds = time.perf_counter() - start
-        from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import fit_frames
+        from bl_ext.bm3d_dev.blendmimic3d.blender.camera_job import fit_frames
 
         frames = len(fit_frames(scene))
         print(

@@ -21,7 +21,7 @@ import time
 import tracemalloc
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "helpers")]  # the depth check is a test helper
 DEFAULT_FBX = REPO.parent / "shared" / "mixamo" / "mixamo_beta.fbx"
 
 
@@ -31,7 +31,7 @@ def build_mixamo_scene(fbx, action_name="Dance"):
     import bpy
     import numpy as np
 
-    from blendmimic3d_addon.blender import camera_rig, scene_model
+    from blendmimic3d_addon.blender import camera_job, scene_model
 
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.import_scene.fbx(filepath=str(fbx))
@@ -49,8 +49,8 @@ def build_mixamo_scene(fbx, action_name="Dance"):
     scene.frame_set(start)
 
     hips = np.array(armature.matrix_world @ armature.pose.bones["mixamorig:Hips"].head)
-    rig = camera_rig.make_rig(scene, {"preset": "BLENDMIMIC3D"}, target=hips)
-    cameras = camera_rig.build_rig(scene, rig)
+    rig = camera_job.make_rig(scene, {"preset": "BLENDMIMIC3D"}, target=hips)
+    cameras = camera_job.build_rig(scene, rig)
     # Crates on the lines from the person to cameras 0 and 2, 1.2 m in front of the person.
     for i in (0, 2):
         direction = np.array(cameras[i].location) - hips
@@ -69,7 +69,7 @@ def build_mixamo_scene(fbx, action_name="Dance"):
 
 def frames_of(scene, count):
     from blendmimic3d_addon.blender import scene_model
-    from blendmimic3d_addon.blender.sampling import frame_range
+    from blendmimic3d_addon.blender.takes import frame_range
 
     person = scene_model.people(scene)[0]
     start, end = frame_range(person.animation_data.action)
@@ -131,8 +131,8 @@ def time_straightforward(scene, frames):
 def render_check(scene, frames):
     """Agreement with the render: the exporter's labels, and the straightforward loop's."""
     import bpy
+    from depth_check import run_depth_check
 
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
     from blendmimic3d_addon.core.occlusion.classify import agreement
 
     check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Dance", frames)
@@ -146,7 +146,7 @@ def time_export(scene, out, pipelined=True):
     import bpy
 
     from blendmimic3d_addon.blender import sampling
-    from blendmimic3d_addon.blender.export_ops import ExportJob
+    from blendmimic3d_addon.blender.export_job import ExportJob
 
     job = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), out, "S1", overwrite=True)
     sampling.PIPELINED = pipelined

@@ -5,23 +5,23 @@ import importlib
 # The extension's top-level package, e.g. "bl_ext.user_default.blendmimic3d": preferences use it.
 ADDON_PACKAGE = __package__.rpartition(".")[0]
 
-# Each module has register() and unregister(). Order matters: preferences and properties come
-# before the operators and panels that read them; sub-panels after the main panel.
+# Each module has register() and unregister() (registration.classes_and_scene_settings; the
+# command-line hook registers a command). Order: preferences first, the sidebar (ui) last.
 _MODULE_NAMES = (
     "preferences",
-    "panel",
     "cli_hook",
     "people",
     "mixamo_import",
     "mannequin",
-    "camera_rig",
-    "occlusion_panel",
+    "camera_ops",
     "occluders",
     "scenarios",
     "export_choices",
     "export_ops",
-    "videos",
+    "video_ops",
     "refine_ops",
+    "occlusion_ops",
+    "ui",
 )
 
 _registered = []

@@ -8,8 +8,8 @@ too until the artist unticks something.
 
 import bpy
 
-from . import panel_hints, scene_model
-from .sampling import scene_actions
+from . import scene_model
+from .takes import scene_actions
 
 KINDS = (
     ("ACTIONS", "Actions", "The primary person's actions"),
@@ -67,25 +67,6 @@ class BM3D_OT_toggle_export_choice(bpy.types.Operator):
         else:
             props.cameras = text
         return {"FINISHED"}
-
-
-def draw(layout, scene, props):
-    """Checkbox lists, or a one-line hint of what to do first."""
-    cameras = scene_model.dataset_cameras(scene)
-    panel_hints.draw(layout, scene, ("people", "cameras"))
-    for kind, label, _ in KINDS:
-        items = available(scene, kind)
-        if not items:
-            continue
-        picked = set(chosen(props, scene, kind))
-        col = layout.column(heading=label, align=True)
-        grid = col.grid_flow(columns=2 if kind == "ACTIONS" else 4, even_columns=True, align=True)
-        for item in items:
-            text = item if kind == "ACTIONS" else cameras[int(item)].name.replace("Camera_", "")
-            icon = "CHECKBOX_HLT" if item in picked else "CHECKBOX_DEHLT"
-            op = grid.operator(BM3D_OT_toggle_export_choice.bl_idname, text=text, icon=icon,
-                               emboss=False)  # fmt: skip
-            op.kind, op.item = kind, item
 
 
 def register():

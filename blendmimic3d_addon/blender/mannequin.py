@@ -6,7 +6,8 @@ import pathlib
 import bpy
 
 from ..core.errors import DatasetError
-from . import people, scene_model
+from . import people, scene_model, takes
+from .registration import classes_and_scene_settings
 
 ASSET_NAME = "mannequin.blend"
 ARMATURE, BODY = "Mannequin", "Mannequin_Body"
@@ -76,13 +77,13 @@ def add_mannequin(context, action_name="Walk", location=(0.0, 0.0, 0.0)):
         scene.render.fps, scene.render.fps_base = ACTION_FPS, 1.0
     elif abs(scene_fps - ACTION_FPS) > 1e-6:
         for action in fresh.values():
-            people.retime_action(action, scene_fps / ACTION_FPS)
+            takes.retime_action(action, scene_fps / ACTION_FPS)
 
     actions = {**shared, **fresh}
     library = [actions[name] for name in ACTIONS]
     people.add_person(scene, armature, [body], library)
-    people.set_take(armature, actions[action_name])
-    people.fit_frame_range(scene)
+    takes.set_take(armature, actions[action_name])
+    takes.fit_frame_range(scene)
     return armature
 
 
@@ -116,9 +117,5 @@ class BM3D_OT_add_mannequin(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def register():
-    bpy.utils.register_class(BM3D_OT_add_mannequin)
-
-
-def unregister():
-    bpy.utils.unregister_class(BM3D_OT_add_mannequin)
+CLASSES = (BM3D_OT_add_mannequin,)
+register, unregister = classes_and_scene_settings(CLASSES)

@@ -1,5 +1,5 @@
 """Import Mixamo FBX files: characters (with skin) become people, animations (without skin) go
-into the action library of every person with the same rig. Also the Characters panel.
+into the action library of every person with the same rig: the work, and its operator.
 
 Mixamo FBX files are in centimetres with Y up; Blender's FBX importer turns them into an armature
 scaled 0.01 and turned 90 degrees about X, so the character stands in metres on the XY floor,
@@ -14,9 +14,11 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
-from . import modal_progress, people, scene_model
+from . import people, scene_model, takes
+from .modal_progress import ModalSteps, refuse_second_run
 from .operator_errors import operator_reason
-from .panel import SubPanel
+from .registration import classes_and_scene_settings
+from .scene_settings import SavedSettings
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary"
 
@@ -70,15 +72,17 @@ class SceneState:
         scene = context.scene
         self.scene = scene
         self.fps = (scene.render.fps, scene.render.fps_base)
-        self.frames = (scene.frame_start, scene.frame_end, scene.frame_current)
+        self.settings = SavedSettings(
+            [(scene.render, ("fps", "fps_base")), (scene, ("frame_start", "frame_end"))]
+        )
+        self.frame = scene.frame_current
         self.active = context.view_layer.objects.active
         self.selected = [o for o in scene.objects if o.select_get()]
 
     def restore(self, context):
         scene = self.scene
-        scene.render.fps, scene.render.fps_base = self.fps
-        scene.frame_start, scene.frame_end = self.frames[:2]
-        scene.frame_set(self.frames[2])
+        self.settings.restore()
+        scene.frame_set(self.frame)
         for obj in scene.objects:
             obj.select_set(obj in self.selected)
         context.view_layer.objects.active = self.active
@@ -105,12 +109,12 @@ def _bone_of(data_path):
 
 def action_for_rig(action, prefix, name):
     """``action`` with its bone paths renamed to ``prefix`` (a renamed copy when they differ)."""
-    bones = {_bone_of(fc.data_path) for fc in people.action_fcurves(action)} - {None}
+    bones = {_bone_of(fc.data_path) for fc in takes.action_fcurves(action)} - {None}
     if mixamo_prefix(bones) == prefix:
         return action
     copy = action.copy()
     copy.name = name
-    for fcurve in people.action_fcurves(copy):
+    for fcurve in takes.action_fcurves(copy):
         bone = _bone_of(fcurve.data_path)
         if bone is not None:
             fcurve.data_path = fcurve.data_path.replace(bone, prefix + strip_mixamo_prefix(bone), 1)
@@ -176,20 +180,20 @@ def _import_checked(context, path, target, before, state, had_people):
     if had_people:
         scene.render.fps, scene.render.fps_base = state.fps
         if action is not None and abs(file_fps - scene_fps) > 1e-6:
-            people.retime_action(action, scene_fps / file_fps)
+            takes.retime_action(action, scene_fps / file_fps)
     if action is not None:
         action.name = stem
 
     if bodies:
         armature.name = stem
         index = people.add_person(scene, armature, bodies, [action] if action else [])
-        people.set_take(armature, action)
-        people.fit_frame_range(scene)
+        takes.set_take(armature, action)
+        takes.fit_frame_range(scene)
         what = f"character {armature.name} as person {index}"
     else:
         if action is None:
             raise DatasetError(path, None, "no skin and no animation: nothing to import")
-        action_bones = {_bone_of(fc.data_path) for fc in people.action_fcurves(action)} - {None}
+        action_bones = {_bone_of(fc.data_path) for fc in takes.action_fcurves(action)} - {None}
         targets = _matching_people(scene, action_bones)
         if target == "ACTIVE":
             # The importer made its own skeleton active: ask what was active before it.
@@ -204,14 +208,14 @@ def _import_checked(context, path, target, before, state, had_people):
             prefix = mixamo_prefix([b.name for b in person.data.bones])
             own = action_for_rig(action, prefix, f"{stem} [{prefix.rstrip(':_')}]")
             people.add_library_action(person, own)
-            if people.take(person)[0] is None:
-                people.set_take(person, own)
+            if takes.take(person)[0] is None:
+                takes.set_take(person, own)
         if not any(action.name in scene_model.person_actions(p) for p in targets):
             bpy.data.actions.remove(action)  # every target needed a renamed copy
         # Keep only the action(s): the skeleton that carried them is not a person.
         keep = {a.as_pointer() for a in bpy.data.actions}
         remove_datablocks([b for b in datablocks_since(before) if b.as_pointer() not in keep])
-        people.fit_frame_range(scene)
+        takes.fit_frame_range(scene)
         what = f"action {stem} for {', '.join(p.name for p in targets)}"
     return what
 
@@ -259,6 +263,13 @@ class ImportRun:
         while not self.finished:
             self.step(context)
 
+    def steps(self):
+        """Generator: one file a step (as a modal timer tick), yielding (files done, the next
+        file's name) before importing it."""
+        while not self.finished:
+            yield len(self.done) + len(self.failed), os.path.basename(self.pending[0])
+            self.step(bpy.context)  # the context of the event being handled
+
     def cancel(self, context):
         """Take back this run's imports: new datablocks, and library entries on older people."""
         new = datablocks_since(self.before)
@@ -286,7 +297,7 @@ def file_paths(filepath, directory, files):
     return []
 
 
-class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
+class BM3D_OT_import_mixamo(ModalSteps, bpy.types.Operator, ImportHelper):
     """Import Mixamo FBX files: characters become people, animations join the library of every
     person with the same rig"""
 
@@ -294,7 +305,7 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
     bl_label = "Import Mixamo FBX"
     # Not "UNDO": the file browser pushes an undo step for an UNDO operator as soon as execute
     # returns, also when it goes modal, which left an empty step before each modal import and
-    # after each cancelled one. A finished import pushes its one step itself (_finish).
+    # after each cancelled one. A finished import pushes its one step itself (finished).
     bl_options = {"REGISTER"}
 
     filename_ext = ".fbx"
@@ -317,15 +328,18 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         default="ALL",
     )
 
+    invoke = ImportHelper.invoke  # the file browser first; its execute starts the modal run
+    step_seconds = 0.0  # one file per timer tick
+    reported_errors = ()  # a file's error is reported with the others at the end
+    cancel_message = "Import cancelled: nothing of this run was kept"
     _run = None
-    _timer = None
     # One modal import at a time: a second one started meanwhile would interleave with the
     # first's datablock bookkeeping (and crashed Blender 4.3 once in testing).
     _busy = False
 
     @classmethod
     def poll(cls, context):
-        return modal_progress.refuse_second_run(cls, "An import")
+        return refuse_second_run(cls, "An import")
 
     def execute(self, context):
         paths = file_paths(self.filepath, self.directory, self.files)
@@ -336,35 +350,19 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         if len(paths) > 1 and context.window is not None and not bpy.app.background:
             # Many files in the UI: one per timer tick, a progress bar, Esc to cancel. (Without
             # a UI no events arrive, so scripts and background runs import in one go.)
-            return modal_progress.start(self, context, len(paths))
+            return self.run_modal(context, self._run.steps(), len(paths))
         self._run.run_all(context)
-        return self._finish(context)
+        return self.finished(context, None)
 
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._end_ui(context)
-            self._run.cancel(context)
-            self.report({"WARNING"}, "Import cancelled: nothing of this run was kept")
-            return {"CANCELLED"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        run = self._run
-        count = len(run.paths)
-        position = len(run.done) + len(run.failed)
-        name = os.path.basename(run.pending[0])
-        modal_progress.update(
-            context, position, f"Importing {position + 1}/{count}: {name} (Esc to cancel)"
-        )
-        run.step(context)
-        if not run.finished:
-            return {"RUNNING_MODAL"}
-        self._end_ui(context)
-        return self._finish(context)
+    def progress(self, value):
+        position, name = value
+        count = len(self._run.paths)
+        return position, f"Importing {position + 1}/{count}: {name} (Esc to cancel)"
 
-    def _end_ui(self, context):
-        modal_progress.end(self, context)
+    def escaped(self, context):
+        self._run.cancel(context)
 
-    def _finish(self, context):
+    def finished(self, context, _result):
         run = self._run
         people.sync_people_list(context.scene)
         if not run.done:
@@ -379,31 +377,5 @@ class BM3D_OT_import_mixamo(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
-class BM3D_PT_characters(SubPanel, bpy.types.Panel):
-    bl_idname = "BM3D_PT_characters"
-    bl_label = "Characters"
-    bl_order = 10
-
-    def draw(self, context):
-        layout = self.layout
-        col = layout.column(align=True)
-        col.operator(BM3D_OT_import_mixamo.bl_idname, icon="IMPORT")
-        col.operator_menu_enum("blendmimic3d.add_mannequin", "action", icon="OUTLINER_OB_ARMATURE")
-        persons = scene_model.people(context.scene)
-        layout.label(text=f"{len(persons)} people in the scene")
-        active = context.view_layer.objects.active
-        if active is not None and active in persons:
-            box = layout.box()
-            box.label(text=f"{active.name}: action library", icon="ACTION")
-            for name in scene_model.person_actions(active):
-                box.label(text=name)
-
-
-def register():
-    bpy.utils.register_class(BM3D_OT_import_mixamo)
-    bpy.utils.register_class(BM3D_PT_characters)
-
-
-def unregister():
-    bpy.utils.unregister_class(BM3D_PT_characters)
-    bpy.utils.unregister_class(BM3D_OT_import_mixamo)
+CLASSES = (BM3D_OT_import_mixamo,)
+register, unregister = classes_and_scene_settings(CLASSES)

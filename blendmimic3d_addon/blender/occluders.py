@@ -9,10 +9,10 @@ import numpy as np
 
 from ..core.errors import DatasetError
 from ..core.geometry import occluder_library
-from . import panel_hints, scene_model
-from .camera_rig import current_joints, linked_collection
-from .panel import SubPanel, pass_settings
+from . import scene_model
+from .camera_job import linked_collection
 from .registration import classes_and_scene_settings
+from .sampling import current_joints
 
 COLLECTION = "BlendMimic3D Occluders"
 
@@ -25,8 +25,8 @@ PLACEMENT_ITEMS = (
 )
 
 
-def _settings():
-    """Settings shared by the scene's property group and the operator (one definition)."""
+def occluder_settings():
+    """Settings of ``add_occluder``, shared with the panel's property group (one definition)."""
     P = bpy.props
     size = "{} in metres (0: the kind's default)"
     return {
@@ -77,7 +77,9 @@ def scenario_settings():
 
 
 class BM3D_PG_occluders(bpy.types.PropertyGroup):
-    __annotations__ = {**_settings(), **scenario_settings()}
+    """The Occluders & Scenario panel's settings (``scene.bm3d_occluders``)."""
+
+    __annotations__ = {**occluder_settings(), **scenario_settings()}
 
 
 def person_floor_point(person):
@@ -139,7 +141,7 @@ class BM3D_OT_add_occluder(bpy.types.Operator):
     bl_idname = "blendmimic3d.add_occluder"
     bl_label = "Add Occluder"
     bl_options = {"REGISTER", "UNDO"}
-    __annotations__ = _settings()
+    __annotations__ = occluder_settings()
 
     def execute(self, context):
         scene = context.scene
@@ -186,49 +188,5 @@ class BM3D_OT_clear_occluders(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
-    bl_idname = "BM3D_PT_occluders"
-    bl_label = "Occluders & Scenario"
-    bl_order = 30
-
-    def draw(self, context):
-        layout = self.layout
-        props = context.scene.bm3d_occluders
-        panel_hints.draw(layout, context.scene, ("people", "cameras"))
-        layout.prop(props, "kind")
-        layout.prop(props, "placement")
-        col = layout.column(align=True)
-        col.prop(props, "person_index")
-        if props.placement == "BETWEEN":
-            col.prop(props, "camera_index")
-            col.prop(props, "fraction")
-        else:
-            for name in ("count", "radius_min", "radius_max", "seed"):
-                col.prop(props, name)
-        col = layout.column(align=True)
-        sizes = ("width", "depth", "height")
-        for name in sizes:  # 0 means the kind's own size: say so, and give it
-            col.prop(props, name, **({"text": f"{name.title()} (default)"}
-                                     if getattr(props, name) == 0 else {}))  # fmt: skip
-        if any(getattr(props, name) == 0 for name in sizes):
-            shape = occluder_library.KINDS[props.kind.lower()]
-            size = " x ".join(f"{getattr(shape, name):g}" for name in sizes)
-            col.label(text=f"Default: {size} m", icon="INFO")
-        row = layout.row(align=True)
-        op = row.operator(BM3D_OT_add_occluder.bl_idname, icon="MESH_CUBE")
-        pass_settings(op, props, _settings())
-        row.operator(BM3D_OT_clear_occluders.bl_idname, text="Clear", icon="TRASH")
-        layout.label(text=f"{len(scene_model.occluders(context.scene))} occluders",
-                     icon="MOD_MASK")  # fmt: skip
-        scenario_box = layout.box()
-        scenario_box.label(text="Scenario", icon="SCENE_DATA")
-        scenario_box.prop(props, "scenario")
-        if props.scenario == "OUT_OF_FRAME":
-            scenario_box.prop(props, "scenario_camera")
-            scenario_box.prop(props, "zoom")
-        op = scenario_box.operator("blendmimic3d.apply_scenario", icon="PLAY")
-        pass_settings(op, props, scenario_settings())
-
-
-_CLASSES = (BM3D_PG_occluders, BM3D_OT_add_occluder, BM3D_OT_clear_occluders, BM3D_PT_occluders)
-register, unregister = classes_and_scene_settings(_CLASSES, bm3d_occluders=BM3D_PG_occluders)
+CLASSES = (BM3D_PG_occluders, BM3D_OT_add_occluder, BM3D_OT_clear_occluders)
+register, unregister = classes_and_scene_settings(CLASSES, bm3d_occluders=BM3D_PG_occluders)

@@ -19,7 +19,8 @@ import numpy as np
 from ..core.errors import DatasetError
 from ..core.occlusion import budget as budget_core
 from . import modal_progress
-from .sampling import SceneSampler, blend_name, take_frames
+from .sampling import SceneSampler, blend_name
+from .takes import played_range, take
 
 # Seconds to wait after the last change to the scene before labelling again (a drag sends many).
 SCENE_DEBOUNCE = 0.15
@@ -44,8 +45,6 @@ class BudgetJob:
     """The budget of the primary person's current take for every dataset camera, in slices."""
 
     def __init__(self, scene, depsgraph):
-        from .people import take
-
         self.scene = scene
         self.sampler = SceneSampler(scene, depsgraph)
         primary = self.sampler.people[0]
@@ -56,7 +55,7 @@ class BudgetJob:
             )
         self.action = action.name
         self.cameras = list(range(len(self.sampler.cameras)))
-        start, end = take_frames(scene, self.action)
+        start, end = played_range(scene, self.action)
         self.total = end - start + 1
         self.done = 0
         self.result = None

@@ -1,5 +1,5 @@
-"""People: the characters in the scene, each one's take (action and start offset), their layout,
-and the People panel.
+"""People: the characters in the scene, the list the People panel shows, and their layout
+(each one's take, action and start offset, is in ``takes``).
 
 The armature objects stay the source of truth: scene_model's tags say who is a person (index 0 is
 the primary), the object's location and Z rotation are its position and heading, and its take is
@@ -11,12 +11,9 @@ scripts read: each item points at a person's armature and edits that armature's 
 import bpy
 
 from ..core.geometry import layout as layout_core
-from . import panel_hints, scene_model
-from .panel import SubPanel, pass_settings
+from . import scene_model
 from .registration import classes_and_scene_settings
-from .sampling import frame_range
-
-TAKE_TRACK = "BM3D Take"
+from .takes import fit_frame_range, set_take, take
 
 LAYOUT_ITEMS = [
     ("SINGLE", "Single", "One person at the centre, facing the front (-Y)"),
@@ -26,99 +23,6 @@ LAYOUT_ITEMS = [
     ("QUEUE", "Queue", "A line along Y, each facing the one ahead"),
     ("RANDOM", "Random", "Random spots and headings, at least the minimum distance apart"),
 ]
-
-
-# --- takes
-
-
-def action_fcurves(action):
-    """Every F-curve of ``action``: layered actions (Blender 4.4+) or legacy ones."""
-    if hasattr(action, "layers") and not getattr(action, "is_action_legacy", False):
-        return [
-            fcurve
-            for layer in action.layers
-            for strip in layer.strips
-            for bag in strip.channelbags
-            for fcurve in bag.fcurves
-        ]
-    return list(action.fcurves)
-
-
-def assign_action(armature, action):
-    """Make ``action`` the armature's active action, with its first slot where Blender has slots
-    (4.4+; before that, actions have none)."""
-    ad = armature.animation_data or armature.animation_data_create()
-    ad.action = action
-    slots = getattr(action, "slots", None)
-    if slots and getattr(ad, "action_slot", False) is None:
-        ad.action_slot = slots[0]
-
-
-def retime_action(action, factor):
-    """Stretch ``action``'s keys in time about its first frame by ``factor`` (new fps / old fps),
-    so that it plays at the same speed in a scene with another frame rate."""
-    start = action.frame_range[0]
-    for fcurve in action_fcurves(action):
-        points = fcurve.keyframe_points
-        for attribute in ("co", "handle_left", "handle_right"):
-            values = [0.0] * (2 * len(points))
-            points.foreach_get(attribute, values)
-            values[0::2] = [start + (x - start) * factor for x in values[0::2]]
-            points.foreach_set(attribute, values)
-        fcurve.update()
-    if action.use_frame_range:
-        end = start + (action.frame_end - start) * factor
-        action.frame_start, action.frame_end = start, end
-
-
-def take(armature):
-    """(action, start offset in frames) that the person plays; (None, 0) when it plays nothing."""
-    ad = armature.animation_data
-    if ad is None:
-        return None, 0
-    track = ad.nla_tracks.get(TAKE_TRACK)
-    if track is not None and len(track.strips):
-        strip = track.strips[0]
-        return strip.action, int(round(strip.frame_start - strip.action_frame_start))
-    return ad.action, 0
-
-
-def set_take(armature, action, offset=0):
-    """Make ``action`` the person's take, starting ``offset`` frames after its own first frame."""
-    ad = armature.animation_data or armature.animation_data_create()
-    track = ad.nla_tracks.get(TAKE_TRACK)
-    if track is not None:
-        ad.nla_tracks.remove(track)
-    offset = int(offset)
-    if action is None or offset == 0:
-        assign_action(armature, action)
-        return
-    assign_action(armature, None)
-    track = ad.nla_tracks.new()
-    track.name = TAKE_TRACK
-    start = frame_range(action)[0]
-    strip = track.strips.new(action.name, start + offset, action)
-    strip.extrapolation = "HOLD"  # stand in the first pose until the take starts
-    slots = getattr(action, "slots", None)
-    if slots and getattr(strip, "action_slot", False) is None:
-        strip.action_slot = slots[0]
-
-
-def take_range(armature):
-    """First and last scene frame of the person's take, or None."""
-    action, offset = take(armature)
-    if action is None:
-        return None
-    start, end = frame_range(action)
-    return start + offset, end + offset
-
-
-def fit_frame_range(scene):
-    """Scene frame range = the union of every person's take; unchanged when nobody plays one."""
-    ranges = [r for r in (take_range(arm) for arm in scene_model.people(scene)) if r]
-    if ranges:
-        scene.frame_start = min(r[0] for r in ranges)
-        scene.frame_end = max(max(r[1] for r in ranges), scene.frame_start)
 
 
 # --- people
@@ -223,7 +127,9 @@ def _is_armature(_item, obj):
     return obj.type == "ARMATURE"
 
 
-class BM3D_Person(bpy.types.PropertyGroup):
+class BM3D_PG_person(bpy.types.PropertyGroup):
+    """One item of the People list: a view onto a person's armature and its take."""
+
     armature: bpy.props.PointerProperty(
         name="Armature", type=bpy.types.Object, poll=_is_armature, description="The person"
     )
@@ -244,38 +150,29 @@ class BM3D_Person(bpy.types.PropertyGroup):
     )
 
 
-class BM3D_PeopleSettings(bpy.types.PropertyGroup):
-    people: bpy.props.CollectionProperty(type=BM3D_Person)
-    active_index: bpy.props.IntProperty(name="Active Person", default=0)
-    preset: bpy.props.EnumProperty(
-        name="Layout",
-        items=LAYOUT_ITEMS,
-        default="SIDE_BY_SIDE",
-    )
-    spacing: bpy.props.FloatProperty(
-        name="Spacing",
-        default=1.2,
-        min=0.1,
-        max=50.0,
-        unit="LENGTH",
-        description="Between neighbours",
-    )
-    area: bpy.props.FloatVectorProperty(
-        name="Area",
-        size=2,
-        default=(4.0, 4.0),
-        min=0.1,
-        unit="LENGTH",
-        description="Random: width, depth",
-    )
-    min_distance: bpy.props.FloatProperty(
-        name="Minimum Distance",
-        default=0.8,
-        min=0.0,
-        unit="LENGTH",
-        description="Random: between people",
-    )
-    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Random: the draw")
+def layout_settings():
+    """Settings of a layout, shared by the People panel's group and ``layout_people``."""
+    P = bpy.props
+    return {
+        "preset": P.EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="SIDE_BY_SIDE"),
+        "spacing": P.FloatProperty(name="Spacing", default=1.2, min=0.1, max=50.0,
+                                   unit="LENGTH", description="Between neighbours"),
+        "area": P.FloatVectorProperty(name="Area", size=2, default=(4.0, 4.0), min=0.1,
+                                      unit="LENGTH", description="Random: width, depth"),
+        "min_distance": P.FloatProperty(name="Minimum Distance", default=0.8, min=0.0,
+                                        unit="LENGTH", description="Random: between people"),
+        "seed": P.IntProperty(name="Seed", default=0, min=0, description="Random: the draw"),
+    }  # fmt: skip
+
+
+class BM3D_PG_people(bpy.types.PropertyGroup):
+    """The People panel's list and layout settings (``scene.bm3d_people``)."""
+
+    __annotations__ = {
+        "people": bpy.props.CollectionProperty(type=BM3D_PG_person),
+        "active_index": bpy.props.IntProperty(name="Active Person", default=0),
+        **layout_settings(),
+    }
 
 
 # --- operators
@@ -288,16 +185,14 @@ class BM3D_OT_layout_people(bpy.types.Operator):
     bl_label = "Lay Out People"
     bl_options = {"REGISTER", "UNDO"}
 
-    preset: bpy.props.EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="SIDE_BY_SIDE")
-    spacing: bpy.props.FloatProperty(name="Spacing", default=1.2, min=0.1, unit="LENGTH")
-    area: bpy.props.FloatVectorProperty(name="Area", size=2, default=(4.0, 4.0), min=0.1)
-    min_distance: bpy.props.FloatProperty(name="Minimum Distance", default=0.8, min=0.0)
-    seed: bpy.props.IntProperty(name="Seed", default=0, min=0)
-    use_cursor: bpy.props.BoolProperty(
-        name="Around the 3D Cursor",
-        default=False,
-        description="Centre on the cursor, else the origin",
-    )
+    __annotations__ = {
+        **layout_settings(),
+        "use_cursor": bpy.props.BoolProperty(
+            name="Around the 3D Cursor",
+            default=False,
+            description="Centre on the cursor, else the origin",
+        ),
+    }
 
     def execute(self, context):
         scene = context.scene
@@ -373,73 +268,11 @@ class BM3D_OT_refresh_people(bpy.types.Operator):
         return {"FINISHED"}
 
 
-# --- panel
-
-
-class BM3D_UL_people(bpy.types.UIList):
-    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0):
-        arm = item.armature
-        if arm is None or arm.name not in context.scene.objects:
-            layout.label(text="(removed: refresh)", icon="ERROR")
-            return
-        primary = int(arm.get(scene_model.PERSON_INDEX, -1)) == 0
-        row = layout.row(align=True)
-        row.label(text=arm.name, icon="SOLO_ON" if primary else "ARMATURE_DATA")
-        action, offset = take(arm)
-        text = action.name if action is not None else "(no action)"
-        row.label(text=f"{text} +{offset}" if offset else text)
-
-
-class BM3D_PT_people(SubPanel, bpy.types.Panel):
-    bl_idname = "BM3D_PT_people"
-    bl_label = "People"
-    bl_order = 20
-
-    def draw(self, context):
-        layout = self.layout
-        settings = context.scene.bm3d_people
-        panel_hints.draw(layout, context.scene)
-        row = layout.row()
-        row.template_list(
-            "BM3D_UL_people", "", settings, "people", settings, "active_index", rows=3
-        )
-        col = row.column(align=True)
-        col.operator(BM3D_OT_refresh_people.bl_idname, text="", icon="FILE_REFRESH")
-        col.operator(BM3D_OT_make_primary.bl_idname, text="", icon="SOLO_ON")
-
-        if 0 <= settings.active_index < len(settings.people):
-            item = settings.people[settings.active_index]
-            arm = item.armature
-            if arm is not None and arm.name in context.scene.objects:
-                box = layout.box()
-                box.prop(item, "action")
-                box.prop(item, "start_offset")
-                col = box.column(align=True)
-                col.prop(arm, "location", index=0, text="X")
-                col.prop(arm, "location", index=1, text="Y")
-                box.prop(arm, "rotation_euler", index=2, text="Heading")
-
-        box = layout.box()
-        box.prop(settings, "preset")
-        if settings.preset == "RANDOM":
-            box.prop(settings, "area")
-            box.prop(settings, "min_distance")
-            box.prop(settings, "seed")
-        elif settings.preset != "SINGLE":
-            box.prop(settings, "spacing")
-        op = box.operator(BM3D_OT_layout_people.bl_idname, icon="COMMUNITY")
-        pass_settings(op, settings, ("preset", "spacing", "area", "min_distance", "seed"))
-
-
 CLASSES = (
-    BM3D_Person,
-    BM3D_PeopleSettings,
+    BM3D_PG_person,
+    BM3D_PG_people,
     BM3D_OT_layout_people,
     BM3D_OT_make_primary,
     BM3D_OT_refresh_people,
-    BM3D_UL_people,
-    BM3D_PT_people,
 )
-
-
-register, unregister = classes_and_scene_settings(CLASSES, bm3d_people=BM3D_PeopleSettings)
+register, unregister = classes_and_scene_settings(CLASSES, bm3d_people=BM3D_PG_people)

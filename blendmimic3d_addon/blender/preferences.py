@@ -3,6 +3,7 @@
 import bpy
 
 from . import ADDON_PACKAGE
+from .registration import classes_and_scene_settings
 
 
 class BM3D_AddonPreferences(bpy.types.AddonPreferences):
@@ -34,9 +35,5 @@ def user_data_dir(create=False):
     return bpy.utils.extension_path_user(ADDON_PACKAGE, path="", create=create)
 
 
-def register():
-    bpy.utils.register_class(BM3D_AddonPreferences)
-
-
-def unregister():
-    bpy.utils.unregister_class(BM3D_AddonPreferences)
+CLASSES = (BM3D_AddonPreferences,)
+register, unregister = classes_and_scene_settings(CLASSES)

@@ -9,7 +9,6 @@ together, on a worker thread while the main thread evaluates the next frames.
 
 import concurrent.futures
 import dataclasses
-import re
 
 import bpy
 import numpy as np
@@ -21,6 +20,8 @@ from ..core.joints import bm3d_bone_names
 from ..core.occlusion import classify as occlusion
 from ..core.occlusion.labels import LABEL_DTYPE
 from . import raycast, scene_model
+from .modal_progress import drain
+from .takes import action_folder_name, current_takes, play_take, restore_takes
 
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
 # than the work of one frame's rays, are shared, while the buffers (2 * BATCH copies of the
@@ -32,7 +33,7 @@ PIPELINED = True
 
 
 @dataclasses.dataclass
-class Take:
+class SampledTake:
     """One action sampled for all people: 3D (N,P,17,3), and per sampled camera index the 2D
     pixels (N,P,17,2) and occlusion codes (N,P,17)."""
 
@@ -77,74 +78,30 @@ def camera_specs(scene, cameras):
     return specs
 
 
-def action_folder_name(name):
-    """A file-system-safe folder name for an action (``A|b c`` -> ``A_b_c``)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return safe or "Action"
+def joint_bone_indices(armature):
+    """Indices among the armature's pose bones of the 17 joints' bones (Mixamo names)."""
+    names = armature.pose.bones.keys()
+    try:
+        wanted = bm3d_bone_names(names)
+    except ValueError as exc:
+        raise DatasetError(None, armature.name, str(exc)) from None
+    return np.array([names.index(name) for name in wanted])
 
 
-def scene_actions(scene):
-    """Names of the actions to export: the primary person's library, else its take."""
-    people = scene_model.people(scene)
-    if not people:
-        return []
-    names = scene_model.person_actions(people[0])
-    if not names:
-        action = _people().take(people[0])[0]
-        names = [action.name] if action is not None else []
-    return [n for n in names if n in bpy.data.actions]
+def world_joints(armature, indices):
+    """World positions (17, 3) of the joints: the pose bones' heads through the object's matrix
+    (``indices`` from ``joint_bone_indices``). The one way joints are read from the scene."""
+    bones = armature.pose.bones
+    heads = np.empty(len(bones) * 3, dtype=np.float64)
+    bones.foreach_get("head", heads)
+    local = heads.reshape(-1, 3)[indices]
+    matrix = np.array(armature.matrix_world, dtype=np.float64)
+    return local @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-def _people():
-    from . import people  # people.py imports this module at its top
-
-    return people
-
-
-def assign_action(armature, action):
-    """Make ``action`` the armature's active action (``people.assign_action``: version-safe)."""
-    _people().assign_action(armature, action)
-
-
-def frame_range(action):
-    start, end = action.frame_range
-    return int(round(start)), int(round(end))
-
-
-def take_frames(scene, action_name):
-    """First and last scene frame of the take exported as ``action_name`` (``play_take``)."""
-    action = bpy.data.actions[action_name]
-    current, offset = _people().take(scene_model.people(scene)[0])
-    start, end = frame_range(action)
-    offset = offset if current is action else 0
-    return start + offset, end + offset
-
-
-def play_take(scene, action_name):
-    """Make the scene play the take exported as ``action_name``; returns its scene frames.
-
-    The primary person plays that action, with the start offset the People panel gave it when it
-    already is its take (else from the action's first frame). Everyone else plays their own take
-    (action and start offset) as the People panel stores it, untouched.
-    """
-    people = _people()
-    primary = scene_model.people(scene)[0]
-    action = bpy.data.actions[action_name]
-    if people.take(primary)[0] is not action:
-        people.set_take(primary, action)
-    return take_frames(scene, action_name)
-
-
-def current_takes(scene):
-    """Every person's take as (armature, action, start offset), for ``restore_takes``."""
-    people = _people()
-    return [(arm, *people.take(arm)) for arm in scene_model.people(scene)]
-
-
-def restore_takes(takes):
-    for arm, action, offset in takes:
-        if _people().take(arm) != (action, offset):
-            _people().set_take(arm, action, offset)
+def current_joints(people):
+    """The people's joints (people * 17, 3) at the current frame."""
+    return np.concatenate([world_joints(p, joint_bone_indices(p)) for p in people])
 
 
 class SceneSampler:
@@ -162,12 +119,12 @@ class SceneSampler:
             raise DatasetError(
                 blend_name(), "cameras", "no dataset camera in the scene (rig the cameras first)"
             )
-        self.bones = []
+        self.joint_indices = []
         for arm in self.people:
             try:
-                self.bones.append(bm3d_bone_names(arm.pose.bones.keys()))
-            except ValueError as exc:
-                raise DatasetError(blend_name(), f"{arm.name}: bones", str(exc)) from None
+                self.joint_indices.append(joint_bone_indices(arm))
+            except DatasetError as exc:
+                raise DatasetError(blend_name(), f"{arm.name}: bones", exc.reason) from None
         self.bodies = raycast.people_bodies(scene)
         self.depsgraph = depsgraph
         self.camera_specs = camera_specs(scene, self.cameras)
@@ -181,26 +138,17 @@ class SceneSampler:
         restore_takes(self._saved)
         self.scene.frame_set(self._saved_frame)
 
-    def set_take(self, action_name):
-        """The scene plays the take exported as ``action_name`` (``play_take``); returns its first
-        and last scene frame."""
-        return play_take(self.scene, action_name)
-
     def joints(self):
         """World positions (P,17,3) of the people's joints at the evaluated frame."""
         out = np.empty((len(self.people), 17, 3))
-        for p, (arm, names) in enumerate(zip(self.people, self.bones, strict=True)):
-            evaluated = arm.evaluated_get(self.depsgraph)
-            bones = evaluated.pose.bones
-            heads = np.array([bones[name].head for name in names])
-            matrix = np.array(evaluated.matrix_world)
-            out[p] = heads @ matrix[:3, :3].T + matrix[:3, 3]
+        for p, (arm, indices) in enumerate(zip(self.people, self.joint_indices, strict=True)):
+            out[p] = world_joints(arm.evaluated_get(self.depsgraph), indices)
         return out
 
-    def sample_take(self, action_name, camera_indices, labels=True, frames=None):
-        """Generator over the frames of one take (all, or the given ``frames``); yields after
-        each frame, returns a ``Take``."""
-        start, end = self.set_take(action_name)
+    def sample_take(self, action_name, camera_indices, labels=True, frames=None, counted_from=0):
+        """Generator over the frames of one take (all, or the given ``frames``); yields the count
+        of frames done (plus ``counted_from``) after each frame, returns a ``SampledTake``."""
+        start, end = play_take(self.scene, action_name)
         frames = np.arange(start, end + 1) if frames is None else np.asarray(frames, dtype=int)
         cams = self.camera_set
         camera_indices = list(camera_indices)
@@ -220,11 +168,11 @@ class SceneSampler:
                     positions_2d[:, i] = cam.project(joints, P)
                     if labels:
                         batch.add(i)
-                yield i + 1
+                yield counted_from + i + 1
             batch.finish()
         finally:
             batch.close()  # also on a cancel (the generator closed) or an error
-        return Take(
+        return SampledTake(
             action_folder_name(action_name),
             frames,
             positions_3d,
@@ -251,13 +199,8 @@ class SceneSampler:
         return positions_3d[0], pixels, {c: types[k, 0] for k, c in enumerate(camera_indices)}
 
     def whole_take(self, action_name, camera_indices, labels=True, frames=None):
-        """``sample_take`` run to its end in one go: the ``Take``."""
-        steps = self.sample_take(action_name, camera_indices, labels, frames)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        """``sample_take`` run to its end in one go: the ``SampledTake``."""
+        return drain(self.sample_take(action_name, camera_indices, labels, frames))
 
     def ray_caster(self):
         """The ray caster, created (reading the evaluated frame) on first use."""

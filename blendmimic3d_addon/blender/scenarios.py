@@ -6,7 +6,8 @@
 - Retail Aisle: shelving on both sides of an aisle through the people (the published S3).
 
 Applying a scenario replaces the scene's occluders. Cameras are rigged (the BlendMimic3D preset,
-centred on the people and fitted) only when the scene has none, so a user's own rig is kept.
+centred on the people and fitted with the operator's fit settings, which the panel takes from
+the Cameras panel) only when the scene has none, so a user's own rig is kept.
 """
 
 import bpy
@@ -15,7 +16,10 @@ import numpy as np
 from ..core.errors import DatasetError
 from ..core.geometry import camera as camera_model
 from ..core.geometry import camera_presets, occluder_library
-from . import camera_rig, occluders, scene_model
+from . import camera_job, occluders, scene_model
+from .camera_ops import fit_settings, invoke_fit
+from .registration import classes_and_scene_settings
+from .sampling import joint_bone_indices
 
 # Object Occlusion: one kind per camera in turn, low enough that part of the person stays in
 # view, and nearer the person than the camera so that it hides a large part of the body.
@@ -30,9 +34,9 @@ def _ensure_cameras(scene, fit_settings):
     cameras = scene_model.dataset_cameras(scene)
     if cameras:
         return cameras, False
-    cameras, people = camera_rig.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
+    cameras, people = camera_job.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
     if people and fit_settings is not None:
-        camera_rig.fit_now(scene, cameras, **fit_settings)
+        camera_job.fit_now(scene, cameras, **fit_settings)
     return cameras, True
 
 
@@ -49,9 +53,9 @@ def _object_occlusion(scene, people, cameras):
 
 def out_of_frame_share(scene, camera, step=1):
     """Share of joint-frames outside ``camera``'s image over the frames a fit samples."""
-    sampler = camera_rig.JointSampler(scene, step)
+    sampler = camera_job.JointSampler(scene, step)
     joints = sampler.run()
-    k, (width, height) = camera_rig.camera_intrinsics(camera, scene)
+    k, (width, height) = camera_job.camera_intrinsics(camera, scene)
     rt = camera_model.extrinsics_from_world_matrix(np.array(camera.matrix_world))
     uv = camera_model.project(joints, camera_model.projection_matrix(k, rt))[0]
     visible = camera_model.in_image(uv, width, height) & (
@@ -82,7 +86,7 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
     bl_idname = "blendmimic3d.apply_scenario"
     bl_label = "Apply Scenario"
     bl_options = {"REGISTER", "UNDO"}
-    __annotations__ = occluders.scenario_settings()
+    __annotations__ = {**occluders.scenario_settings(), **fit_settings()}
 
     _modal_fit = False  # invoke: a fresh rig is fitted by the modal fit_cameras afterwards
 
@@ -96,19 +100,14 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
         )
         result = self.execute(context)
         if self._modal_fit and result == {"FINISHED"}:
-            props = scene.bm3d_cameras
-            bpy.ops.blendmimic3d.fit_cameras(
-                "INVOKE_DEFAULT", fit_mode=props.fit_mode, margin=props.margin,
-                frame_step=props.frame_step, aim=props.aim,
-            )  # fmt: skip
+            invoke_fit(self)
         return result
 
     def execute(self, context):
         scene = context.scene
         people = scene_model.people(scene)
-        props = scene.bm3d_cameras
-        fit = {"mode": props.fit_mode, "margin": props.margin, "step": props.frame_step,
-               "aim": props.aim}  # fmt: skip
+        fit = {"mode": self.fit_mode, "margin": self.margin, "step": self.frame_step,
+               "aim": self.aim}  # fmt: skip
         try:
             self._check(scene, people)
             cameras, rigged = _ensure_cameras(scene, None if self._modal_fit else fit)
@@ -144,7 +143,7 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
             raise DatasetError(None, "people", "this scenario needs people: add or import "
                                "people (Mixamo files or mannequins) first")  # fmt: skip
         for person in people:
-            camera_rig.joint_bone_indices(person)
+            joint_bone_indices(person)
         if self.scenario == "OUT_OF_FRAME":
             count = len(scene_model.dataset_cameras(scene)) or len(
                 camera_presets.preset("BLENDMIMIC3D").cameras
@@ -154,4 +153,5 @@ class BM3D_OT_apply_scenario(bpy.types.Operator):
                                    f"the scene has {count}")  # fmt: skip
 
 
-register, unregister = bpy.utils.register_classes_factory((BM3D_OT_apply_scenario,))
+CLASSES = (BM3D_OT_apply_scenario,)
+register, unregister = classes_and_scene_settings(CLASSES)

@@ -6,6 +6,8 @@ import os
 import bpy
 import numpy as np
 
+from .compat import sequencer_strips, set_image_format
+
 
 def read_frame(path):
     """A PNG as a (H, W, C) uint8 array, top row first (Blender stores images bottom row first)."""
@@ -41,13 +43,6 @@ def frame_paths(folder):
     ]
 
 
-def set_image_format(image_settings, file_format):
-    """Blender 5.0 splits images from movies (media_type); 4.x only has file_format."""
-    if hasattr(image_settings, "media_type"):
-        image_settings.media_type = "VIDEO" if file_format == "FFMPEG" else "IMAGE"
-    image_settings.file_format = file_format
-
-
 def encode_mp4(paths, out_path, fps, fps_base=1.0):
     """Encode same-sized PNG frames (even width and height) into an H.264 .mp4 at ``out_path``."""
     first = bpy.data.images.load(paths[0], check_existing=False)
@@ -56,8 +51,7 @@ def encode_mp4(paths, out_path, fps, fps_base=1.0):
     scene = bpy.data.scenes.new("bm3d_encode")
     try:
         editor = scene.sequence_editor_create()
-        strips = editor.strips if hasattr(editor, "strips") else editor.sequences  # 5.0 vs 4.x
-        strip = strips.new_image(
+        strip = sequencer_strips(editor).new_image(
             name="frames", filepath=paths[0], channel=1, frame_start=1, fit_method="ORIGINAL"
         )
         for path in paths[1:]:

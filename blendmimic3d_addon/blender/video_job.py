@@ -21,21 +21,15 @@ from ..core.format import dataset_io, manifest
 from ..core.geometry import camera as camera_model
 from ..core.joints import PARENTS_BM3D
 from ..core.occlusion import qa_overlay
-from . import sampling, scene_model, video_frames
+from . import scene_model, video_frames
+from .compat import engine_identifier, set_image_format
+from .scene_settings import changed
+from .takes import Take, applied_take, scene_takes
 
 VIDEOS_DIR = "Videos"
 
 # Workbench anti-aliasing steps; samples are rounded up to the next one.
 _WORKBENCH_AA = ((1, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
-
-
-def engine_identifier(choice):
-    """Blender's engine id: EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5, BLENDER_EEVEE again in 5.0."""
-    if choice == "WORKBENCH":
-        return "BLENDER_WORKBENCH"
-    if choice == "CYCLES":
-        return "CYCLES"
-    return "BLENDER_EEVEE" if bpy.app.version >= (5, 0, 0) else "BLENDER_EEVEE_NEXT"
 
 
 def video_name(action, camera_index):
@@ -45,18 +39,6 @@ def video_name(action, camera_index):
 def qa_video_name(action, camera_index):
     """The QA video beside the plain one: same action and camera, ``.qa`` before ``.mp4``."""
     return f"{action}_{camera_index}.qa.mp4"
-
-
-@dataclasses.dataclass
-class Take:
-    action: str  # the action's name in Blender
-    folder: str  # its file-system-safe name in the dataset (sampling.action_folder_name)
-    frame_start: int
-    frame_end: int
-
-    @property
-    def frames(self):
-        return range(self.frame_start, self.frame_end + 1)
 
 
 @dataclasses.dataclass
@@ -151,27 +133,6 @@ def listed_takes(directory):
     return cameras, takes
 
 
-def scene_takes(scene):
-    """The takes the exporter writes (sampling.scene_actions), over the scene frames it uses."""
-    takes = []
-    for name in sampling.scene_actions(scene):
-        start, end = sampling.take_frames(scene, name)
-        takes.append(Take(name, sampling.action_folder_name(name), start, end))
-    return takes
-
-
-@contextlib.contextmanager
-def applied_take(scene, take):
-    """The people play the take as the exporter plays it (sampling.play_take: the primary that
-    action, everyone else their own take and start offset); every take is put back afterwards."""
-    saved = sampling.current_takes(scene)
-    try:
-        sampling.play_take(scene, take.action)
-        yield
-    finally:
-        sampling.restore_takes(saved)
-
-
 # --- QA inputs ---------------------------------------------------------------------------------
 
 
@@ -236,13 +197,10 @@ def restored_scene_settings(scene):
     ]
     if hasattr(scene, "cycles"):
         targets.append((scene.cycles, ("samples", "device", "use_denoising")))
-    saved = [(o, a, getattr(o, a)) for o, names in targets for a in names if hasattr(o, a)]
     try:
-        yield
+        with changed(kept=targets):
+            yield
     finally:
-        for owner, name, value in saved:
-            if getattr(owner, name) != value:
-                setattr(owner, name, value)
         scene.frame_set(scene.frame_current)
 
 
@@ -251,7 +209,7 @@ def _configure_render(scene, plan):
     render.engine = engine_identifier(plan.engine)
     render.resolution_percentage = max(1, render.resolution_percentage * plan.scale // 100)
     render.use_file_extension = True
-    video_frames.set_image_format(render.image_settings, "PNG")
+    set_image_format(render.image_settings, "PNG")
     render.image_settings.color_mode = "RGB"
     render.image_settings.color_depth = "8"
     if plan.engine == "WORKBENCH":

@@ -34,7 +34,7 @@ def add_arguments(parser):
 def run(args):
     import bpy
 
-    from ..blender.export_ops import ExportJob
+    from ..blender.export_job import ExportJob
     from ..core.errors import DatasetError
     from ..core.format.shards import parse_shard
 

@@ -13,6 +13,6 @@ class DatasetError(Exception):
         super().__init__(self.message)
 
     @property
-    def message(self):
+    def message(self) -> str:
         parts = [p for p in (self.path, self.field) if p]
         return ": ".join([*parts, self.reason])

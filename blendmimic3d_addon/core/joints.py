@@ -7,6 +7,7 @@ Tools trained in Human3.6M order (VideoPose3D, PoseFormerV2, D3DP) need ``conver
 """
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -75,7 +76,7 @@ _FROM_H36M = {"blendmimic3d": H36M_TO_BM3D, "h36m": np.arange(17)}
 _MIXAMO_PREFIX = re.compile(r"^mixamorig\d*[:_]")
 
 
-def convert_joint_order(poses, src, dst):
+def convert_joint_order(poses: np.ndarray, src: str, dst: str) -> np.ndarray:
     """Reorder the joint axis (second to last) of ``poses`` from joint set ``src`` to ``dst``."""
     for name in (src, dst):
         if name not in JOINT_SETS:
@@ -87,12 +88,12 @@ def convert_joint_order(poses, src, dst):
     return poses[..., index, :]
 
 
-def strip_mixamo_prefix(name):
+def strip_mixamo_prefix(name: str) -> str:
     """``"mixamorig8:LeftArm"`` -> ``"LeftArm"``; names without a Mixamo prefix are unchanged."""
     return _MIXAMO_PREFIX.sub("", name)
 
 
-def mixamo_prefix(bone_names):
+def mixamo_prefix(bone_names: Iterable[str]) -> str:
     """The prefix the armature's Mixamo bones use (``"mixamorig:"``, ``"mixamorig1:"``, ``""``
     for bare names), or None when no bone is the Mixamo ``Hips``."""
     for name in bone_names:
@@ -101,7 +102,7 @@ def mixamo_prefix(bone_names):
     return None
 
 
-def bm3d_bone_names(bone_names):
+def bm3d_bone_names(bone_names: Iterable[str]) -> list[str]:
     """The armature's bone names for the 17 BlendMimic3D joints, in published order.
 
     Raises ValueError naming the missing joints when the armature is not a Mixamo rig.

@@ -15,7 +15,7 @@ def _cams(scene):
 
 
 def _k(cam, scene):
-    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import camera_intrinsics
+    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_job import camera_intrinsics
 
     return camera_intrinsics(cam, scene)[0]
 
@@ -26,7 +26,8 @@ def _rt(cam):
 
 def _pixels_over_frames(scene, person, cam):
     """Pixels (F, 17, 2) and depths of the stand-in's joints at every frame of the range."""
-    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import _world_joints, joint_bone_indices
+    from bl_ext.bm3d_dev.blendmimic3d.blender.sampling import joint_bone_indices
+    from bl_ext.bm3d_dev.blendmimic3d.blender.sampling import world_joints as _world_joints
 
     idx = joint_bone_indices(person)
     joints = []
@@ -224,7 +225,7 @@ def test_taken_name_is_reported_and_nothing_changes(clean_scene):
 
 def test_sampler_cancel_puts_the_frame_and_take_back(clean_scene):
     import bpy
-    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_rig import JointSampler
+    from bl_ext.bm3d_dev.blendmimic3d.blender.camera_job import JointSampler
 
     clean_scene.frame_start, clean_scene.frame_end = 1, 200
     person = add_person(clean_scene, 0, walk=(1.0, 0.0))

@@ -136,7 +136,7 @@ def _add_action(arm, prefix, name):
     """Wave: 10 frames raising the left arm; Walk: 8 frames moving the hips forward."""
     import bpy
 
-    from blendmimic3d_addon.blender.sampling import assign_action
+    from blendmimic3d_addon.blender.takes import assign_action
 
     action = bpy.data.actions.get(name)
     if action is None:
@@ -368,7 +368,7 @@ def test_refuses_to_overwrite_unless_asked(scene, tmp_path):
 def _job(scene, out, **kwargs):
     import bpy
 
-    from blendmimic3d_addon.blender.export_ops import ExportJob
+    from blendmimic3d_addon.blender.export_job import ExportJob
 
     return ExportJob(scene, bpy.context.evaluated_depsgraph_get(), str(out), "S1", **kwargs)
 
@@ -427,7 +427,7 @@ def test_a_failed_write_or_a_deleted_person_is_one_message_and_keeps_the_older_d
 
     import bpy
 
-    ExportJob = importlib.import_module(f"{addon}.blender.export_ops").ExportJob  # the operator's
+    ExportJob = importlib.import_module(f"{addon}.blender.export_job").ExportJob  # the operator's
     assert _export(tmp_path, subject="S1") == {"FINISHED"}
     before, frame = _tree(tmp_path), scene.frame_current
 

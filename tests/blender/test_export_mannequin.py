@@ -111,8 +111,7 @@ def test_a_hand_behind_the_back_is_self_occluded(mannequin):
 
 def test_render_check_agrees_on_the_mannequin(mannequin):
     import bpy
-
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
+    from depth_check import run_depth_check
 
     scene = bpy.context.scene
     check = run_depth_check(scene, bpy.context.evaluated_depsgraph_get(), "Wave", frames=3)
@@ -124,7 +123,8 @@ def test_render_check_agrees_on_the_mannequin(mannequin):
 def test_each_person_plays_their_own_take_with_its_offset(addon, tmp_path):
     import bpy
 
-    from blendmimic3d_addon.blender import people, scene_model
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.blender import takes as people
     from blendmimic3d_addon.core.format import dataset_io, manifest
 
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -22,8 +22,8 @@ def mixamo_scene(addon, shared):
 
 def test_mixamo_export_is_valid_and_labels_match_a_render(mixamo_scene, tmp_path):
     import bpy
+    from depth_check import run_depth_check
 
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
     from blendmimic3d_addon.core.format import dataset_io
     from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
@@ -48,8 +48,7 @@ def test_mixamo_export_is_valid_and_labels_match_a_render(mixamo_scene, tmp_path
 
 def test_depth_check_on_the_built_scene(addon):
     import bpy
-
-    from blendmimic3d_addon.blender.depth_check import run_depth_check
+    from depth_check import run_depth_check
 
     scene = build_scene()
     before = (scene.render.engine, scene.render.resolution_percentage, scene.camera.name)
@@ -107,6 +106,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
 
     from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.sampling import SceneSampler
+    from blendmimic3d_addon.blender.takes import play_take
     from blendmimic3d_addon.core.geometry import camera as cam
     from blendmimic3d_addon.core.occlusion import classify as occlusion
     from blendmimic3d_addon.core.occlusion import triangle_rays
@@ -131,7 +131,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     centres = cam.camera_centre(sampler.camera_set.RT)
     checked = 0
     try:
-        sampler.set_take("Dance")
+        play_take(scene, "Dance")
         for k, frame in enumerate(frames):
             scene.frame_set(frame)
             corners, owner_of = [], []

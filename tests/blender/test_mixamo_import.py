@@ -154,7 +154,7 @@ def test_animation_for_the_active_person_only(clean_scene, samba_animation):
 def test_animation_gets_renamed_bones_for_another_prefix(clean_scene, samba_animation, addon):
     import bpy
 
-    people_mod = importlib.import_module(f"{addon}.blender.people")
+    people_mod = importlib.import_module(f"{addon}.blender.takes")
     bpy.ops.blendmimic3d.add_mannequin()
     arm = clean_scene.bm3d_people.people[0].armature
     for bone in arm.data.bones:

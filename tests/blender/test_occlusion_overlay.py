@@ -159,7 +159,7 @@ def test_budget_needs_a_take(LIVE, scene):
 
 
 def test_the_panel_lists_hidden_shares_largest_first():
-    from blendmimic3d_addon.blender.occlusion_panel import shares_text
+    from blendmimic3d_addon.blender.ui import shares_text
 
     shares = np.array([0.7, 0.1, 0.0, 0.15, 0.05, 0.0])
     assert shares_text(shares) == ("hidden 30 %", "object 15, self 10, out 5")

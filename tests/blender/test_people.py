@@ -103,7 +103,7 @@ def test_list_item_changes_the_persons_action(clean_scene):
 def test_start_offset_delays_the_take(clean_scene, addon):
     import importlib
 
-    people_mod = importlib.import_module(f"{addon}.blender.people")
+    people_mod = importlib.import_module(f"{addon}.blender.takes")
     first, second = mannequins(2, action="Sit")
     item = clean_scene.bm3d_people.people[1]
     item.start_offset = 30

@@ -263,7 +263,7 @@ def test_panel_and_settings_register_and_unregister_cleanly(addon):
 
     import bpy
 
-    module = importlib.import_module(f"{addon}.blender.refine_ops")
+    module = importlib.import_module(f"{addon}.blender")  # the panel is in blender.ui
     panel = bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_refiner")
     assert panel.bl_parent_id == "BM3D_PT_main" and panel.bl_order == 60
     assert hasattr(bpy.types.Scene, "bm3d_refine")
@@ -595,7 +595,7 @@ def test_panel_draws_metrics_with_missing_frames(gappy, dataset, tmp_path):
     from windowed import run_windowed
 
     script = tmp_path / "ui_refiner.py"
-    script.write_text(PANEL_SCRIPT.format(tests=str(pathlib.Path(__file__).parent)))
+    script.write_text(PANEL_SCRIPT.format(tests=str(pathlib.Path(__file__).parents[1] / "helpers")))
     seen = run_windowed(str(script), gappy[0], dataset[0])
     assert seen["refine"] == [["FINISHED"], ["FINISHED"]]
     assert seen["errors"] == []

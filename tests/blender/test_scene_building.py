@@ -8,7 +8,8 @@ from blendmimic3d_addon.core.geometry import camera as camera_model
 
 def test_three_mannequins_aisle_and_four_framing_cameras(clean_scene):
     import bpy
-    from bl_ext.bm3d_dev.blendmimic3d.blender import camera_rig, scene_model
+    from bl_ext.bm3d_dev.blendmimic3d.blender import camera_job as camera_rig
+    from bl_ext.bm3d_dev.blendmimic3d.blender import scene_model
 
     for action in ("Walk", "Wave", "PickUp"):
         assert bpy.ops.blendmimic3d.add_mannequin(action=action) == {"FINISHED"}

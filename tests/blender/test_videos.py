@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture
 def videos(addon):
-    return importlib.import_module(f"{addon}.blender.videos")
+    return importlib.import_module(f"{addon}.blender.video_ops")
 
 
 @pytest.fixture
@@ -352,7 +352,7 @@ def test_videos_play_each_person_as_the_export_does(clean_scene, job):
     the exported keypoints have it; every take is put back afterwards."""
     import bpy
 
-    people = importlib.import_module(job.__name__.rpartition(".")[0] + ".people")
+    people = importlib.import_module(job.__name__.rpartition(".")[0] + ".takes")
     bpy.ops.blendmimic3d.add_mannequin(action="Wave")
     bpy.ops.blendmimic3d.add_mannequin(action="Wave")
     primary, other = sorted(

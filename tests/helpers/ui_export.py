@@ -74,7 +74,7 @@ def tree():
 
 def scene_state():
     """The current frame and each person's take (action, start offset)."""
-    people = module("blender.people")
+    people = module("blender.takes")
     persons = module("blender.scene_model").people(bpy.context.scene)
     takes = {}
     for arm in persons:
@@ -131,7 +131,7 @@ def build():
     short.use_frame_range = long.use_frame_range = True
     short.frame_start, short.frame_end = 1, 10
     long.frame_start, long.frame_end = 1, LONG_FRAMES
-    people, scene_model = module("blender.people"), module("blender.scene_model")
+    people, scene_model = module("blender.takes"), module("blender.scene_model")
     for action in (short, long):
         scene_model.add_person_action(primary, action.name)
     people.set_take(primary, short, 2)
@@ -191,7 +191,7 @@ def after_escape():
         "reports": reports(),
     }
     # A write failing half-way (a full disk, injected into the job): the error ends the run.
-    job_class = module("blender.export_ops").ExportJob
+    job_class = module("blender.export_job").ExportJob
     real_write_take = job_class._write_take
 
     def failing_write_take(job, stage, take):

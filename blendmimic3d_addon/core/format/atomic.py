@@ -15,8 +15,11 @@ import shutil
 import socket
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from ..errors import DatasetError
+from .paths import StrPath
 
 
 def current_umask():
@@ -58,7 +61,7 @@ def write_target(path, folder=False):
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="wb"):
+def atomic_file(path: StrPath, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
 
     A link is written through (``write_target``); the file gets the replaced file's mode, or the
@@ -81,7 +84,9 @@ def atomic_file(path, mode="wb"):
 
 
 @contextlib.contextmanager
-def staged_dir(path, overwrite=False, publish=None):
+def staged_dir(
+    path: StrPath, overwrite: bool = False, publish: Callable | None = None
+) -> Iterator[str]:
     """Yield a staging folder beside ``path``; on success it takes the place of ``path``.
 
     An existing ``path`` is kept until the new folder is complete, and only replaced when
@@ -135,7 +140,7 @@ def _mode_of(path, default):
         return default
 
 
-def replace_dir(new, path):
+def replace_dir(new: StrPath, path: StrPath) -> None:
     """Put folder ``new`` at ``path``; an older ``path`` is moved aside first and removed last."""
     old = None
     if os.path.exists(path):
@@ -163,7 +168,7 @@ def _hidden_prefix(path):
     return f".{os.path.basename(path)}.{_host()}-{os.getpid()}."
 
 
-def recover_interrupted(path):
+def recover_interrupted(path: StrPath) -> list[str]:
     """Tidy what a killed run left beside ``path``: the hidden folders of a process of this host
     that is gone. An older folder moved aside for a new one that never took its place comes back
     to ``path``; an older folder already replaced, and staging folders, are removed. Folders of

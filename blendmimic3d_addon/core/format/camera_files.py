@@ -2,13 +2,14 @@
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import DatasetError
 from ..geometry import camera as cam
 from .checks import check_array, read_text, require_keys, write_savetxt
-from .paths import camera_params_path, camview_path, matrices_path
+from .paths import StrPath, camera_params_path, camview_path, matrices_path
 from .safe_npz import object_array, object_scalar, read_npz, write_npz
 
 CAMERA_PICKLES = ("intrinsic_params", "extrinsic_params")
@@ -55,7 +56,7 @@ class Cameras:
         return len(self.names)
 
     @classmethod
-    def from_blender(cls, specs):
+    def from_blender(cls, specs: Sequence[dict]) -> "Cameras":
         """From Blender numbers: each spec a dict with ``name``, ``matrix_world`` (4x4) and the
         keyword arguments of ``camera.intrinsics_from_blender``."""
         names, Ks, RTs, res = [], [], [], []
@@ -67,7 +68,7 @@ class Cameras:
             res.append(cam.render_size(spec["res_x"], spec["res_y"], spec.get("percentage", 100)))
         return cls(names, np.array(Ks), np.array(RTs), np.array(res))
 
-    def intrinsic_dicts(self):
+    def intrinsic_dicts(self) -> list[dict]:
         if self.intrinsic_params is not None:
             return self.intrinsic_params
         return [
@@ -84,7 +85,7 @@ class Cameras:
             for name, K, res in zip(self.names, self.K, self.res, strict=True)
         ]
 
-    def extrinsic_dicts(self, subject):
+    def extrinsic_dicts(self, subject: str) -> dict[str, list[dict]]:
         stored = self.extrinsic_params
         if stored is not None and list(stored) == [subject]:
             return stored
@@ -100,7 +101,7 @@ class Cameras:
         }
 
 
-def write_cameras(subject_dir, subject, cameras):
+def write_cameras(subject_dir: StrPath, subject: str, cameras: Cameras) -> None:
     """Cameras/CamView{i}_P3x4.txt, camera_params_<S>.npz and matrices_<S>.npz."""
     for index, P in enumerate(cameras.P):
         write_savetxt(camview_path(subject_dir, index), P)
@@ -113,7 +114,7 @@ def write_cameras(subject_dir, subject, cameras):
     write_npz(matrices_path(subject_dir, subject), matrices, compressed=False)
 
 
-def read_cameras(subject_dir, subject=None):
+def read_cameras(subject_dir: StrPath, subject: str | None = None) -> Cameras:
     """The subject's cameras from its Cameras/ folder (subject: the folder's name by default)."""
     subject = subject or os.path.basename(os.path.normpath(subject_dir))
     path = matrices_path(subject_dir, subject)
@@ -129,7 +130,7 @@ def read_cameras(subject_dir, subject=None):
     return Cameras(names, K, RT, res, P, intrinsic, extrinsic)
 
 
-def read_camera_params(subject_dir, subject, count):
+def read_camera_params(subject_dir: StrPath, subject: str, count: int) -> tuple[list[dict], dict]:
     """The two pickled objects of camera_params_<S>.npz, checked field by field."""
     path = camera_params_path(subject_dir, subject)
     params = read_npz(path, pickled=CAMERA_PICKLES)
@@ -175,6 +176,6 @@ def _check_numbers(path, field, value, size):
         raise DatasetError(path, field, f"expected {size} finite numbers, found {value!r}")
 
 
-def read_camview(subject_dir, index):
+def read_camview(subject_dir: StrPath, index: int) -> np.ndarray:
     path = camview_path(subject_dir, index)
     return check_array(path, "P", read_text(path), (3, 4))

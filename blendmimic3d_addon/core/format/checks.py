@@ -1,15 +1,24 @@
 """Checks and small I/O helpers shared by the subject-file readers and writers."""
 
 import io
+from collections.abc import Iterable, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..errors import DatasetError
 from .atomic import atomic_file
-from .paths import cam_key
+from .paths import StrPath, cam_key
 
 
-def check_array(path, field, array, shape, kind="f", finite=True):
+def check_array(
+    path: StrPath | None,
+    field: str | None,
+    array: np.ndarray,
+    shape: tuple,
+    kind: str = "f",
+    finite: bool = True,
+) -> np.ndarray:
     """Raise DatasetError unless ``array`` has ``shape`` (None = any size), dtype kind ``kind``
     ('f' float, 'iu' integer) and, for floats, only finite values."""
     array = np.asarray(array)
@@ -30,13 +39,15 @@ def _kind_name(kind):
     return {"f": "a float array", "iu": "an integer array"}.get(kind, kind)
 
 
-def require_keys(path, arrays, keys):
+def require_keys(path: StrPath, arrays: Mapping[str, np.ndarray], keys: Iterable[str]) -> None:
     missing = [k for k in keys if k not in arrays]
     if missing:
         raise DatasetError(path, missing[0], "missing key")
 
 
-def cam_arrays(path, arrays, shape, kind="f"):
+def cam_arrays(
+    path: StrPath, arrays: Mapping[str, np.ndarray], shape: tuple, kind: str = "f"
+) -> list[np.ndarray]:
     """Cam_0, Cam_1, ... in order; every other key is an error."""
     keys = list(arrays)
     expected = [cam_key(i) for i in range(len(keys))]
@@ -45,7 +56,7 @@ def cam_arrays(path, arrays, shape, kind="f"):
     return [check_array(path, key, arrays[key], shape, kind) for key in keys]
 
 
-def as_array(array, dtype, shape, field):
+def as_array(array: ArrayLike, dtype: DTypeLike, shape: tuple, field: str) -> np.ndarray:
     """Writer-side check: programming errors raise ValueError before anything is written."""
     array = np.asarray(array)
     try:
@@ -54,7 +65,7 @@ def as_array(array, dtype, shape, field):
         raise ValueError(exc.message) from None
 
 
-def write_savetxt(path, matrix):
+def write_savetxt(path: StrPath, matrix: np.ndarray) -> None:
     """np.savetxt's default text ('%.18e', space separated), written atomically."""
     buffer = io.BytesIO()
     np.savetxt(buffer, matrix)
@@ -62,7 +73,7 @@ def write_savetxt(path, matrix):
         handle.write(buffer.getvalue())
 
 
-def read_text(path):
+def read_text(path: StrPath) -> np.ndarray:
     try:
         with open(path, "rb") as handle:
             return np.loadtxt(handle, dtype=np.float64, ndmin=2)

@@ -7,8 +7,10 @@ atomic; every reader checks what it reads and raises ``DatasetError`` naming fil
 """
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from ..occlusion.labels import LABEL_DTYPE, invalid_codes, legacy_labels
@@ -34,6 +36,7 @@ from .checks import (  # noqa: F401
     write_savetxt,
 )
 from .paths import (  # noqa: F401
+    StrPath,
     action_names,
     cam_key,
     camera_params_path,
@@ -52,7 +55,9 @@ from .safe_npz import read_npz, write_npz
 N_JOINTS = 17
 
 
-def write_positions_3d(subject_dir, action, positions_3d, data3d_txt=True):
+def write_positions_3d(
+    subject_dir: StrPath, action: str, positions_3d: ArrayLike, data3d_txt: bool = True
+) -> None:
     """D3_Positions/<A>/<A>.npz (positions_3d, float64) and data3D.txt ((17,3N) text)."""
     positions_3d = as_array(positions_3d, np.float64, (None, N_JOINTS, 3), "positions_3d")
     write_npz(positions_3d_path(subject_dir, action), {"positions_3d": positions_3d}, True)
@@ -61,14 +66,14 @@ def write_positions_3d(subject_dir, action, positions_3d, data3d_txt=True):
         write_savetxt(data3d_txt_path(subject_dir, action), stacked)
 
 
-def read_positions_3d(subject_dir, action):
+def read_positions_3d(subject_dir: StrPath, action: str) -> np.ndarray:
     path = positions_3d_path(subject_dir, action)
     arrays = read_npz(path)
     require_keys(path, arrays, ("positions_3d",))
     return check_array(path, "positions_3d", arrays["positions_3d"], (None, N_JOINTS, 3))
 
 
-def read_data3d_txt(subject_dir, action):
+def read_data3d_txt(subject_dir: StrPath, action: str) -> np.ndarray:
     """data3D.txt back as (N,17,3)."""
     path = data3d_txt_path(subject_dir, action)
     text = read_text(path)
@@ -77,7 +82,9 @@ def read_data3d_txt(subject_dir, action):
     return check_array(path, None, text.reshape(N_JOINTS, 3, -1).transpose(2, 0, 1), (None, 17, 3))
 
 
-def write_positions_2d(subject_dir, action, positions_2d_by_cam):
+def write_positions_2d(
+    subject_dir: StrPath, action: str, positions_2d_by_cam: Sequence[ArrayLike]
+) -> None:
     """D2_Positions/<A>/2D_positions.npz: Cam_i (N,17,2) float64 pixels."""
     arrays = {
         cam_key(i): as_array(uv, np.float64, (None, N_JOINTS, 2), cam_key(i))
@@ -86,12 +93,14 @@ def write_positions_2d(subject_dir, action, positions_2d_by_cam):
     write_npz(positions_2d_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_positions_2d(subject_dir, action):
+def read_positions_2d(subject_dir: StrPath, action: str) -> list[np.ndarray]:
     path = positions_2d_path(subject_dir, action)
     return cam_arrays(path, read_npz(path), (None, N_JOINTS, 2))
 
 
-def write_occlusions(subject_dir, action, occluded_by_cam):
+def write_occlusions(
+    subject_dir: StrPath, action: str, occluded_by_cam: Sequence[ArrayLike]
+) -> None:
     """Occlusions/<A>/occluded_kpt.npz: Cam_i (N,17) float64, 1 visible, 0 not."""
     arrays = {
         cam_key(i): as_array(labels, np.float64, (None, N_JOINTS), cam_key(i))
@@ -100,7 +109,7 @@ def write_occlusions(subject_dir, action, occluded_by_cam):
     write_npz(occlusions_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_occlusions(subject_dir, action):
+def read_occlusions(subject_dir: StrPath, action: str) -> list[np.ndarray]:
     path = occlusions_path(subject_dir, action)
     labels = cam_arrays(path, read_npz(path), (None, N_JOINTS))
     for index, cam_labels in enumerate(labels):
@@ -112,7 +121,9 @@ def read_occlusions(subject_dir, action):
     return labels
 
 
-def write_occlusion_types(subject_dir, action, types_by_cam):
+def write_occlusion_types(
+    subject_dir: StrPath, action: str, types_by_cam: Sequence[ArrayLike]
+) -> None:
     """Addition: Occlusions/<A>/occlusion_types.npz, Cam_i (N,17) uint8 OcclusionType codes."""
     arrays = {}
     for index, types in enumerate(types_by_cam):
@@ -123,7 +134,7 @@ def write_occlusion_types(subject_dir, action, types_by_cam):
     write_npz(occlusion_types_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_occlusion_types(subject_dir, action):
+def read_occlusion_types(subject_dir: StrPath, action: str) -> list[np.ndarray]:
     path = occlusion_types_path(subject_dir, action)
     types = cam_arrays(path, read_npz(path), (None, N_JOINTS), kind="iu")
     for index, cam_types in enumerate(types):
@@ -144,7 +155,7 @@ class Persons:
     types_by_cam: list
 
 
-def write_persons(subject_dir, action, persons):
+def write_persons(subject_dir: StrPath, action: str, persons: Persons) -> None:
     """Addition: Persons/<A>/persons.npz with names, positions_3d, Cam_i_2d and Cam_i_types."""
     count = len(persons.names)
     arrays = {
@@ -161,7 +172,7 @@ def write_persons(subject_dir, action, persons):
     write_npz(persons_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_persons(subject_dir, action):
+def read_persons(subject_dir: StrPath, action: str) -> Persons:
     path = persons_path(subject_dir, action)
     arrays = read_npz(path)
     require_keys(path, arrays, ("names", "positions_3d"))
@@ -186,15 +197,15 @@ def read_persons(subject_dir, action):
 
 
 def write_action(
-    subject_dir,
-    action,
-    positions_3d,
-    positions_2d_by_cam,
-    occluded_by_cam=None,
-    types_by_cam=None,
-    persons=None,
-    data3d_txt=True,
-):
+    subject_dir: StrPath,
+    action: str,
+    positions_3d: ArrayLike,
+    positions_2d_by_cam: Sequence[ArrayLike],
+    occluded_by_cam: Sequence[ArrayLike] | None = None,
+    types_by_cam: Sequence[ArrayLike] | None = None,
+    persons: Persons | None = None,
+    data3d_txt: bool = True,
+) -> None:
     """Every file of one action: 3D (+ data3D.txt), 2D, legacy labels and the additions.
 
     Give typed codes (``types_by_cam``) and the legacy labels are derived from them; give both

@@ -7,13 +7,16 @@ the Blender numbers they came from), persons, and actions with their frame range
 
 import json
 import os
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from ..joints import BM3D_JOINTS, LEFT_BM3D, PARENTS_BM3D, RIGHT_BM3D
 from ..occlusion.labels import LABEL_NAMES
 from .atomic import atomic_file
+from .paths import StrPath
 
 MANIFEST_NAME = "dataset.json"
 FORMAT_NAME = "blendmimic3d"
@@ -28,11 +31,13 @@ AXES = {
 }
 
 
-def manifest_path(root):
+def manifest_path(root: StrPath) -> str:
     return os.path.join(root, MANIFEST_NAME)
 
 
-def camera_entry(name, K, RT, res_w, res_h, blender=None):
+def camera_entry(
+    name: str, K: ArrayLike, RT: ArrayLike, res_w: int, res_h: int, blender: dict | None = None
+) -> dict:
     """One camera of a subject: what the legacy files hold, plus the Blender numbers if known."""
     entry = {
         "name": str(name),
@@ -48,7 +53,9 @@ def camera_entry(name, K, RT, res_w, res_h, blender=None):
     return entry
 
 
-def action_entry(frame_start, frame_end, persons, extra=None):
+def action_entry(
+    frame_start: int, frame_end: int, persons: Sequence[str], extra: dict | None = None
+) -> dict:
     """One action: its frame range (inclusive, in scene frames) and its persons, primary first.
 
     ``persons``: names, or dicts with at least ``name``.
@@ -65,7 +72,9 @@ def action_entry(frame_start, frame_end, persons, extra=None):
     return entry
 
 
-def build_manifest(subjects, fps, generator_version, typed_labels=True):
+def build_manifest(
+    subjects: dict, fps: float, generator_version: str, typed_labels: bool = True
+) -> dict:
     """The manifest dict. ``subjects``: {name: {"cameras": [camera_entry...],
     "actions": {action: action_entry}}}."""
     return {
@@ -90,11 +99,11 @@ def build_manifest(subjects, fps, generator_version, typed_labels=True):
     }
 
 
-def manifest_text(manifest):
+def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, indent=1, allow_nan=False) + "\n"
 
 
-def write_manifest(root, manifest):
+def write_manifest(root: StrPath, manifest: dict) -> None:
     text = manifest_text(manifest)
     with atomic_file(manifest_path(root), "w") as handle:
         handle.write(text)
@@ -103,7 +112,7 @@ def write_manifest(root, manifest):
 _REQUIRED = ("format", "format_version", "generator", "fps", "joints", "subjects")
 
 
-def read_manifest(root):
+def read_manifest(root: StrPath) -> dict | None:
     """The manifest of a dataset root, checked; None when the folder has none (legacy data)."""
     path = manifest_path(root)
     if not os.path.exists(path):

@@ -15,9 +15,8 @@ from numpy.lib import format as npy_format
 
 from ..errors import DatasetError
 from .atomic import atomic_file
+from .paths import StrPath
 from .safe_npz import object_scalar, read_npy, read_npz, write_npz
-
-FORMS = {"T,17,3": 3, "T,1,17,3": 4}
 
 
 @dataclasses.dataclass
@@ -30,7 +29,9 @@ class PredictionLayout:
     members: dict = None  # every npz member / the dict, for writing the rest back unchanged
 
 
-def load_predictions(path, key=None, with_layout=False, allow_missing=False):
+def load_predictions(
+    path: StrPath, key: str | None = None, with_layout: bool = False, allow_missing: bool = False
+) -> np.ndarray | tuple[np.ndarray, dict]:
     """(T,17,3) float poses from ``path``; ``key`` picks an npz member or a dict entry
     (``"S9/Walking"`` or ``"S9/Walking/0"``) when the file holds several. ``allow_missing``
     lets NaN through (frames an estimator could not fill); infinities are always refused."""
@@ -51,7 +52,7 @@ def load_predictions(path, key=None, with_layout=False, allow_missing=False):
     return (poses, layout) if with_layout else poses
 
 
-def save_predictions_like(original_layout, poses, path):
+def save_predictions_like(original_layout: dict, poses: np.ndarray, path: StrPath) -> None:
     """Write (T,17,3) ``poses`` in ``original_layout`` (from ``load_predictions``) at ``path``."""
     layout = original_layout
     poses = np.asarray(poses)

@@ -11,12 +11,16 @@ import os
 import pickle
 import zipfile
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, NoReturn
 
 import numpy as np
 from numpy.lib import format as npy_format
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from .atomic import atomic_file
+from .paths import StrPath
 
 # The callables numpy's array pickles name, taken from numpy itself so that they are found under
 # either spelling of their module (numpy.core before numpy 2, numpy._core since).
@@ -51,13 +55,13 @@ UNTRUSTED_ERRORS = (
 class SafeUnpickler(pickle.Unpickler):
     """Unpickles plain containers, numbers, strings and numpy arrays; refuses any other global."""
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> object:
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(f"refused to load {module}.{name}") from None
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: object) -> NoReturn:
         raise pickle.UnpicklingError("refused a persistent id")
 
 
@@ -74,7 +78,7 @@ class _StablePickler(pickle._Pickler):
         super().save_global(obj, name)
 
 
-def read_npz(path, pickled=()):
+def read_npz(path: StrPath, pickled: Iterable[str] = ()) -> dict[str, np.ndarray]:
     """All members of an .npz, in archive order: {key: array}.
 
     Members named in ``pickled`` may hold object arrays (read through ``SafeUnpickler``);
@@ -107,7 +111,7 @@ def _read_member(archive, info, path, key, allow_objects):
         raise _bad_input(path, key, exc) from None
 
 
-def read_npy(path, allow_objects=False):
+def read_npy(path: StrPath, allow_objects: bool = False) -> np.ndarray:
     """One .npy file, checked as ``read_npz`` checks a member."""
     path = os.fspath(path)
     try:
@@ -126,7 +130,7 @@ def _bad_input(path, key, exc):
     return DatasetError(path, key, f"corrupt, truncated or unsafe array ({exc})")
 
 
-def read_npy_stream(stream, allow_objects):
+def read_npy_stream(stream: IO[bytes], allow_objects: bool) -> np.ndarray:
     """One array in .npy format from ``stream``; object arrays only when ``allow_objects``,
     and then through ``SafeUnpickler``."""
     if not allow_objects:
@@ -149,7 +153,7 @@ def read_npy_stream(stream, allow_objects):
     return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
 
 
-def write_npz(path, arrays, compressed):
+def write_npz(path: StrPath, arrays: Mapping[str, ArrayLike], compressed: bool) -> None:
     """Write {key: array} as an .npz in the given key order, atomically.
 
     Numeric arrays are stored as ``np.save`` stores them; object arrays are pickled (protocol 3,
@@ -173,7 +177,7 @@ def write_npz(path, arrays, compressed):
             archive.writestr(info, member.getvalue())
 
 
-def object_array(items):
+def object_array(items: Sequence) -> np.ndarray:
     """A 1-d object array of ``items`` (dicts stay dicts: np.array would try to nest them)."""
     array = np.empty(len(items), dtype=object)
     for index, item in enumerate(items):
@@ -181,7 +185,7 @@ def object_array(items):
     return array
 
 
-def object_scalar(item):
+def object_scalar(item: object) -> np.ndarray:
     """A 0-d object array holding ``item``."""
     array = np.empty((), dtype=object)
     array[()] = item

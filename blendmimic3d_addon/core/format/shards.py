@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ..errors import DatasetError
 from ..occlusion.labels import LABEL_DTYPE
 from . import dataset_io, paths
 from .atomic import atomic_file
+from .paths import StrPath
 from .publish import staged_subject
 from .safe_npz import read_npz, write_npz
 
@@ -30,7 +32,7 @@ SHARD_FILE = "shard.json"
 _SHARD_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
-def parse_shard(text):
+def parse_shard(text: str) -> tuple[int, int]:
     """``"K/N"`` (1 <= K <= N) -> (K, N); DatasetError otherwise."""
     match = _SHARD_SPEC.match(str(text))
     if not match:
@@ -41,7 +43,9 @@ def parse_shard(text):
     return k, n
 
 
-def plan_units(action_frames, cameras):
+def plan_units(
+    action_frames: Mapping[str, int], cameras: Sequence[int]
+) -> list[tuple[str, int, int]]:
     """Every (action, camera) unit with its frame count, in a fixed order.
 
     action_frames: {action: frame count}, in export order; cameras: camera indices.
@@ -49,7 +53,7 @@ def plan_units(action_frames, cameras):
     return [(action, c, int(frames)) for action, frames in action_frames.items() for c in cameras]
 
 
-def assign_units(units, n):
+def assign_units(units: list[tuple[str, int, int]], n: int) -> list[list[tuple[str, int, int]]]:
     """Split ``units`` into ``n`` shards of near-equal frame counts (longest first, each to the
     least loaded shard; ties to the lowest index). Returns one list of units per shard."""
     loads = [0] * n
@@ -62,11 +66,11 @@ def assign_units(units, n):
     return [sorted(shard, key=units.index) for shard in shards]
 
 
-def shard_dir_name(subject, k, n):
+def shard_dir_name(subject: str, k: int, n: int) -> str:
     return f"{subject}.shard-{k}-of-{n}"
 
 
-def cameras_by_action(units):
+def cameras_by_action(units: Iterable[tuple[str, int, int]]) -> dict[str, list[int]]:
     """{action: [camera indices]} of ``units``, actions in first-seen order."""
     out = {}
     for action, camera, _ in units:
@@ -77,7 +81,14 @@ def cameras_by_action(units):
 # ---- what one take writes ----------------------------------------------------------------------
 
 
-def write_take(subject_dir, action, names, positions_3d, positions_2d, types):
+def write_take(
+    subject_dir: StrPath,
+    action: str,
+    names: Sequence[str],
+    positions_3d: np.ndarray,
+    positions_2d: Sequence[np.ndarray],
+    types: Sequence[np.ndarray],
+) -> None:
     """All files of one take from every person's arrays.
 
     positions_3d (N,P,17,3); positions_2d and types: one per camera in dataset order, (N,P,17,2)
@@ -112,7 +123,13 @@ def _take_path(shard_dir, action):
     return os.path.join(shard_dir, "units", action, "positions_3d.npz")
 
 
-def write_shard_take(shard_dir, action, positions_3d, positions_2d_by_cam, types_by_cam):
+def write_shard_take(
+    shard_dir: StrPath,
+    action: str,
+    positions_3d: np.ndarray,
+    positions_2d_by_cam: Mapping[int, np.ndarray],
+    types_by_cam: Mapping[int, np.ndarray],
+) -> None:
     """One take of a shard: 3D (N,P,17,3) and {camera: 2D (N,P,17,2)}, {camera: codes}."""
     write_npz(_take_path(shard_dir, action), {"positions_3d": positions_3d}, compressed=True)
     for camera, uv in positions_2d_by_cam.items():
@@ -121,8 +138,16 @@ def write_shard_take(shard_dir, action, positions_3d, positions_2d_by_cam, types
 
 
 def write_shard_manifest(
-    shard_dir, subject, k, n, units, all_units, person_names, subject_entry, fps
-):
+    shard_dir: StrPath,
+    subject: str,
+    k: int,
+    n: int,
+    units: list[tuple[str, int, int]],
+    all_units: list[tuple[str, int, int]],
+    person_names: Sequence[str],
+    subject_entry: dict,
+    fps: float,
+) -> None:
     """shard.json: who did what, the subject's ``dataset.json`` entry for the merge, and the
     fingerprint of what every shard of one export must share (call once the cameras are
     written: their fingerprint is taken from the files)."""
@@ -168,7 +193,7 @@ def _digest(value):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def read_shard_manifest(shard_dir):
+def read_shard_manifest(shard_dir: StrPath) -> dict:
     path = os.path.join(shard_dir, SHARD_FILE)
     try:
         with open(path) as handle:
@@ -211,7 +236,12 @@ def _check_path_names(path, info):
 # ---- merge -------------------------------------------------------------------------------------
 
 
-def merge(shard_dirs, out_dir, overwrite=False, keep_shards=False):
+def merge(
+    shard_dirs: Sequence[StrPath],
+    out_dir: StrPath,
+    overwrite: bool = False,
+    keep_shards: bool = False,
+) -> str:
     """Write ``out_dir/<subject>`` and update ``out_dir/dataset.json`` from all shards' folders,
     then remove the shard folders (unless ``keep_shards``). Returns the subject folder."""
     if not shard_dirs:

@@ -18,6 +18,7 @@ from ..geometry import camera as cam
 from ..joints import LEFT_BM3D, LEFT_H36M, RIGHT_BM3D, RIGHT_H36M, convert_joint_order
 from . import dataset_io as dio
 from .atomic import atomic_file
+from .paths import StrPath
 from .safe_npz import object_scalar, write_npz
 
 LAYOUTS = {
@@ -26,7 +27,9 @@ LAYOUTS = {
 }
 
 
-def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
+def convert_dataset(
+    folder: StrPath, out: StrPath, name: str = "blendmimic3d", joint_order: str = "h36m"
+) -> list[str]:
     """Write the three files into ``out``; returns their paths. 2D comes from the dataset's 2D
     files where present and from projecting the 3D otherwise (they are equal in the format)."""
     if joint_order not in LAYOUTS:

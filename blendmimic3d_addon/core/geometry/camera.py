@@ -7,12 +7,19 @@ a leading camera axis, so one call projects a whole take into every camera.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Blender's camera looks down its local -z with y up; the CV frame looks down +z with y down.
 _BLENDER_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
-def resolved_sensor_fit(sensor_fit, res_x, res_y, pixel_aspect_x=1.0, pixel_aspect_y=1.0):
+def resolved_sensor_fit(
+    sensor_fit: str,
+    res_x: int,
+    res_y: int,
+    pixel_aspect_x: float = 1.0,
+    pixel_aspect_y: float = 1.0,
+) -> str:
     """``"HORIZONTAL"`` or ``"VERTICAL"``, resolving ``"AUTO"`` as Blender does."""
     if sensor_fit == "AUTO":
         horizontal = pixel_aspect_x * res_x >= pixel_aspect_y * res_y
@@ -22,24 +29,24 @@ def resolved_sensor_fit(sensor_fit, res_x, res_y, pixel_aspect_x=1.0, pixel_aspe
     return sensor_fit
 
 
-def render_size(res_x, res_y, percentage=100):
+def render_size(res_x: int, res_y: int, percentage: int = 100) -> tuple[int, int]:
     """Output image size in pixels, as Blender computes it from resolution and percentage."""
     return int(res_x * percentage / 100), int(res_y * percentage / 100)
 
 
 def intrinsics_from_blender(
-    lens_mm,
-    sensor_width,
-    sensor_height,
-    sensor_fit,
-    shift_x,
-    shift_y,
-    res_x,
-    res_y,
-    percentage=100,
-    pixel_aspect_x=1.0,
-    pixel_aspect_y=1.0,
-):
+    lens_mm: float,
+    sensor_width: float,
+    sensor_height: float,
+    sensor_fit: str,
+    shift_x: float,
+    shift_y: float,
+    res_x: int,
+    res_y: int,
+    percentage: int = 100,
+    pixel_aspect_x: float = 1.0,
+    pixel_aspect_y: float = 1.0,
+) -> np.ndarray:
     """K (3,3) of a perspective Blender camera rendered at ``res * percentage/100`` pixels."""
     width, height = render_size(res_x, res_y, percentage)
     aspect = pixel_aspect_y / pixel_aspect_x
@@ -54,7 +61,7 @@ def intrinsics_from_blender(
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
 
 
-def extrinsics_from_world_matrix(matrix_world):
+def extrinsics_from_world_matrix(matrix_world: ArrayLike) -> np.ndarray:
     """RT (3,4) world -> CV camera frame from a camera's 4x4 world matrix (its scale removed)."""
     matrix_world = np.asarray(matrix_world, dtype=np.float64)
     linear = matrix_world[:3, :3]
@@ -64,12 +71,12 @@ def extrinsics_from_world_matrix(matrix_world):
     return np.concatenate([rotation, (-rotation @ centre)[:, None]], axis=1)
 
 
-def projection_matrix(K, RT):
+def projection_matrix(K: np.ndarray, RT: np.ndarray) -> np.ndarray:
     """P = K @ RT; works on single (3,3)/(3,4) matrices and on stacks."""
     return np.asarray(K) @ np.asarray(RT)
 
 
-def camera_centre(RT):
+def camera_centre(RT: np.ndarray) -> np.ndarray:
     """World position of the camera(s): C = -R^T t. (...,3,4) -> (...,3)."""
     RT = np.asarray(RT)
     return -np.einsum("...ji,...j->...i", RT[..., :3], RT[..., 3])
@@ -84,7 +91,7 @@ def _stack(matrices, rows):
     return matrices
 
 
-def world_to_camera(points, RT):
+def world_to_camera(points: ArrayLike, RT: np.ndarray) -> np.ndarray:
     """Points (...,3) in world -> (C,...,3) in each camera's CV frame."""
     RT = _stack(RT, 4)
     points = np.asarray(points, dtype=np.float64)
@@ -93,7 +100,7 @@ def world_to_camera(points, RT):
     )
 
 
-def camera_to_world(points_cam, RT):
+def camera_to_world(points_cam: ArrayLike, RT: np.ndarray) -> np.ndarray:
     """Points (C,...,3) in each camera's CV frame -> world (C,...,3)."""
     RT = _stack(RT, 4)
     points_cam = np.asarray(points_cam, dtype=np.float64)
@@ -101,7 +108,7 @@ def camera_to_world(points_cam, RT):
     return np.einsum("cji,c...j->c...i", RT[:, :, :3], shifted)
 
 
-def camera_to_pixel(points_cam, K):
+def camera_to_pixel(points_cam: ArrayLike, K: np.ndarray) -> np.ndarray:
     """Points (C,...,3) in each camera's frame -> pixels (C,...,2) through K (C,3,3)."""
     K = _stack(K, 3)
     points_cam = np.asarray(points_cam, dtype=np.float64)
@@ -109,14 +116,14 @@ def camera_to_pixel(points_cam, K):
     return homogeneous[..., :2] / homogeneous[..., 2:]
 
 
-def camera_depth(points, RT):
+def camera_depth(points: ArrayLike, RT: np.ndarray) -> np.ndarray:
     """Depth along each camera's viewing axis, (C,...); negative means behind the camera."""
     RT = _stack(RT, 4)
     points = np.asarray(points, dtype=np.float64)
     return np.einsum("cj,...j->c...", RT[:, 2, :3], points) + _expand(RT[:, 2, 3], points.ndim - 1)
 
 
-def project(points, P):
+def project(points: ArrayLike, P: np.ndarray) -> np.ndarray:
     """Project world points (...,3) into every camera P (C,3,4) -> pixels (C,...,2).
 
     Points behind a camera get the mirrored pixel the maths gives (as in the published files);
@@ -129,7 +136,7 @@ def project(points, P):
     return homogeneous[..., :2] / homogeneous[..., 2:]
 
 
-def in_image(uv, res_w, res_h):
+def in_image(uv: np.ndarray, res_w: float, res_h: float) -> np.ndarray:
     """True where pixel ``uv`` (...,2) lies inside a ``res_w`` x ``res_h`` image (and is finite)."""
     uv = np.asarray(uv)
     u, v = uv[..., 0], uv[..., 1]
@@ -142,7 +149,7 @@ def _expand(per_camera, point_axes):
     return per_camera.reshape(per_camera.shape[:1] + (1,) * point_axes + per_camera.shape[1:])
 
 
-def quaternion_from_matrix(R):
+def quaternion_from_matrix(R: ArrayLike) -> np.ndarray:
     """Unit quaternion (w,x,y,z), w >= 0, of rotation matrices (...,3,3)."""
     R = np.asarray(R, dtype=np.float64)
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
@@ -167,7 +174,7 @@ def quaternion_from_matrix(R):
     return np.where(q[..., :1] < 0, -q, q)
 
 
-def matrix_from_quaternion(q):
+def matrix_from_quaternion(q: ArrayLike) -> np.ndarray:
     """Rotation matrices (...,3,3) of quaternions (w,x,y,z) (...,4); normalised first."""
     q = np.asarray(q, dtype=np.float64)
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)

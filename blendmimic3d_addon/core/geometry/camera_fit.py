@@ -10,6 +10,7 @@ animation is one ``min`` or ``max`` over its joints.
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,15 @@ def _window(width, height, principal, margin):
     return (cx - mx, width - mx - cx), (cy - my, height - my - cy)
 
 
-def fit_focal(points_cam, width, height, principal, margin=0.05, aspect=1.0, near=0.05):
+def fit_focal(
+    points_cam: np.ndarray,
+    width: float,
+    height: float,
+    principal: tuple[float, float],
+    margin: float = 0.05,
+    aspect: float = 1.0,
+    near: float = 0.05,
+) -> Fit:
     """The largest focal length (px) that keeps every point inside the image less ``margin``
     (a fraction of the width and height on each side); the camera does not move."""
     p = np.asarray(points_cam, float).reshape(-1, 3)
@@ -53,8 +62,15 @@ def fit_focal(points_cam, width, height, principal, margin=0.05, aspect=1.0, nea
 
 
 def fit_distance(
-    points_cam, width, height, principal, focal_px, margin=0.05, aspect=1.0, near=0.05
-):
+    points_cam: np.ndarray,
+    width: float,
+    height: float,
+    principal: tuple[float, float],
+    focal_px: float,
+    margin: float = 0.05,
+    aspect: float = 1.0,
+    near: float = 0.05,
+) -> Fit:
     """How far to move the camera back along its optical axis (metres; negative: forwards) so
     that every point is inside the image less ``margin``, with the lens unchanged.
 
@@ -81,7 +97,7 @@ def fit_distance(
     return Fit(True, float(need.max()))
 
 
-def frame_centre(points):
+def frame_centre(points: ArrayLike) -> np.ndarray:
     """Centre of the axis-aligned box around world points (..., 3): where a rig should look."""
     p = np.asarray(points, float).reshape(-1, 3)
     return (p.min(axis=0) + p.max(axis=0)) / 2

@@ -8,9 +8,11 @@ pixels of a ``resolution`` (width, height) image.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from .camera import matrix_from_quaternion
@@ -30,7 +32,7 @@ class CameraSpec:
     principal: tuple  # (cx, cy) pixels
 
     @property
-    def forward(self):
+    def forward(self) -> np.ndarray:
         return -self.rotation[:, 2]
 
 
@@ -41,7 +43,7 @@ class Rig:
     cameras: tuple  # CameraSpec in dataset order
 
 
-def euler_xyz(degrees):
+def euler_xyz(degrees: Sequence[float]) -> np.ndarray:
     """Rotation matrix of Blender's XYZ Euler angles (R = Rz @ Ry @ Rx)."""
     x, y, z = np.radians(degrees)
     cx, sx, cy, sy, cz, sz = (
@@ -58,7 +60,7 @@ def euler_xyz(degrees):
     return rz @ ry @ rx
 
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)):
+def look_at(eye: ArrayLike, target: ArrayLike, up: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
     """Camera-to-world rotation of a Blender camera at ``eye`` looking at ``target``, no roll."""
     eye, target, up = (np.asarray(v, float) for v in (eye, target, up))
     forward = target - eye
@@ -143,7 +145,15 @@ def _human36m():
     return Rig("Human3.6M", (1000, 1002), cameras)
 
 
-def ring(count, radius, height, focal_px, resolution, target=(0.0, 0.0, 1.0), start_deg=-90.0):
+def ring(
+    count: int,
+    radius: float,
+    height: float,
+    focal_px: float,
+    resolution: tuple[int, int],
+    target: Sequence[float] = (0.0, 0.0, 1.0),
+    start_deg: float = -90.0,
+) -> Rig:
     """``count`` cameras evenly around ``target`` at ``radius`` and ``height``, aimed at it.
 
     Camera 0 stands at ``start_deg`` (default: in front of a person facing -Y), the others
@@ -168,13 +178,13 @@ def ring(count, radius, height, focal_px, resolution, target=(0.0, 0.0, 1.0), st
 PRESETS = {"BLENDMIMIC3D": _blendmimic3d, "HUMAN36M": _human36m}
 
 
-def preset(name):
+def preset(name: str) -> Rig:
     if name not in PRESETS:
         raise DatasetError(None, "preset", f"unknown camera preset {name!r}")
     return PRESETS[name]()
 
 
-def convergence(rig):
+def convergence(rig: Rig) -> np.ndarray:
     """The point nearest to every camera's optical axis (least squares): what the rig looks at."""
     a = np.zeros((3, 3))
     b = np.zeros(3)
@@ -186,7 +196,7 @@ def convergence(rig):
     return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
-def moved(rig, target_xy):
+def moved(rig: Rig, target_xy: ArrayLike) -> Rig:
     """The rig shifted on the floor so that what it looks at lands above ``target_xy``."""
     shift = np.zeros(3)
     shift[:2] = np.asarray(target_xy, float)[:2] - convergence(rig)[:2]
@@ -194,7 +204,7 @@ def moved(rig, target_xy):
     return replace(rig, cameras=cameras)
 
 
-def aimed(rig, target):
+def aimed(rig: Rig, target: ArrayLike) -> Rig:
     """The rig with every camera turned to look at ``target`` (no roll)."""
     cameras = tuple(replace(cam, rotation=look_at(cam.location, target)) for cam in rig.cameras)
     return replace(rig, cameras=cameras)

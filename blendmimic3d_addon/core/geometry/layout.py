@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 PRESETS = ("SINGLE", "SIDE_BY_SIDE", "FACING_PAIR", "CIRCLE", "QUEUE", "RANDOM")
 
@@ -22,19 +23,19 @@ class Layout:
     headings: np.ndarray  # (n,) float64, radians
 
 
-def facing(heading):
+def facing(heading: ArrayLike) -> np.ndarray:
     """Unit floor vector(s) a person with ``heading`` faces: heading 0 faces -Y."""
     heading = np.asarray(heading, dtype=np.float64)
     return np.stack([np.sin(heading), -np.cos(heading)], axis=-1)
 
 
-def heading_towards(direction):
+def heading_towards(direction: ArrayLike) -> np.ndarray:
     """The heading that faces the floor vector(s) ``direction`` (inverse of ``facing``)."""
     direction = np.asarray(direction, dtype=np.float64)
     return np.arctan2(direction[..., 0], -direction[..., 1])
 
 
-def min_distance(positions):
+def min_distance(positions: np.ndarray) -> float:
     """Smallest distance between two people (inf for fewer than two)."""
     positions = np.asarray(positions, dtype=np.float64)
     if len(positions) < 2:
@@ -44,7 +45,15 @@ def min_distance(positions):
     return float(dist[np.triu_indices(len(positions), k=1)].min())
 
 
-def layout(preset, count, spacing=1.2, centre=(0.0, 0.0), seed=0, area=(4.0, 4.0), min_gap=0.8):
+def layout(
+    preset: str,
+    count: int,
+    spacing: float = 1.2,
+    centre: tuple[float, float] = (0.0, 0.0),
+    seed: int = 0,
+    area: tuple[float, float] = (4.0, 4.0),
+    min_gap: float = 0.8,
+) -> Layout:
     """Positions and headings of ``count`` people for ``preset``.
 
     ``spacing`` is the distance between neighbours in the regular presets; ``RANDOM`` draws

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 
@@ -128,7 +129,9 @@ _BUILDERS = {
 }
 
 
-def build(kind, width=None, depth=None, height=None):
+def build(
+    kind: str, width: float | None = None, depth: float | None = None, height: float | None = None
+) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """Vertices (V,3) float64 and faces (tuples of vertex indices) of one occluder.
 
     A size left as None (or 0) takes the kind's default.
@@ -145,13 +148,15 @@ def build(kind, width=None, depth=None, height=None):
     return _merge(_BUILDERS[kind](w, d, h))
 
 
-def yaw_facing(from_xy, to_xy):
+def yaw_facing(from_xy: ArrayLike, to_xy: ArrayLike) -> float:
     """Yaw (radians about z) that turns local +y from ``from_xy`` towards ``to_xy``."""
     dx, dy = np.asarray(to_xy, float)[:2] - np.asarray(from_xy, float)[:2]
     return math.atan2(-dx, dy)
 
 
-def between(camera_xy, person_xy, fraction):
+def between(
+    camera_xy: ArrayLike, person_xy: ArrayLike, fraction: float
+) -> tuple[np.ndarray, float]:
     """Floor position a ``fraction`` of the way from a camera to a person, and its yaw."""
     camera_xy = np.asarray(camera_xy, float)[:2]
     person_xy = np.asarray(person_xy, float)[:2]
@@ -163,7 +168,9 @@ def between(camera_xy, person_xy, fraction):
     return xy, yaw_facing(camera_xy, person_xy)
 
 
-def around(centre_xy, count, r_min, r_max, seed=0):
+def around(
+    centre_xy: ArrayLike, count: int, r_min: float, r_max: float, seed: int = 0
+) -> list[tuple[np.ndarray, float]]:
     """``count`` floor positions on a ring around a person, spread in angle, each facing them.
 
     Angles are evenly spaced with a random turn and jitter so that occluders rarely collide;
@@ -186,7 +193,12 @@ def around(centre_xy, count, r_min, r_max, seed=0):
     return placements
 
 
-def aisle(people_xy, aisle_width=2.4, unit_width=None, margin=1.0):
+def aisle(
+    people_xy: np.ndarray,
+    aisle_width: float = 2.4,
+    unit_width: float | None = None,
+    margin: float = 1.0,
+) -> list[tuple[np.ndarray, float]]:
     """Shelf units lining both sides of an aisle that runs through the people.
 
     The aisle follows the people's principal direction (x for one person); shelves stand

@@ -28,7 +28,15 @@ SLIVER = 0.005
 GAP = 0.02
 
 
-def classify_rays(rays, t, owner, entering, own_person, joint_distance, flesh=OWN_FLESH):
+def classify_rays(
+    rays: np.ndarray,
+    t: np.ndarray,
+    owner: np.ndarray,
+    entering: np.ndarray,
+    own_person: np.ndarray,
+    joint_distance: np.ndarray,
+    flesh: float = OWN_FLESH,
+) -> np.ndarray:
     """Occlusion code (R,) of each of R joint rays from every crossing on it.
 
     rays, t, owner, entering: one entry per surface crossing before the joint (``all_hits``):
@@ -92,7 +100,7 @@ def _without_slivers(rays, t, owner, entering):
     return rays[~drop], t[~drop], owner[~drop], entering[~drop]
 
 
-def classify(ray_codes, in_frame, in_front):
+def classify(ray_codes: np.ndarray, in_frame: np.ndarray, in_front: np.ndarray) -> np.ndarray:
     """Codes (...) of every joint-camera entry: ``ray_codes`` where a ray was cast
     (``needs_ray``), out of frame and behind the camera elsewhere."""
     in_frame = np.asarray(in_frame, dtype=bool)
@@ -104,12 +112,14 @@ def classify(ray_codes, in_frame, in_front):
     return codes
 
 
-def needs_ray(in_frame, in_front):
+def needs_ray(in_frame: np.ndarray, in_front: np.ndarray) -> np.ndarray:
     """Rays worth casting: joints that are in front of the camera and inside the image."""
     return np.asarray(in_frame, dtype=bool) & np.asarray(in_front, dtype=bool)
 
 
-def agreement(labels_visible, reference_visible, mask=None):
+def agreement(
+    labels_visible: np.ndarray, reference_visible: np.ndarray, mask: np.ndarray | None = None
+) -> float:
     """Share of entries where two visible/occluded verdicts agree (optionally within ``mask``)."""
     same = np.asarray(labels_visible, dtype=bool) == np.asarray(reference_visible, dtype=bool)
     if mask is not None:

@@ -8,6 +8,7 @@ codes back into the published labels, so both always agree.
 import enum
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class OcclusionType(enum.IntEnum):
@@ -24,12 +25,12 @@ LABEL_NAMES = {t.value: t.name.lower() for t in OcclusionType}
 N_TYPES = len(OcclusionType)
 
 
-def legacy_labels(types):
+def legacy_labels(types: ArrayLike) -> np.ndarray:
     """The published per-joint label of typed codes: float64, 1.0 visible, 0.0 otherwise."""
     return (np.asarray(types) == OcclusionType.VISIBLE).astype(np.float64)
 
 
-def invalid_codes(types):
+def invalid_codes(types: ArrayLike) -> np.ndarray:
     """Boolean mask of entries that are not an OcclusionType code."""
     types = np.asarray(types)
     if not np.issubdtype(types.dtype, np.integer):
@@ -39,7 +40,7 @@ def invalid_codes(types):
     return (types < 0) | (types >= N_TYPES)
 
 
-def type_counts(types):
+def type_counts(types: ArrayLike) -> dict[str, int]:
     """How many entries carry each code: {name: count} in code order."""
     counts = np.bincount(np.asarray(types, dtype=np.int64).ravel(), minlength=N_TYPES)
     return {LABEL_NAMES[code]: int(counts[code]) for code in range(N_TYPES)}

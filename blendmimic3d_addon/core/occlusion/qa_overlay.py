@@ -5,7 +5,10 @@ the dataset's pixel convention: the image spans [0, W] x [0, H], so pixel (x, y)
 (x + 0.5, y + 0.5), and y grows downwards.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .labels import OcclusionType
 
@@ -25,19 +28,26 @@ TYPE_COLOURS = {
 _UNKNOWN_COLOUR = (255, 255, 255)
 
 
-def types_from_legacy(labels):
+def types_from_legacy(labels: ArrayLike) -> np.ndarray:
     """Typed codes from legacy labels (1 visible, 0 occluded or out of frame)."""
     labels = np.asarray(labels)
     return np.where(labels >= 0.5, int(OcclusionType.VISIBLE), UNTYPED_OCCLUDED).astype(np.int64)
 
 
-def default_sizes(height, width):
+def default_sizes(height: int, width: int) -> tuple[int, int]:
     """Dot radius and line thickness in pixels that read well at this frame size."""
     radius = max(2.0, min(height, width) / 160.0)
     return radius, max(1.0, radius / 2.0)
 
 
-def draw_keypoints(frame, uv, types, parents, radius=None, thickness=None):
+def draw_keypoints(
+    frame: np.ndarray,
+    uv: np.ndarray,
+    types: np.ndarray,
+    parents: Sequence[int],
+    radius: float | None = None,
+    thickness: float | None = None,
+) -> np.ndarray:
     """A copy of ``frame`` with skeletons drawn on it.
 
     ``uv`` is (J, 2) or (P, J, 2) pixels, ``types`` (J,) or (P, J) occlusion codes and
@@ -75,7 +85,9 @@ def _colour(code):
     return TYPE_COLOURS.get(int(code), _UNKNOWN_COLOUR)
 
 
-def draw_disc(frame, centre, radius, colour):
+def draw_disc(
+    frame: np.ndarray, centre: Sequence[float], radius: float, colour: Sequence[int]
+) -> None:
     """Fill the pixels whose centres lie within ``radius`` of ``centre`` (in place)."""
     box = _box(frame, centre, centre, radius)
     if box is None:
@@ -87,7 +99,13 @@ def draw_disc(frame, centre, radius, colour):
     frame[y0:y1, x0:x1, :3][mask] = colour
 
 
-def draw_segment(frame, start, end, thickness, colour):
+def draw_segment(
+    frame: np.ndarray,
+    start: Sequence[float],
+    end: Sequence[float],
+    thickness: float,
+    colour: Sequence[int],
+) -> None:
     """Fill the pixels whose centres lie within ``thickness / 2`` of the segment (in place)."""
     half = max(thickness / 2.0, 0.5)
     box = _box(frame, start, end, half)
@@ -106,7 +124,7 @@ def draw_segment(frame, start, end, thickness, colour):
     frame[y0:y1, x0:x1, :3][distance2 <= half * half] = colour
 
 
-def pad_to_even(frame):
+def pad_to_even(frame: np.ndarray) -> np.ndarray:
     """``frame`` with a black row at the bottom and/or column at the right where H or W is odd.
 
     H.264 needs even sizes; padding at the bottom and right keeps the top-left origin, so the

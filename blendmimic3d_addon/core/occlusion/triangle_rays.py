@@ -26,7 +26,7 @@ GROW = 1e-4
 _EPS = 1e-12
 
 
-def connected_parts(triangles, vertex_count):
+def connected_parts(triangles: np.ndarray, vertex_count: int) -> np.ndarray:
     """Part label (V,) of each vertex: vertices joined by triangles share the lowest index among
     them (hooking to the smallest label, then pointer jumping, until nothing changes)."""
     triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
@@ -46,7 +46,7 @@ def connected_parts(triangles, vertex_count):
             return label
 
 
-def outward_triangles(vertices, triangles):
+def outward_triangles(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """``triangles`` (T,3) with every connected part wound outwards (positive enclosed volume).
 
     The own-body test reads entering/leaving from the winding, and meshes come wound either way
@@ -70,7 +70,7 @@ def outward_triangles(vertices, triangles):
     return out
 
 
-def chunk_order(centroids):
+def chunk_order(centroids: np.ndarray) -> np.ndarray:
     """Triangle order (padded to a multiple of CHUNK by repeating the last) that keeps spatial
     neighbours together: the Z-order (Morton) curve through the triangles' centroids."""
     centroids = np.asarray(centroids, dtype=np.float64)
@@ -138,7 +138,7 @@ class TriangleChunks:
         ]
         self._unsort = np.argsort(by_count)
 
-    def boxes(self, planar):
+    def boxes(self, planar: np.ndarray) -> list[np.ndarray]:
         """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (F,6,n) array
         per level (rows low x, y, z, high x, y, z), coarsest first."""
         low = _take(planar, self._columns[0], axis=2)
@@ -157,7 +157,14 @@ class TriangleChunks:
             levels.append(_parent_boxes(levels[-1].reshape(frames, 6, BRANCHING, size)))
         return levels[::-1]
 
-    def cast(self, origins, ends, planar, ray_frame, levels=None):
+    def cast(
+        self,
+        origins: np.ndarray,
+        ends: np.ndarray,
+        planar: np.ndarray,
+        ray_frame: np.ndarray,
+        levels: list[np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every surface crossing on the segments origins[r] -> ends[r] (R,3), end excluded, with
         the vertices of frame ``ray_frame[r]`` of ``planar`` (F,3,V) float32; ``levels``: their
         ``boxes`` if already known. Returns per crossing: ray index, distance from the origin,
@@ -275,7 +282,14 @@ def _slab_test(box, ray, length):
     return near <= far
 
 
-def all_hits(origins, ends, vertices, triangles, chunk_owner, ray_frame=None):
+def all_hits(
+    origins: np.ndarray,
+    ends: np.ndarray,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    chunk_owner: np.ndarray,
+    ray_frame: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every surface crossing on the segments origins[r] -> ends[r] (R,3) (``TriangleChunks.cast``)
     against vertices (V,3), or (F,V,3) in F frames with ``ray_frame`` (R,) the frame of each ray;
     triangles (K*CHUNK,3) in chunk order, wound outwards; chunk_owner (K,)."""
@@ -287,7 +301,13 @@ def all_hits(origins, ends, vertices, triangles, chunk_owner, ray_frame=None):
     return TriangleChunks(triangles, chunk_owner).cast(origins, ends, planar, ray_frame)
 
 
-def first_hits(origins, ends, vertices, triangles, chunk_owner):
+def first_hits(
+    origins: np.ndarray,
+    ends: np.ndarray,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    chunk_owner: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """The first crossing of each segment: distance (R,) (inf: none) and owner (R,) (-1)."""
     rays, t, owner, _ = all_hits(origins, ends, vertices, triangles, chunk_owner)
     distance = np.full(len(origins), np.inf)

@@ -6,7 +6,7 @@ Both work on (T, ..., D) arrays along the first axis, numpy only.
 import numpy as np
 
 
-def savgol_coefficients(window, order):
+def savgol_coefficients(window: int, order: int) -> np.ndarray:
     """Weights fitting a polynomial of ``order`` to ``window`` samples, read at the centre."""
     if window % 2 == 0 or window < 1:
         raise ValueError(f"Savitzky-Golay window must be odd and positive, got {window}")
@@ -17,7 +17,7 @@ def savgol_coefficients(window, order):
     return np.linalg.pinv(vander)[0]
 
 
-def savgol(poses, window=9, order=2):
+def savgol(poses: np.ndarray, window: int = 9, order: int = 2) -> np.ndarray:
     """Savitzky-Golay smoothing; the sequence is edge-padded so every frame gets a full window."""
     poses = np.asarray(poses, dtype=np.float64)
     if window == 1 or len(poses) == 0:
@@ -33,7 +33,13 @@ def _alpha(cutoff, rate):
     return 1.0 / (1.0 + tau * rate)
 
 
-def one_euro(poses, fps=30.0, min_cutoff=1.0, beta=0.0, d_cutoff=1.0):
+def one_euro(
+    poses: np.ndarray,
+    fps: float = 30.0,
+    min_cutoff: float = 1.0,
+    beta: float = 0.0,
+    d_cutoff: float = 1.0,
+) -> np.ndarray:
     """One-euro filter (Casiez et al., CHI 2012): a low-pass whose cutoff rises with speed, so
     slow motion is smoothed and fast motion lags little. Causal, one pass over frames."""
     poses = np.asarray(poses, dtype=np.float64)

@@ -7,6 +7,8 @@ per-pose scale alignment. Per-joint variants return the errors before averaging,
 them can be split by a label array of the same (..., J) shape with ``split_by_label``.
 """
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from ..joints import PARENTS_BM3D
@@ -22,17 +24,17 @@ def _pair(pred, gt):
     return pred, gt
 
 
-def per_joint_error(pred, gt):
+def per_joint_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Euclidean error of each joint, (...,J)."""
     pred, gt = _pair(pred, gt)
     return np.linalg.norm(pred - gt, axis=-1)
 
 
-def mpjpe(pred, gt):
+def mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(per_joint_error(pred, gt).mean())
 
 
-def procrustes_align(pred, gt):
+def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """``pred`` moved onto ``gt`` pose by pose by the best scale, rotation and translation."""
     pred, gt = _pair(pred, gt)
     mu_gt, mu_pred = gt.mean(-2, keepdims=True), pred.mean(-2, keepdims=True)
@@ -52,7 +54,7 @@ def procrustes_align(pred, gt):
     return scale * ((pred - mu_pred) @ rotation) + mu_gt
 
 
-def scale_align(pred, gt):
+def scale_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """``pred`` scaled pose by pose to best fit ``gt`` (least squares)."""
     pred, gt = _pair(pred, gt)
     dot = (pred * gt).sum((-2, -1), keepdims=True)
@@ -60,23 +62,23 @@ def scale_align(pred, gt):
     return pred * (dot / np.where(power > 0, power, 1))
 
 
-def p_mpjpe_per_joint(pred, gt):
+def p_mpjpe_per_joint(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return per_joint_error(procrustes_align(pred, gt), gt)
 
 
-def p_mpjpe(pred, gt):
+def p_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(p_mpjpe_per_joint(pred, gt).mean())
 
 
-def n_mpjpe_per_joint(pred, gt):
+def n_mpjpe_per_joint(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return per_joint_error(scale_align(pred, gt), gt)
 
 
-def n_mpjpe(pred, gt):
+def n_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(n_mpjpe_per_joint(pred, gt).mean())
 
 
-def acceleration_per_joint(pred, gt):
+def acceleration_per_joint(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """|second difference of pred - that of gt| over time (axis -3): (..., T-2, J), aligned with
     frames 1..T-2 (use ``labels[..., 1:-1, :]`` to split it)."""
     pred, gt = _pair(pred, gt)
@@ -86,11 +88,11 @@ def acceleration_per_joint(pred, gt):
     return np.linalg.norm(accel, axis=-1)
 
 
-def acceleration_error(pred, gt):
+def acceleration_error(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(acceleration_per_joint(pred, gt).mean())
 
 
-def bone_lengths(poses, parents=PARENTS_BM3D):
+def bone_lengths(poses: np.ndarray, parents: Sequence[int] = PARENTS_BM3D) -> np.ndarray:
     """Length of each bone (joint to its parent), (..., B) for the J-1 non-root joints."""
     poses = np.asarray(poses, dtype=np.float64)
     parents = np.asarray(parents)
@@ -98,7 +100,11 @@ def bone_lengths(poses, parents=PARENTS_BM3D):
     return np.linalg.norm(poses[..., children, :] - poses[..., parents[children], :], axis=-1)
 
 
-def bone_length_stats(poses, parents=PARENTS_BM3D, symmetric_pairs=None):
+def bone_length_stats(
+    poses: np.ndarray,
+    parents: Sequence[int] = PARENTS_BM3D,
+    symmetric_pairs: Sequence[tuple[int, int]] | None = None,
+) -> dict:
     """Mean, std and coefficient of variation of each bone over all poses, and for symmetric
     joint pairs the mean |left - right| bone-length difference. A real skeleton keeps its bones;
     a pose estimator's output often does not."""
@@ -116,7 +122,9 @@ def bone_length_stats(poses, parents=PARENTS_BM3D, symmetric_pairs=None):
     return stats
 
 
-def split_by_label(errors, labels, names=None):
+def split_by_label(
+    errors: np.ndarray, labels: np.ndarray, names: Mapping[int, str] | None = None
+) -> dict[str, float]:
     """Mean of ``errors`` (...,J) for each label value in ``labels`` (same shape): {name: mean},
     plus "all"; a label with no entry gets NaN. ``names`` maps values to names (default: the
     OcclusionType names; the legacy 0/1 labels read as 1 = "visible", 0 = "occluded")."""
@@ -136,7 +144,7 @@ def split_by_label(errors, labels, names=None):
     return result
 
 
-def split_counts(labels, names=None):
+def split_counts(labels: np.ndarray, names: Mapping[int, str] | None = None) -> dict[str, int]:
     """How many entries each label has, with the same names as ``split_by_label``."""
     labels = np.asarray(labels)
     if names is None:

@@ -7,8 +7,10 @@ and the caller's root trajectory is kept.
 """
 
 import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from ..joints import JOINT_SETS, convert_joint_order
@@ -17,7 +19,7 @@ MODEL_NAME = "refiner_gcn.onnx"
 MODEL_JOINT_ORDER = "blendmimic3d"
 
 
-def model_candidates():
+def model_candidates() -> list[str]:
     """Where the shipped model may lie: ``assets/`` inside the installed extension, or beside
     the package in a checkout (also when the package is reached through symbolic links)."""
     found = []
@@ -31,14 +33,14 @@ def model_candidates():
     return found
 
 
-def default_model_path():
+def default_model_path() -> str:
     for path in model_candidates():
         if os.path.isfile(path):
             return path
     raise DatasetError(model_candidates()[0], None, "the bundled refiner model is missing")
 
 
-def sliding_windows(n_frames, window):
+def sliding_windows(n_frames: int, window: int) -> np.ndarray:
     """(n_frames, window) frame indices centred on each frame, clamped at the ends."""
     half = window // 2
     return np.clip(np.arange(n_frames)[:, None] + np.arange(-half, half + 1), 0, n_frames - 1)
@@ -68,7 +70,14 @@ class Refiner:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = dict(meta)
 
-    def refine(self, poses, joint_order="blendmimic3d", batch_size=256, progress=None, path=None):
+    def refine(
+        self,
+        poses: np.ndarray,
+        joint_order: str = "blendmimic3d",
+        batch_size: int = 256,
+        progress: Callable[[int, int], None] | None = None,
+        path: str | None = None,
+    ) -> np.ndarray:
         """Refined copy of (T, 17, 3) poses in ``joint_order``; the root trajectory is kept.
 
         Frames with NaN are left NaN and bridged from their neighbours for the others' windows.
@@ -96,7 +105,7 @@ class Refiner:
         return out.astype(poses.dtype)
 
 
-def check_poses(poses, window, path=None):
+def check_poses(poses: ArrayLike, window: int, path: str | None = None) -> np.ndarray:
     """(T, 17, 3) float poses with enough finite frames, or a DatasetError saying what is wrong."""
     poses = np.asarray(poses)
     if poses.ndim != 3 or poses.shape[1:] != (17, 3):
@@ -114,12 +123,12 @@ def check_poses(poses, window, path=None):
     return poses
 
 
-def missing_frames(poses):
+def missing_frames(poses: np.ndarray) -> np.ndarray:
     """(T,) True where a frame has any non-finite joint: the refiner treats it as missing whole."""
     return ~np.isfinite(np.asarray(poses)).all(axis=(1, 2))
 
 
-def fill_missing_frames(poses, bad):
+def fill_missing_frames(poses: np.ndarray, bad: np.ndarray) -> np.ndarray:
     """Linear interpolation over frames flagged ``bad`` (held constant beyond the ends)."""
     if not bad.any():
         return poses.astype(np.float64)
@@ -130,7 +139,7 @@ def fill_missing_frames(poses, bad):
     return filled.reshape(poses.shape)
 
 
-def smoothness(poses):
+def smoothness(poses: np.ndarray) -> dict:
     """What can be measured without ground truth: jitter (mean joint acceleration, mm/frame^2)
     and bone-length spread (mean over bones of the std of its length, mm), over complete frames
     (``frames`` of them; jitter where three in a row are). Either joint order: both share one
@@ -150,7 +159,9 @@ def smoothness(poses):
     }
 
 
-def compare(before, after, gt, visible=None):
+def compare(
+    before: np.ndarray, after: np.ndarray, gt: np.ndarray, visible: np.ndarray | None = None
+) -> dict:
     """MPJPE and P-MPJPE (mm) of ``before`` and ``after`` against ``gt`` (all (T,17,3), one joint
     order, root-relative), overall, per joint, per frame, and split by ``visible`` (T,17) labels
     (1 visible, 0 occluded) when given. Only frames complete in all three count (``frames`` of
@@ -190,7 +201,12 @@ def compare(before, after, gt, visible=None):
     return report
 
 
-def error_plot(curves, width=600, height=200, top=None):
+def error_plot(
+    curves: Sequence[tuple[np.ndarray, Sequence[float]]],
+    width: int = 600,
+    height: int = 200,
+    top: float | None = None,
+) -> tuple[np.ndarray, float]:
     """RGBA float image (height, width, 4), bottom row first as Blender stores pixels, of one or
     more (values, rgb) curves over frames, with a grey line every 50 units; NaN values (missing
     frames) leave a gap. numpy only."""

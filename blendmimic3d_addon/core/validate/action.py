@@ -1,16 +1,27 @@
 """The checks ``validate`` runs on one action of a subject (3D, 2D, labels and the additions)."""
 
 import os
+from collections.abc import Collection
 
 import numpy as np
 
 from ..errors import DatasetError
 from ..format import dataset_io as dio
+from ..format.camera_files import Cameras
 from ..geometry import camera as cam
 from ..occlusion.labels import OcclusionType, legacy_labels
+from .report import Report
 
 
-def validate_action(subject_dir, action, cameras, report, tolerance_px, required, listed):
+def validate_action(
+    subject_dir: str,
+    action: str,
+    cameras: Cameras | None,
+    report: Report,
+    tolerance_px: float,
+    required: Collection[str],
+    listed: dict | None,
+) -> int:
     """Check one action's files into ``report``; return its frame count (0 if 3D is unreadable).
 
     ``required``: which of the files the published data may lack must be there ("2d",

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..format import dataset_io as dio
 from ..format.manifest import MANIFEST_NAME, read_manifest
+from ..format.paths import StrPath
 from ..geometry import camera as cam
 from .action import validate_action
 from .report import TEMPORARY, Report
@@ -23,7 +24,7 @@ from .report import TEMPORARY, Report
 PROJECTION_TOLERANCE_PX = 1e-3  # published 2D matches the projection to 6e-5 px
 
 
-def validate_dataset(folder, tolerance_px=PROJECTION_TOLERANCE_PX):
+def validate_dataset(folder: StrPath, tolerance_px: float = PROJECTION_TOLERANCE_PX) -> Report:
     folder = os.fspath(folder)
     report = Report()
     if not os.path.isdir(folder):

@@ -1,6 +1,7 @@
-"""An independent check of the occlusion labels: Cycles renders an object-index and depth image
-of a few frames at low resolution, and the label of each joint is compared with what the render
-shows at the joint's pixel.
+"""An independent check of the occlusion labels, a test oracle (the export tests and
+``benchmarks/bench_export.py`` use it; it is not shipped): Cycles renders an object-index and
+depth image of a few frames at low resolution, and the label of each joint is compared with what
+the render shows at the joint's pixel.
 
 Every object is drawn with one emission material whose colour is (object index, z depth, 0), saved
 as a 32-bit float EXR, so one render gives both passes without the compositor. The render says a
@@ -12,7 +13,6 @@ labeller calls self-occlusion, so such joints count as disagreements. Scene sett
 afterwards.
 """
 
-import contextlib
 import dataclasses
 import os
 import tempfile
@@ -20,10 +20,13 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..core.geometry import camera as cam
-from ..core.occlusion import classify as occlusion
-from ..core.occlusion.labels import OcclusionType
-from .sampling import SceneSampler, take_frames
+from blendmimic3d_addon.blender.compat import material_node_tree
+from blendmimic3d_addon.blender.sampling import SceneSampler
+from blendmimic3d_addon.blender.scene_settings import changed
+from blendmimic3d_addon.blender.takes import play_take, played_range
+from blendmimic3d_addon.core.geometry import camera as cam
+from blendmimic3d_addon.core.occlusion import classify as occlusion
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType
 
 _CHECK_MATERIAL = "BM3D_depth_check"
 
@@ -43,25 +46,10 @@ class DepthCheck:
                 f"frames {self.frames}")  # fmt: skip
 
 
-@contextlib.contextmanager
-def _temporarily(changes):
-    """Set (owner, attribute, value) triples; put the old values back on exit."""
-    saved = []
-    try:
-        for owner, name, value in changes:
-            saved.append((owner, name, getattr(owner, name)))
-            setattr(owner, name, value)
-        yield
-    finally:
-        for owner, name, value in reversed(saved):
-            setattr(owner, name, value)
-
-
 def _check_material():
     material = bpy.data.materials.new(_CHECK_MATERIAL)
-    if not material.node_tree:  # Blender before 5.0 makes the node tree on request
-        material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
+    tree = material_node_tree(material)
+    nodes, links = tree.nodes, tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")
     camera = nodes.new("ShaderNodeCameraData")
@@ -124,7 +112,7 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     sampler = SceneSampler(scene, depsgraph)
     scale = min(1.0, width / sampler.camera_set.res[0][0])
     cameras = list(range(len(sampler.cameras)))
-    start, end = take_frames(scene, action)  # the primary's start offset included
+    start, end = played_range(scene, action)  # the primary's start offset included
     wanted = np.unique(np.linspace(start, end, frames).round().astype(int))
     try:
         take = sampler.whole_take(action, cameras, frames=wanted)
@@ -145,8 +133,8 @@ def run_depth_check(scene, depsgraph, action, frames=3, width=256):
     labels_visible, render_visible = [], []
     folder = tempfile.mkdtemp(prefix="bm3d-depth-check-")
     try:
-        with _temporarily(changes):
-            sampler.set_take(action)
+        with changed(changes):
+            play_take(scene, action)
             for k in chosen:
                 frame = int(take.frames[k])
                 joints = take.positions_3d[k]

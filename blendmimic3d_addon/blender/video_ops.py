@@ -1,0 +1,105 @@
+"""Videos of a dataset: ``Videos/<Action>_<i>.mp4`` through every dataset camera for every action,
+and optional QA videos (``<Action>_<i>.qa.mp4``) with the 2D keypoints drawn over the frames,
+coloured by occlusion type. The operator and its settings; the work itself is in ``video_job``.
+"""
+
+import os
+
+import bpy
+
+from ..core.errors import DatasetError
+from .modal_progress import ModalSteps, refuse_second_run
+from .registration import classes_and_scene_settings
+from .video_job import VIDEOS_DIR, plan_videos, render_steps
+
+ENGINES = (
+    ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
+    ("EEVEE", "EEVEE", "Real-time engine: lit and shaded, slower to start headless"),
+    ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
+)
+
+QA_LEGEND = (
+    "QA colours: green visible, yellow self-occluded,",
+    "orange another person, red an object,",
+    "cyan out of frame, magenta occluded (untyped)",
+)
+
+
+def video_settings():
+    """What to render; shared by the panel's property group and the operator."""
+    P = bpy.props
+    return {
+        "directory": P.StringProperty(
+            name="Dataset Folder",
+            description="Subject folder of an exported dataset; videos go into its Videos folder",
+            subtype="DIR_PATH",
+        ),
+        "engine": P.EnumProperty(name="Engine", items=ENGINES, default="WORKBENCH"),
+        "samples": P.IntProperty(
+            name="Samples",
+            description="Samples per pixel (EEVEE, Cycles) or anti-aliasing level (Workbench)",
+            default=16, min=1, max=4096,
+        ),
+        "scale": P.IntProperty(
+            name="Resolution %",
+            description="Video size as a share of the dataset's resolution",
+            default=100, min=1, max=100, subtype="PERCENTAGE",
+        ),
+        "qa_video": P.BoolProperty(
+            name="QA Videos",
+            description="Also write Videos/<Action>_<i>.qa.mp4 with the 2D keypoints drawn over "
+            "the frames, coloured by occlusion type",
+            default=False,
+        ),
+        "overwrite": P.BoolProperty(
+            name="Overwrite", description="Replace videos that already exist", default=False
+        ),
+    }  # fmt: skip
+
+
+class BM3D_PG_videos(bpy.types.PropertyGroup):
+    """The Videos panel's settings (``scene.bm3d_videos``)."""
+
+    __annotations__ = video_settings()
+
+
+class BM3D_OT_render_videos(ModalSteps, bpy.types.Operator):
+    """Render Videos/<Action>_<i>.mp4 through every dataset camera for every action"""
+
+    bl_idname = "blendmimic3d.render_videos"
+    bl_label = "Render Videos"
+    bl_options = {"REGISTER", "UNDO"}
+    __annotations__ = video_settings()
+
+    step_seconds = 0.0  # one frame per timer tick: a render takes longer than a tick's share
+    # ReferenceError: a camera or person deleted while the modal run was going on.
+    reported_errors = (DatasetError, RuntimeError, OSError, ReferenceError)
+    cancel_message = "Cancelled: no video written"
+    _total = 0
+    _done_text = ""
+    # One modal render at a time: both would set up, and put back, the same render settings.
+    _busy = False
+
+    @classmethod
+    def poll(cls, context):
+        return refuse_second_run(cls, "A video render")
+
+    def make_steps(self, context):
+        plan = plan_videos(context.scene, self)
+        self._total = plan.total_steps
+        count = sum(1 for _ in plan.outputs())
+        qa = f" and {count} QA videos" if plan.qa_video else ""
+        self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
+        return render_steps(context.scene, plan), self._total
+
+    def progress(self, value):
+        done, message = value
+        return done, f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
+
+    def finished(self, context, _result):
+        self.report({"INFO"}, self._done_text)
+        return {"FINISHED"}
+
+
+CLASSES = (BM3D_PG_videos, BM3D_OT_render_videos)
+register, unregister = classes_and_scene_settings(CLASSES, bm3d_videos=BM3D_PG_videos)
