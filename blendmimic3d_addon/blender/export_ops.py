@@ -16,7 +16,7 @@ import bpy
 from ..core.errors import DatasetError
 from ..core.format import manifest, shards
 from ..core.format.atomic import staged_dir
-from . import modal_progress, scene_model
+from . import face_points, modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
 
@@ -48,6 +48,8 @@ class ExportJob:
         self.overwrite = overwrite
         self.shard = shard
         self.sampler = SceneSampler(scene, depsgraph)
+        if shard is None and all(self.sampler.bodies):  # COCO's face points need a head mesh
+            self.sampler.face_points = face_points.FaceSampler(self.sampler)
         self.actions = self._actions(actions)
         self.camera_indices = self._cameras(cameras)
         frames = {name: self._frames(name) for name in self.actions}
@@ -140,6 +142,8 @@ class ExportJob:
                         sampling.close()  # a cancel: its labelling thread ends before cleanup
                     done += len(take.frames)
                     self._write_take(stage, take)
+                    if self.sampler.face_points is not None:
+                        self.sampler.face_points.write(stage, take.action)
                     start, end = int(take.frames[0]), int(take.frames[-1])
                     entries[take.action] = manifest.action_entry(
                         start, end, self._person_names(), {"blender_action": action}
