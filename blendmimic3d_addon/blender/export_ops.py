@@ -48,7 +48,7 @@ class ExportJob:
         self.overwrite = overwrite
         self.shard = shard
         self.sampler = SceneSampler(scene, depsgraph)
-        if shard is None and all(self.sampler.bodies):  # COCO's face points need a head mesh
+        if all(self.sampler.bodies):  # COCO's face points need a head mesh
             self.sampler.face_points = face_points.FaceSampler(self.sampler)
         self.actions = self._actions(actions)
         self.camera_indices = self._cameras(cameras)
@@ -142,7 +142,7 @@ class ExportJob:
                         sampling.close()  # a cancel: its labelling thread ends before cleanup
                     done += len(take.frames)
                     self._write_take(stage, take)
-                    if self.sampler.face_points is not None:
+                    if self.sampler.face_points is not None and self.shard is None:
                         self.sampler.face_points.write(stage, take.action)
                     start, end = int(take.frames[0]), int(take.frames[-1])
                     entries[take.action] = manifest.action_entry(
@@ -166,8 +166,9 @@ class ExportJob:
 
     def _write_take(self, stage, take):
         if self.shard is not None:
+            faces = self.sampler.face_points
             shards.write_shard_take(stage, take.action, take.positions_3d, take.positions_2d,
-                                    take.types)  # fmt: skip
+                                    take.types, faces and faces.by_camera())  # fmt: skip
             return
         cams = self.camera_indices
         shards.write_take(

@@ -195,6 +195,14 @@ class FaceSampler:
         codes = occlusion.classify(ray_codes, in_frame, in_front)
         self.types[:, frames] = np.moveaxis(codes, 1, 0)
 
+    def by_camera(self):
+        """(3D (N,P,5,3), {camera: 2D (N,P,5,2)}, {camera: codes (N,P,5)}) of the last take."""
+        return (
+            self.positions,
+            {c: self.uv[k] for k, c in enumerate(self.cameras)},
+            {c: self.types[k] for k, c in enumerate(self.cameras)},
+        )
+
     def write(self, subject_dir, action):
         """``FacePoints/<action>/face_points.npz`` of the take last sampled."""
         uv = [a.transpose(1, 0, 2, 3) for a in self.uv]
