@@ -19,6 +19,7 @@ _MODULE_NAMES = (
     "scenarios",
     "export_ops",
     "videos",
+    "coco_ops",
     "refine_ops",
 )
 

@@ -27,6 +27,7 @@ from .safe_npz import read_npz, write_npz
 FRAMES, MASKS, DEPTH, FACE_POINTS = "Frames", "Masks", "Depth", "FacePoints"
 # Stands for a face point a dataset has no data on (published data, sharded exports): v = 0.
 UNKNOWN = -1
+_NO_FRAMES = "frame image missing: render the frames first (Export: COCO Keypoints: Render Frames)"
 
 
 def take_folder(action, camera):
@@ -128,8 +129,7 @@ class _Take:
             last = image_path(subject_dir, FRAMES, action, c, frames - 1)
             for path in (first, last):
                 if not os.path.isfile(path):
-                    raise DatasetError(path, None, "frame image missing: render the frames "
-                                       "first (Videos panel, 'Image files')")  # fmt: skip
+                    raise DatasetError(path, None, _NO_FRAMES)
             self.sizes[c] = png16.image_size(first)
             mask_dir = os.path.dirname(image_path(subject_dir, MASKS, action, c, 0))
             self.masks[c] = os.path.isdir(mask_dir)

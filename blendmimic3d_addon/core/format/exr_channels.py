@@ -33,21 +33,30 @@ def _string(data, pos, path):
     return data[pos:end].decode("latin-1"), end + 1
 
 
-def _header(data, path):
+def _headers(data, path):
+    """The part headers ({name: (type, bytes)}) and where the offset tables start. A single-part
+    file has one header; a multi-part one (Blender 5's multilayer files: a part per pass) a
+    header per part, ended by an empty one."""
     if data[:4] != _MAGIC:
         raise DatasetError(path, None, "not an OpenEXR file")
     (flags,) = struct.unpack("<I", data[4:8])
-    if flags & 0x1A00:  # tiled, deep or multi-part
-        raise DatasetError(path, None, "only single-part scanline EXR files are read")
-    pos, attributes = 8, {}
+    if flags & 0xA00:  # tiled or deep
+        raise DatasetError(path, None, "only scanline EXR files are read (not tiled or deep)")
+    multipart = bool(flags & 0x1000)
+    pos, headers = 8, []
     while True:
-        name, pos = _string(data, pos, path)
-        if not name:
-            return attributes, pos
-        kind, pos = _string(data, pos, path)
-        (size,) = struct.unpack("<i", data[pos : pos + 4])
-        attributes[name] = (kind, data[pos + 4 : pos + 4 + size])
-        pos += 4 + size
+        attributes = {}
+        while True:
+            name, pos = _string(data, pos, path)
+            if not name:
+                break
+            kind, pos = _string(data, pos, path)
+            (size,) = struct.unpack("<i", data[pos : pos + 4])
+            attributes[name] = (kind, data[pos + 4 : pos + 4 + size])
+            pos += 4 + size
+        headers.append(attributes)
+        if not multipart or data[pos : pos + 1] == b"\0":
+            return headers, pos + (1 if multipart else 0), multipart
 
 
 def _channel_list(value, path):
@@ -63,7 +72,18 @@ def _channel_list(value, path):
 
 
 def decode(data, path="<exr>", wanted=None):
-    attributes, pos = _header(data, path)
+    headers, pos, multipart = _headers(data, path)
+    out = {}
+    for part, attributes in enumerate(headers):
+        pos = _decode_part(data, path, attributes, pos, part if multipart else None, wanted, out)
+    missing = set(wanted or ()) - set(out)
+    if missing:
+        raise DatasetError(path, "channels", f"no channel {sorted(missing)[0]!r}")
+    return out
+
+
+def _decode_part(data, path, attributes, pos, part, wanted, out):
+    """Read one part's channels into ``out``; returns where the next offset table starts."""
     for key in ("channels", "compression", "dataWindow"):
         if key not in attributes:
             raise DatasetError(path, key, "missing from the header")
@@ -76,21 +96,60 @@ def decode(data, path="<exr>", wanted=None):
         raise DatasetError(path, "dataWindow", f"image size {width}x{height} out of range")
     row_bytes = sum(width * dtype.itemsize for _, dtype in channels)
     offsets = np.frombuffer(data, dtype="<u8", count=height, offset=pos)
-    out = {name: np.empty((height, width), dtype) for name, dtype in channels
-           if wanted is None or name in wanted}  # fmt: skip
+    mine = {name: np.empty((height, width), dtype) for name, dtype in channels
+            if wanted is None or name in wanted}  # fmt: skip
+    head = 8 if part is None else 12  # a multi-part chunk starts with its part number
     for offset in offsets:
         offset = int(offset)
-        y, size = struct.unpack("<ii", data[offset : offset + 8])
+        fields = struct.unpack("<" + "i" * (head // 4), data[offset : offset + head])
+        y, size = fields[-2:]
         row = y - y0
-        if size != row_bytes or not 0 <= row < height or offset + 8 + size > len(data):
+        if size != row_bytes or not 0 <= row < height or offset + head + size > len(data):
             raise DatasetError(path, "scanline", "row size or position does not match the header")
-        start = offset + 8
+        start = offset + head
         for name, dtype in channels:
-            count = width * dtype.itemsize
-            if name in out:
-                out[name][row] = np.frombuffer(data, dtype, width, start)
-            start += count
-    missing = set(wanted or ()) - set(out)
-    if missing:
-        raise DatasetError(path, "channels", f"no channel {sorted(missing)[0]!r}")
-    return out
+            if name in mine:
+                mine[name][row] = np.frombuffer(data, dtype, width, start)
+            start += width * dtype.itemsize
+    out.update(mine)
+    return pos + 8 * height
+
+
+def _attribute(name, kind, value):
+    return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+
+def encode_single(name, image):
+    """Bytes of an uncompressed scanline EXR holding one float32 channel ``name`` (H,W)."""
+    image = np.asarray(image, dtype="<f4")
+    if image.ndim != 2 or 0 in image.shape:
+        raise ValueError(f"expected a non-empty (H,W) image, got shape {image.shape}")
+    height, width = image.shape
+    channels = name.encode() + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) + b"\0"
+    window = struct.pack("<iiii", 0, 0, width - 1, height - 1)
+    header = b"".join((
+        _MAGIC, struct.pack("<I", 2),
+        _attribute("channels", "chlist", channels),
+        _attribute("compression", "compression", b"\0"),
+        _attribute("dataWindow", "box2i", window),
+        _attribute("displayWindow", "box2i", window),
+        _attribute("lineOrder", "lineOrder", b"\0"),
+        _attribute("pixelAspectRatio", "float", struct.pack("<f", 1.0)),
+        _attribute("screenWindowCenter", "v2f", struct.pack("<ff", 0.0, 0.0)),
+        _attribute("screenWindowWidth", "float", struct.pack("<f", 1.0)),
+        b"\0",
+    ))  # fmt: skip
+    row_bytes = 4 * width
+    first = len(header) + 8 * height
+    offsets = first + np.arange(height, dtype="<u8") * (8 + row_bytes)
+    rows = [struct.pack("<ii", y, row_bytes) + image[y].tobytes() for y in range(height)]
+    return header + offsets.tobytes() + b"".join(rows)
+
+
+def write_single(path, name, image):
+    """Write one float32 channel as an uncompressed EXR, atomically."""
+    from .atomic import atomic_file
+
+    data = encode_single(name, image)
+    with atomic_file(path) as handle:
+        handle.write(data)
