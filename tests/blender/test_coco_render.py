@@ -167,11 +167,13 @@ def test_command_line_writes_the_same_files(rendered, tmp_path):
     assert "Traceback" not in again.stderr
 
 
-def test_depth_is_along_the_camera_axis(addon, tmp_path):
-    """A wall square to the camera at 3 m reads 3000 mm in every pixel, corners included."""
+@pytest.mark.parametrize("depth_format", ["PNG", "EXR"])
+def test_depth_is_along_the_camera_axis(addon, tmp_path, depth_format):
+    """A wall square to the camera at 3 m reads 3000 mm (3.0 m in EXR) in every pixel, corners
+    included."""
     import bpy
 
-    from blendmimic3d_addon.core.format import coco_dataset, png16
+    from blendmimic3d_addon.core.format import coco_dataset, exr_channels, png16
 
     _scene()
     for name in ("Crate", "Person1", "Body1"):
@@ -183,12 +185,18 @@ def test_depth_is_along_the_camera_axis(addon, tmp_path):
     wall.matrix_world = camera.matrix_world
     wall.location = camera.matrix_world @ __import__("mathutils").Vector((0, 0, -3.0))
     result = bpy.ops.blendmimic3d.render_frames(directory=str(tmp_path / "S1"), engine="CYCLES",
-                                                samples=1, masks=False, depth=True)  # fmt: skip
+                                                samples=1, masks=False, depth=True,
+                                                depth_format=depth_format)  # fmt: skip
     assert result == {"FINISHED"}
-    depth = png16.read(coco_dataset.image_path(str(tmp_path / "S1"), "Depth", "Wave", 0, 0))
+    ext = depth_format.lower()
+    path = coco_dataset.image_path(str(tmp_path / "S1"), "Depth", "Wave", 0, 0, ext)
+    if ext == "png":
+        depth = png16.read(path).astype(np.float64)
+    else:
+        depth = exr_channels.read_channels(path)["Z"] * 1000.0
     body = depth < 2990  # the person stands in front of the wall
     assert abs(np.median(depth[~body]) - 3000) <= 1
-    assert abs(int(depth[0, 0]) - 3000) <= 1 and abs(int(depth[-1, -1]) - 3000) <= 1
+    assert abs(depth[0, 0] - 3000) <= 1 and abs(depth[-1, -1] - 3000) <= 1
     assert math.isclose(depth[~body].mean(), 3000, abs_tol=1)
 
 
