@@ -12,6 +12,7 @@ from . import modal_progress
 from .panel import pass_settings
 from .registration import classes_and_scene_settings
 from .render_passes import plan_passes, render_steps
+from .stepped_run import SteppedRun
 from .videos import ENGINES
 
 _LAYOUT_ITEMS = [
@@ -78,17 +79,15 @@ class BM3D_PG_coco(CocoSettings, bpy.types.PropertyGroup):
     pass
 
 
-class BM3D_OT_render_frames(FrameSettings, bpy.types.Operator):
+class BM3D_OT_render_frames(FrameSettings, SteppedRun, bpy.types.Operator):
     """Render Frames/<A>_<i>/ of a subject, with instance masks and depth from the same render"""
 
     bl_idname = "blendmimic3d.render_frames"
     bl_label = "Render Frames"
     bl_options = {"REGISTER", "UNDO"}
 
-    _timer = None
-    _steps = None
-    _total = 0
     _busy = False
+    _progress_label = "Rendering frames"
 
     @classmethod
     def poll(cls, context):
@@ -99,55 +98,11 @@ class BM3D_OT_render_frames(FrameSettings, bpy.types.Operator):
             plan = plan_passes(context.scene, self)
         except DatasetError as exc:
             self.report({"ERROR"}, str(exc))
-            return False
+            return None
         self._total = plan.total_steps
+        self._done_text = f"Rendered {self._total} frames into {plan.directory}"
         self._steps = render_steps(context.scene, plan)
-        return True
-
-    def _advance(self, context):
-        try:
-            done = next(self._steps)[0]
-        except StopIteration:
-            return self._finish(context, "FINISHED", "INFO", f"Rendered {self._total} frames")
-        except (DatasetError, RuntimeError, OSError, ReferenceError) as exc:
-            return self._finish(context, "CANCELLED", "ERROR", str(exc))
-        if self._timer is not None:
-            modal_progress.update(context, done, f"Frame {done}/{self._total} (Esc to cancel)")
-        return None
-
-    def _finish(self, context, result, level, message):
-        if self._timer is not None:
-            modal_progress.end(self, context)
-        self.report({level}, message)
-        return {result}
-
-    def execute(self, context):
-        if not self._start(context):
-            return {"CANCELLED"}
-        while True:
-            result = self._advance(context)
-            if result is not None:
-                return result
-
-    def invoke(self, context, event):
-        if context.window is None:
-            return self.execute(context)
-        if not self._start(context):
-            return {"CANCELLED"}
-        return modal_progress.start(self, context, self._total)
-
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._steps.close()  # removes the staging folder, restores the scene
-            return self._finish(context, "CANCELLED", "WARNING", "Cancelled: nothing written")
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        return self._advance(context) or {"RUNNING_MODAL"}
-
-    def cancel(self, context):
-        if self._steps is not None:
-            self._steps.close()
-        modal_progress.end(self, context)
+        return plan
 
 
 class BM3D_OT_export_coco(CocoSettings, bpy.types.Operator):

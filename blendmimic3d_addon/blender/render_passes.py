@@ -58,26 +58,15 @@ class PassPlan:
 
 def plan_passes(scene, settings):
     """Check everything before anything is changed; a DatasetError names what is wrong."""
-    directory = bpy.path.abspath(settings.directory) if settings.directory else ""
-    if not directory:
-        raise DatasetError(None, "directory", "choose the subject folder of an exported dataset")
-    directory = os.path.abspath(directory)
-    if not os.path.isdir(directory):
-        raise DatasetError(directory, None, "folder does not exist; export the dataset first")
+    directory = video_job.subject_directory(
+        settings, "choose the subject folder of an exported dataset"
+    )
     if (settings.masks or settings.depth) and settings.engine != "CYCLES":
         raise DatasetError(None, "engine", "masks and depth come from Cycles' passes: "
                            "choose Cycles (1 sample is enough for them)")  # fmt: skip
     if settings.depth_format not in DEPTH_FORMATS:
         raise DatasetError(None, "depth_format", f"{settings.depth_format!r}: PNG or EXR")
-    listed = video_job.listed_takes(directory)
-    if listed is not None:
-        cameras, takes = listed
-    else:
-        cameras, takes = scene_model.dataset_cameras(scene), video_job.scene_takes(scene)
-    if not cameras:
-        raise DatasetError(None, "cameras", "the scene has no dataset cameras (Camera_0, ...)")
-    if not takes:
-        raise DatasetError(None, "actions", "no person in the scene has an action to render")
+    cameras, takes = video_job.cameras_and_takes(scene, directory)
     plan = PassPlan(
         directory, settings.engine, settings.samples, settings.scale, settings.masks,
         settings.depth, settings.depth_format, cameras, takes,

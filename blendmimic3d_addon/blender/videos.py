@@ -12,6 +12,7 @@ from ..core.errors import DatasetError
 from . import modal_progress, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
+from .stepped_run import SteppedRun
 from .video_job import VIDEOS_DIR, plan_videos, render_steps
 
 ENGINES = (
@@ -69,19 +70,17 @@ class BM3D_PG_videos(VideoSettings, bpy.types.PropertyGroup):
 # --- operator and panel ------------------------------------------------------------------------
 
 
-class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
+class BM3D_OT_render_videos(VideoSettings, SteppedRun, bpy.types.Operator):
     """Render Videos/<Action>_<i>.mp4 through every dataset camera for every action"""
 
     bl_idname = "blendmimic3d.render_videos"
     bl_label = "Render Videos"
     bl_options = {"REGISTER", "UNDO"}
 
-    _timer = None  # set by modal_progress.start while a modal run is on
-    _steps = None
-    _total = 0
-    _done_text = ""
     # One modal render at a time: both would set up, and put back, the same render settings.
     _busy = False
+    _progress_label = "Rendering videos"
+    _cancelled_text = "Cancelled: no video written"
 
     @classmethod
     def poll(cls, context):
@@ -99,50 +98,6 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
         self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
         self._steps = render_steps(context.scene, plan)
         return plan
-
-    def _finish(self, context, result, level, message):
-        if self._timer is not None:
-            modal_progress.end(self, context)
-        self.report({level}, message)
-        return {result}
-
-    def _advance(self, context):
-        """One step; returns None while there is more to do, else the operator's result."""
-        try:
-            done, message = next(self._steps)
-        except StopIteration:
-            return self._finish(context, "FINISHED", "INFO", self._done_text)
-        except (DatasetError, RuntimeError, OSError, ReferenceError) as exc:
-            # ReferenceError: a camera or person deleted while the modal run was going on.
-            return self._finish(context, "CANCELLED", "ERROR", str(exc))
-        if self._timer is not None:
-            modal_progress.update(
-                context, done, f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
-            )
-        return None
-
-    def execute(self, context):
-        if self._start(context) is None:
-            return {"CANCELLED"}
-        while True:
-            result = self._advance(context)
-            if result is not None:
-                return result
-
-    def invoke(self, context, event):
-        if context.window is None:
-            return self.execute(context)
-        if self._start(context) is None:
-            return {"CANCELLED"}
-        return modal_progress.start(self, context, self._total)
-
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._steps.close()  # removes the staging folder, restores the scene
-            return self._finish(context, "CANCELLED", "WARNING", "Cancelled: no video written")
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        return self._advance(context) or {"RUNNING_MODAL"}
 
 
 class BM3D_PT_videos(SubPanel, bpy.types.Panel):
