@@ -201,3 +201,30 @@ def test_bad_input_one_message_nothing_written(tmp_path, change, message):
     with pytest.raises(DatasetError, match=message):
         coco_dataset.convert(root, str(out), **kwargs)
     assert _listing(tmp_path) == before
+
+
+def test_files_honour_the_umask(dataset, tmp_path):
+    old = os.umask(0o027)
+    try:
+        paths = coco_dataset.convert(dataset, str(tmp_path / "o"), every=20)
+        png16.write(tmp_path / "m.png", np.zeros((2, 2), np.uint16))
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "o").st_mode & 0o777 == 0o750
+    assert os.stat(paths[0]).st_mode & 0o777 == 0o640
+    assert os.stat(tmp_path / "m.png").st_mode & 0o777 == 0o640
+
+
+def test_only_persons_with_pixels_are_annotated(converted, dataset):
+    """Fully hidden or outside the image: no mask pixel, no annotation."""
+    paths, _ = converted
+    gt = COCO(paths[0])
+    root = os.path.dirname(os.path.normpath(os.path.join(dataset, "S1")))
+    skipped = 0
+    for image in gt.dataset["images"]:
+        anns = gt.loadAnns(gt.getAnnIds(imgIds=[image["id"]], catIds=[1]))
+        masks = os.path.join(root, image["file_name"].replace("/Frames/", "/Masks/"))
+        present = set(np.unique(png16.read(masks)).tolist()) - {0}
+        assert {a["track_id"] + 1 for a in anns} == present
+        skipped += 2 - len(present)
+    assert skipped > 0  # some frames do have a person without pixels
