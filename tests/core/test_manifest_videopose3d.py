@@ -178,3 +178,21 @@ def test_bad_name_refused(tmp_path):
     root = make_dataset(tmp_path / "data")
     with pytest.raises(DatasetError, match="use letters, digits"):
         convert_dataset(root, tmp_path / "o", name="../x")
+
+
+def test_failed_write_leaves_the_earlier_files(tmp_path, monkeypatch):
+    from blendmimic3d_addon.core.format import videopose3d
+
+    root = make_dataset(tmp_path / "data", subjects=("S1", "S2"))
+    out = tmp_path / "vp3d"
+    paths = convert_dataset(os.path.join(root, "S1"), out)
+    before = {p: open(p, "rb").read() for p in paths}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(videopose3d.json, "dump", full_disk)  # the third file fails
+    with pytest.raises(OSError):
+        convert_dataset(os.path.join(root, "S2"), out)
+    assert {p: open(p, "rb").read() for p in paths} == before
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(p) for p in paths)

@@ -8,6 +8,7 @@ cameras go to ``cameras_<name>.json`` in VideoPose3D's own convention (orientati
 the camera-to-world rotation; translation: the camera centre in metres), with their intrinsics.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -71,12 +72,28 @@ def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
     positions_3d = {**old_3d, **positions_3d}
     positions_2d = {**old_2d, **positions_2d}
     cameras = {**old_cameras, **cameras}
-    write_npz(paths[0], {"positions_3d": object_scalar(positions_3d)}, compressed=True)
     arrays_2d = {"positions_2d": object_scalar(positions_2d), "metadata": object_scalar(metadata)}
-    write_npz(paths[1], arrays_2d, compressed=True)
-    with atomic_file(paths[2], "w") as handle:
-        json.dump(cameras, handle, indent=1)
+    with _all_or_none(paths) as temporary:
+        write_npz(temporary[0], {"positions_3d": object_scalar(positions_3d)}, compressed=True)
+        write_npz(temporary[1], arrays_2d, compressed=True)
+        with atomic_file(temporary[2], "w") as handle:
+            json.dump(cameras, handle, indent=1)
     return paths
+
+
+@contextlib.contextmanager
+def _all_or_none(paths):
+    """Hidden names beside ``paths`` to write to; renamed onto ``paths`` only when every one is
+    written, removed otherwise, so the three files always belong to one conversion."""
+    temporary = [os.path.join(os.path.dirname(p), f".{os.path.basename(p)}.writing") for p in paths]
+    try:
+        yield temporary
+        for tmp, path in zip(temporary, paths, strict=True):
+            os.replace(tmp, path)
+    finally:
+        for tmp in temporary:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
 
 
 def convert_custom(folder, out, name="blendmimic3d", joint_order="h36m"):
