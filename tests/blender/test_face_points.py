@@ -151,3 +151,26 @@ def test_people_without_a_body_export_without_face_points(addon, tmp_path, missi
     target = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), str(tmp_path), "S1",
                        actions="Wave").run()  # fmt: skip
     assert not os.path.exists(coco_dataset.face_points_path(target, "Wave"))
+
+
+def test_eye_bones_place_the_eyes(addon):
+    """A rig with LeftEye/RightEye bones: each eye is the head surface straight in front of its
+    bone (same height and side), not the geometric guess."""
+    import bpy
+
+    scene = build_scene(people=1)
+    arm = scene.objects["Person0"]
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    bones = arm.data.edit_bones
+    for side, x in (("Left", 0.05), ("Right", -0.05)):
+        eye = bones.new(f"mixamorig:{side}Eye")
+        eye.head, eye.tail = (x, -0.02, 1.66), (x, -0.07, 1.66)
+        eye.parent = bones["mixamorig:Head"]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    scene.frame_set(1)
+    points = _world_points(arm)
+    for index, x in ((1, 0.05), (2, -0.05)):
+        np.testing.assert_allclose(points[index][[0, 2]], [x, 1.66], atol=1e-4)
+        assert points[index][1] < -0.05  # on the face, in front of the bone
+    assert (_surface_distance(points, _bodies(arm)) < 1e-3).all()
