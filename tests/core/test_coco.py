@@ -228,3 +228,25 @@ def test_only_persons_with_pixels_are_annotated(converted, dataset):
         assert {a["track_id"] + 1 for a in anns} == present
         skipped += 2 - len(present)
     assert skipped > 0  # some frames do have a person without pixels
+
+
+def test_validate_checks_face_points(tmp_path):
+    from blendmimic3d_addon.core.validate.dataset import validate_dataset
+
+    root = str(tmp_path / "data")
+    make_dataset(root, subjects=("S1",))
+    subject_dir = os.path.join(root, "S1")
+    cameras = dio.read_cameras(subject_dir)
+    names, world, uv, types = coco_dataset.people_arrays(subject_dir, "Walk")
+    face_world = world[:, :, 8:13]  # any five points: the checks are geometric
+    face_uv = cam.project(face_world, cameras.P)
+    depth = cam.camera_depth(face_world, cameras.RT)
+    inside = cam.in_image(face_uv, 1000, 1002)
+    codes = np.where(depth <= 0, T.BEHIND_CAMERA, np.where(inside, T.VISIBLE, T.OUT_OF_FRAME))
+    coco_dataset.write_face_points(subject_dir, "Walk", face_world, list(face_uv), list(codes))
+    assert validate_dataset(root).problems == []
+    face_uv[2, 1, 3, 4] += [0.5, 0.0]  # camera 2, person 1, frame 3, right ear
+    coco_dataset.write_face_points(subject_dir, "Walk", face_world, list(face_uv), list(codes))
+    problems = validate_dataset(root).problems
+    assert len(problems) == 1 and "face_points.npz: Cam_2: 2D differs" in problems[0]
+    assert "frame 3, joint 9" in problems[0]  # person 1's fifth point
