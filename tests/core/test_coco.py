@@ -177,6 +177,8 @@ def _listing(folder):
         ("exists", "already exists; choose a new output folder"),
         ("no_person", "no person in this take"),
         ("every", "give a whole number of frames"),
+        ("extra_frame", "more frames than the take's 25: they are of another export"),
+        ("missing_frame", "frame image missing: render the frames first"),
     ],
 )
 def test_bad_input_one_message_nothing_written(tmp_path, change, message):
@@ -193,6 +195,11 @@ def test_bad_input_one_message_nothing_written(tmp_path, change, message):
         (out / "keep.txt").write_text("mine")
     if change == "every":
         kwargs["every"] = 0
+    if change == "extra_frame":  # Talk has 25 frames
+        png16.write(coco_dataset.image_path(os.path.join(root, "S1"), "Frames", "Talk", 2, 25),
+                    np.zeros((2, 2), np.uint16))  # fmt: skip
+    if change == "missing_frame":
+        os.remove(coco_dataset.image_path(os.path.join(root, "S1"), "Frames", "Walk", 1, 17))
     if change == "no_person":
         action = dio.action_names(os.path.join(root, "S1"))[0]
         os.remove(dio.persons_path(os.path.join(root, "S1"), action))

@@ -124,17 +124,21 @@ class _Take:
         self.ks = list(range(0, frames, every))
         self.masks = {}
         self.sizes = {}
+        needed = sorted({*self.ks, frames - 1})  # the kept frames, and the take's last
         for c in camera_indices:
-            first = image_path(subject_dir, FRAMES, action, c, 0)
-            last = image_path(subject_dir, FRAMES, action, c, frames - 1)
-            for path in (first, last):
-                if not os.path.isfile(path):
-                    raise DatasetError(path, None, _NO_FRAMES)
-            self.sizes[c] = png16.image_size(first)
+            for k in needed:
+                if not os.path.isfile(image_path(subject_dir, FRAMES, action, c, k)):
+                    raise DatasetError(image_path(subject_dir, FRAMES, action, c, k), None,
+                                       _NO_FRAMES)  # fmt: skip
+            beyond = image_path(subject_dir, FRAMES, action, c, frames)
+            if os.path.exists(beyond):
+                reason = f"more frames than the take's {frames}: they are of another export"
+                raise DatasetError(beyond, None, reason + "; render the frames again")
+            self.sizes[c] = png16.image_size(image_path(subject_dir, FRAMES, action, c, 0))
             mask_dir = os.path.dirname(image_path(subject_dir, MASKS, action, c, 0))
             self.masks[c] = os.path.isdir(mask_dir)
             if self.masks[c]:
-                for k in (0, frames - 1):
+                for k in needed:
                     _require_mask(image_path(subject_dir, MASKS, action, c, k))
 
     def points(self, layout, camera, k):
