@@ -16,7 +16,8 @@ import bpy
 from ..core.errors import DatasetError
 from ..core.format import manifest, shards
 from ..core.format.atomic import staged_dir
-from . import face_points, modal_progress, scene_model
+from . import modal_progress, scene_model
+from .face_points import FaceSampler
 from .panel import SubPanel, pass_settings
 from .sampling import SceneSampler, action_folder_name, blend_name, frame_range, scene_actions
 
@@ -49,7 +50,7 @@ class ExportJob:
         self.shard = shard
         self.sampler = SceneSampler(scene, depsgraph)
         if all(self.sampler.bodies):  # COCO's face points need a head mesh
-            self.sampler.face_points = face_points.FaceSampler(self.sampler)
+            self.sampler.face_points = FaceSampler(self.sampler)
         self.actions = self._actions(actions)
         self.camera_indices = self._cameras(cameras)
         frames = {name: self._frames(name) for name in self.actions}

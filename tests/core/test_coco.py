@@ -210,18 +210,6 @@ def test_bad_input_one_message_nothing_written(tmp_path, change, message):
     assert _listing(tmp_path) == before
 
 
-def test_files_honour_the_umask(dataset, tmp_path):
-    old = os.umask(0o027)
-    try:
-        paths = coco_dataset.convert(dataset, str(tmp_path / "o"), every=20)
-        png16.write(tmp_path / "m.png", np.zeros((2, 2), np.uint16))
-    finally:
-        os.umask(old)
-    assert os.stat(tmp_path / "o").st_mode & 0o777 == 0o750
-    assert os.stat(paths[0]).st_mode & 0o777 == 0o640
-    assert os.stat(tmp_path / "m.png").st_mode & 0o777 == 0o640
-
-
 def test_only_persons_with_pixels_are_annotated(converted, dataset):
     """Fully hidden or outside the image: no mask pixel, no annotation."""
     paths, _ = converted

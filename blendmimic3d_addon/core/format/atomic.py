@@ -19,7 +19,6 @@ def atomic_file(path, mode="wb"):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; the user's umask decides
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -48,18 +47,11 @@ def staged_dir(path, overwrite=False):
         raise DatasetError(path, None, "already exists; choose another folder or allow overwrite")
     stage = tempfile.mkdtemp(prefix=_hidden_prefix(path), suffix=".staging", dir=parent)
     try:
-        os.chmod(stage, 0o777 & ~_umask())  # as for atomic_file: the umask, not mkdtemp's 0700
         yield stage
         replace_dir(stage, path)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-
-
-def _umask():
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
 
 
 def replace_dir(new, path):
