@@ -18,6 +18,7 @@ _MODULE_NAMES = (
     "scenarios",
     "export_ops",
     "video_ops",
+    "coco_ops",
     "refine_ops",
     "ui",
 )
