@@ -32,7 +32,13 @@ CACHE = pathlib.Path(os.environ.get("BM3D_CACHE", pathlib.Path.home() / ".cache"
 
 # The newest bpy of each supported series (all are Python 3.11 wheels).
 BPY = {"5.0": "5.0.1", "4.5": "4.5.15", "4.2": "4.2.23"}
-DEV_TOOLS = ["onnxruntime==1.23.2", "pytest==9.2.0", "pytest-blender==3.0.8", "ruff==0.17.6"]
+DEV_TOOLS = [
+    "onnxruntime==1.23.2",
+    "pycocotools==2.0.10",
+    "pytest==9.2.0",
+    "pytest-blender==3.0.8",
+    "ruff==0.17.6",
+]
 TRAIN_REQUIREMENTS = REPO / "training" / "requirements.txt"
 
 DEBIAN_SUITE = "trixie"

@@ -21,6 +21,10 @@ SUBCOMMANDS = {
         ".commands.to_videopose3d",
         "convert a dataset folder to VideoPose3D's npz layout",
     ),
+    "to-coco": (
+        ".commands.to_coco",
+        "write COCO keypoint files (boxes, masks, visibility) of a dataset with rendered frames",
+    ),
     "export": (".commands.export", "export a dataset from a .blend scene (needs Blender)"),
     "merge": (".commands.merge", "merge the shards of a sharded export into one dataset"),
     "refine": (".commands.refine", "refine 3D pose predictions with the bundled GCN (ONNX)"),

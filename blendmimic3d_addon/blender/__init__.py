@@ -19,6 +19,7 @@ _MODULE_NAMES = (
     "export_choices",
     "export_ops",
     "video_ops",
+    "coco_ops",
     "refine_ops",
     "occlusion_ops",
     "ui",

@@ -15,6 +15,7 @@ import bpy
 from ..core.errors import DatasetError
 from ..core.format import dataset_io, manifest, paths, shards
 from ..core.format.publish import staged_subject
+from .face_points import FaceSampler
 from .sampling import SceneSampler, blend_name
 from .takes import action_folder_name, frame_range, scene_actions
 
@@ -41,6 +42,8 @@ class ExportJob:
         self.overwrite = overwrite
         self.shard = shard
         self.sampler = SceneSampler(scene, depsgraph)
+        if all(self.sampler.bodies):  # COCO's face points need a head mesh
+            self.sampler.face_points = FaceSampler(self.sampler)
         self.actions = self._actions(actions)
         self.camera_indices = self._cameras(cameras)
         frames = {name: self._frames(name) for name in self.actions}
@@ -124,6 +127,8 @@ class ExportJob:
                     take = yield from self.sampler.sample_take(action, cams, counted_from=done)
                     done += len(take.frames)
                     self._write_take(stage, take)
+                    if self.sampler.face_points is not None and self.shard is None:
+                        self.sampler.face_points.write(stage, take.action)
                     start, end = int(take.frames[0]), int(take.frames[-1])
                     entries[take.action] = manifest.action_entry(
                         start, end, self._person_names(), {"blender_action": action}
@@ -144,8 +149,9 @@ class ExportJob:
 
     def _write_take(self, stage, take):
         if self.shard is not None:
+            faces = self.sampler.face_points
             shards.write_shard_take(stage, take.action, take.positions_3d, take.positions_2d,
-                                    take.types)  # fmt: skip
+                                    take.types, faces and faces.by_camera())  # fmt: skip
             return
         cams = self.camera_indices
         shards.write_take(

@@ -132,6 +132,7 @@ class SceneSampler:
         self._saved = current_takes(scene)
         self._saved_frame = scene.frame_current
         self.caster = None
+        self.face_points = None  # a face_points.FaceSampler when the export writes face points
 
     def restore(self):
         """Put back every person's take and the current frame."""
@@ -159,11 +160,15 @@ class SceneSampler:
         positions_2d = np.empty((len(camera_indices), n, people, 17, 2))
         types = np.zeros((len(camera_indices), n, people, 17), dtype=LABEL_DTYPE)
         batch = _LabelBatch(self, RT, positions_3d, positions_2d, types)
+        if self.face_points is not None:
+            self.face_points.begin_take(n, camera_indices)
         try:
             for i, frame in enumerate(frames):
                 self.scene.frame_set(int(frame))
                 joints = self.joints()
                 positions_3d[i] = joints
+                if self.face_points is not None:
+                    self.face_points.read_frame(i)
                 if camera_indices:
                     positions_2d[:, i] = cam.project(joints, P)
                     if labels:
@@ -295,3 +300,6 @@ class _LabelBatch:
             ray_codes = occlusion.classify_rays(*hits, person, distance)
         codes = occlusion.classify(ray_codes, in_frame, in_front)
         self.types[:, frames] = np.moveaxis(codes, 1, 0)
+        faces = self.sampler.face_points
+        if faces is not None:
+            faces.label(frames, slots, self.sampler.caster, self.RT, self.centres, (res_w, res_h))

@@ -9,12 +9,14 @@ import json
 import bpy
 
 from .. import __version__
+from ..core.format import coco
 from ..core.geometry import occluder_library
 from ..core.joints import JOINT_SETS
 from ..core.occlusion import budget as budget_core
 from ..core.occlusion.labels import LABEL_NAMES, N_TYPES, OcclusionType
 from . import (
     camera_ops,
+    coco_ops,
     export_choices,
     export_ops,
     mannequin,
@@ -354,6 +356,37 @@ class BM3D_PT_export(SubPanel, bpy.types.Panel):
         pass_settings(op, props, export_ops.export_settings())
 
 
+class BM3D_PT_coco(bpy.types.Panel):
+    """Inside the Export panel."""
+
+    bl_idname = "BM3D_PT_coco"
+    bl_label = "COCO Keypoints"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_parent_id = "BM3D_PT_export"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        frames, settings = context.scene.bm3d_frames, context.scene.bm3d_coco
+        box = layout.box()
+        for name in ("directory", "engine", "samples", "scale", "masks", "depth"):
+            box.prop(frames, name)
+        if frames.depth:
+            box.prop(frames, "depth_format")
+        box.prop(frames, "overwrite")
+        op = box.operator(coco_ops.BM3D_OT_render_frames.bl_idname, icon="RENDER_STILL")
+        pass_settings(op, frames, coco_ops.FrameSettings.__annotations__)
+        box = layout.box()
+        for name in ("directory", "out", "every", "cameras", "split"):
+            box.prop(settings, name)
+        box.prop(settings, "layouts")
+        box.prop(settings, "overwrite")
+        op = box.operator(coco_ops.BM3D_OT_export_coco.bl_idname, icon="EXPORT")
+        pass_settings(op, settings, coco_ops.CocoSettings.__annotations__)
+        box.label(text=f"Face points: {', '.join(coco.FACE_POINTS)}", icon="INFO")
+
+
 class BM3D_PT_videos(SubPanel, bpy.types.Panel):
     bl_idname = "BM3D_PT_videos"
     bl_label = "Videos"
@@ -464,6 +497,7 @@ CLASSES = (
     BM3D_PT_cameras,
     BM3D_PT_occlusion,
     BM3D_PT_export,
+    BM3D_PT_coco,
     BM3D_PT_videos,
     BM3D_PT_refiner,
 )

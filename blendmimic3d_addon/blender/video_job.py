@@ -65,14 +65,19 @@ class VideoPlan:
         return sum(len(t.frames) for t in self.takes) * len(self.cameras) * per_frame
 
 
-def plan_videos(scene, settings):
-    """Check everything before anything is changed; a DatasetError names what is wrong."""
+def subject_directory(settings, unset_reason):
+    """The settings' folder, absolute and existing; DatasetError(``unset_reason``) if unset."""
     directory = bpy.path.abspath(settings.directory) if settings.directory else ""
     if not directory:
-        raise DatasetError(None, "directory", "choose the dataset folder to put the videos in")
+        raise DatasetError(None, "directory", unset_reason)
     directory = os.path.abspath(directory)
     if not os.path.isdir(directory):
         raise DatasetError(directory, None, "folder does not exist; export the dataset first")
+    return directory
+
+
+def cameras_and_takes(scene, directory):
+    """(cameras, takes) to render: as the dataset's manifest lists them, else the scene's."""
     listed = listed_takes(directory)
     if listed is not None:
         cameras, takes = listed
@@ -82,6 +87,13 @@ def plan_videos(scene, settings):
         raise DatasetError(None, "cameras", "the scene has no dataset cameras (Camera_0, ...)")
     if not takes:
         raise DatasetError(None, "actions", "no person in the scene has an action to render")
+    return cameras, takes
+
+
+def plan_videos(scene, settings):
+    """Check everything before anything is changed; a DatasetError names what is wrong."""
+    directory = subject_directory(settings, "choose the dataset folder to put the videos in")
+    cameras, takes = cameras_and_takes(scene, directory)
     plan = VideoPlan(
         directory=directory,
         engine=settings.engine,

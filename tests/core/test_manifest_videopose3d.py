@@ -10,7 +10,7 @@ from test_validate import make_dataset
 from blendmimic3d_addon.core.errors import DatasetError
 from blendmimic3d_addon.core.format import dataset_io as dio
 from blendmimic3d_addon.core.format import manifest as mf
-from blendmimic3d_addon.core.format.videopose3d import convert_dataset
+from blendmimic3d_addon.core.format.videopose3d import convert_custom, convert_dataset
 from blendmimic3d_addon.core.geometry import camera as cam
 from blendmimic3d_addon.core.joints import BM3D_TO_H36M
 
@@ -83,6 +83,7 @@ def test_convert_export(tmp_path):
         "layout_name": "h36m",
         "num_joints": 17,
         "keypoints_symmetry": [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]],
+        "fps": 30,
     }
     world = dio.read_positions_3d(os.path.join(root, "S1"), "Walk")
     walk = positions_3d["S1"]["Walk"]
@@ -130,3 +131,68 @@ def test_command_line(tmp_path):
     bad = _cli("to-videopose3d", str(tmp_path / "out"), str(tmp_path / "out2"))
     assert bad.returncode == 2 and "no subject folder" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def _load(path, key):
+    return np.load(path, allow_pickle=True)[key].item()
+
+
+def test_subjects_converted_one_by_one_share_the_files(tmp_path):
+    root = make_dataset(tmp_path / "data", subjects=("S1", "S2"))
+    out = tmp_path / "vp3d"
+    convert_dataset(os.path.join(root, "S1"), out)
+    paths = convert_dataset(os.path.join(root, "S2"), out)
+    assert sorted(_load(paths[0], "positions_3d")) == ["S1", "S2"]
+    assert sorted(_load(paths[1], "positions_2d")) == ["S1", "S2"]
+    assert sorted(json.load(open(paths[2]))) == ["S1", "S2"]
+    before = [open(p, "rb").read() for p in paths]
+    with pytest.raises(DatasetError, match="S1: already converted into these files"):
+        convert_dataset(os.path.join(root, "S1"), out)
+    assert [open(p, "rb").read() for p in paths] == before
+    with pytest.raises(DatasetError, match="holds 'h36m' joints"):
+        convert_dataset(os.path.join(root, "S1"), out, joint_order="blendmimic3d")
+
+
+def test_custom_layout_one_entry_per_video(tmp_path):
+    root = make_dataset(tmp_path / "data", subjects=("S1", "S2"))
+    out = tmp_path / "vp3d"
+    convert_custom(os.path.join(root, "S1"), out, name="bm")
+    (path,) = convert_custom(os.path.join(root, "S2"), out, name="bm")
+    assert os.path.basename(path) == "data_2d_custom_bm.npz"
+    positions_2d, metadata = _load(path, "positions_2d"), _load(path, "metadata")
+    assert len(positions_2d) == 2 * 2 * 4  # subjects x actions x cameras
+    video = "S2/Videos/Walk_3.mp4"
+    assert list(positions_2d[video]) == ["custom"]
+    (keypoints,) = positions_2d[video]["custom"]
+    uv = dio.read_positions_2d(os.path.join(root, "S2"), "Walk")[3]
+    np.testing.assert_allclose(keypoints, uv[:, BM3D_TO_H36M], rtol=1e-6)
+    assert metadata["video_metadata"][video] == {"w": 1000, "h": 1002}
+    assert metadata["fps"] == 30 and metadata["layout_name"] == "h36m"
+    with pytest.raises(DatasetError, match="already converted into this file"):
+        convert_custom(os.path.join(root, "S2"), out, name="bm")
+    with pytest.raises(DatasetError, match="COCO joints need the face points"):
+        convert_custom(root, tmp_path / "coco", joint_order="coco")
+
+
+def test_bad_name_refused(tmp_path):
+    root = make_dataset(tmp_path / "data")
+    with pytest.raises(DatasetError, match="use letters, digits"):
+        convert_dataset(root, tmp_path / "o", name="../x")
+
+
+def test_failed_write_leaves_the_earlier_files(tmp_path, monkeypatch):
+    from blendmimic3d_addon.core.format import videopose3d
+
+    root = make_dataset(tmp_path / "data", subjects=("S1", "S2"))
+    out = tmp_path / "vp3d"
+    paths = convert_dataset(os.path.join(root, "S1"), out)
+    before = {p: open(p, "rb").read() for p in paths}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(videopose3d.json, "dump", full_disk)  # the third file fails
+    with pytest.raises(OSError):
+        convert_dataset(os.path.join(root, "S2"), out)
+    assert {p: open(p, "rb").read() for p in paths} == before
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(p) for p in paths)

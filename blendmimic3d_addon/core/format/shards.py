@@ -123,17 +123,19 @@ def _take_path(shard_dir, action):
     return os.path.join(shard_dir, "units", action, "positions_3d.npz")
 
 
-def write_shard_take(
-    shard_dir: StrPath,
-    action: str,
-    positions_3d: np.ndarray,
-    positions_2d_by_cam: Mapping[int, np.ndarray],
-    types_by_cam: Mapping[int, np.ndarray],
-) -> None:
-    """One take of a shard: 3D (N,P,17,3) and {camera: 2D (N,P,17,2)}, {camera: codes}."""
-    write_npz(_take_path(shard_dir, action), {"positions_3d": positions_3d}, compressed=True)
+def write_shard_take(shard_dir, action, positions_3d, positions_2d_by_cam, types_by_cam,
+                     face=None):  # fmt: skip
+    """One take of a shard: 3D (N,P,17,3) and {camera: 2D (N,P,17,2)}, {camera: codes};
+    ``face``: COCO's face points as (3D (N,P,5,3), {camera: 2D}, {camera: codes}), or None."""
+    take = {"positions_3d": positions_3d}
+    if face is not None:
+        take["face_positions_3d"] = face[0]
+    write_npz(_take_path(shard_dir, action), take, compressed=True)
     for camera, uv in positions_2d_by_cam.items():
         arrays = {"positions_2d": uv, "types": np.asarray(types_by_cam[camera], LABEL_DTYPE)}
+        if face is not None:
+            arrays["face_2d"] = face[1][camera]
+            arrays["face_types"] = np.asarray(face[2][camera], LABEL_DTYPE)
         write_npz(_unit_path(shard_dir, action, camera), arrays, compressed=True)
 
 
@@ -336,9 +338,11 @@ def _check_fingerprints(shard_dirs, infos):
 def _merge_take(stage, action, cameras, owner, names):
     positions_3d = None
     positions_2d, types = [], []
+    face = ([], [], [])  # COCO's face points, when every shard has them
     for camera in cameras:
         shard_dir = owner[(action, camera)]
-        take = read_npz(_take_path(shard_dir, action))["positions_3d"]
+        take_arrays = read_npz(_take_path(shard_dir, action))
+        take = take_arrays["positions_3d"]
         if positions_3d is None:
             positions_3d = take
         elif take.shape != positions_3d.shape or not np.array_equal(take, positions_3d):
@@ -356,4 +360,14 @@ def _merge_take(stage, action, cameras, owner, names):
         types.append(
             dataset_io.check_array(path, "types", unit["types"], (frames, people, 17), "iu")
         )
+        if "face_positions_3d" in take_arrays and "face_2d" in unit:
+            face[0].append(take_arrays["face_positions_3d"])
+            face[1].append(unit["face_2d"])
+            face[2].append(unit["face_types"])
     write_take(stage, action, names, positions_3d, positions_2d, types)
+    if len(face[0]) == len(cameras):
+        from .coco_dataset import write_face_points
+
+        write_face_points(stage, action, face[0][0].transpose(1, 0, 2, 3),
+                          [a.transpose(1, 0, 2, 3) for a in face[1]],
+                          [a.transpose(1, 0, 2) for a in face[2]])  # fmt: skip

@@ -6,6 +6,7 @@ from collections.abc import Collection
 import numpy as np
 
 from ..errors import DatasetError
+from ..format import coco_dataset
 from ..format import dataset_io as dio
 from ..format.camera_files import Cameras
 from ..geometry import camera as cam
@@ -68,11 +69,32 @@ def validate_action(
         if persons is not None:
             _check_persons(subject_dir, action, persons, positions, uv, types, cameras, report)
 
+    if os.path.exists(coco_dataset.face_points_path(subject_dir, action)) and frames:
+        people = len(persons.names) if persons is not None else 1
+        _check_face_points(subject_dir, action, people, frames, cameras, tolerance_px, report)
+
     if listed is not None and action in listed["actions"]:
         _check_manifest_entry(
             subject_dir, action, listed["actions"][action], frames, persons, report
         )
     return frames or 0
+
+
+def _check_face_points(subject_dir, action, people, frames, cameras, tolerance_px, report):
+    """FacePoints/: shapes, codes, 2D = projection of 3D, geometric codes (as for joints)."""
+    if cameras is None:
+        return
+    path = coco_dataset.face_points_path(subject_dir, action)
+    read = coco_dataset.read_face_points
+    face = _read(report, read, subject_dir, action, people, frames, len(cameras))
+    if face is None:
+        return
+    # Person-major (P,N,5) -> frame-major (N,P*5): the joint checks' layout.
+    world = face[0].transpose(1, 0, 2, 3).reshape(frames, -1, 3)
+    uv = np.stack([a.transpose(1, 0, 2, 3).reshape(frames, -1, 2) for a in face[1]])
+    types = [a.transpose(1, 0, 2).reshape(frames, -1) for a in face[2]]
+    _check_projection(path, uv, world, cameras, tolerance_px, report)
+    _check_camera_codes(path, dio.cam_key, types, world, cameras, report)
 
 
 def _read(report, reader, *args):
@@ -97,6 +119,7 @@ def _explain_files(subject_dir, action, report):
         "D2_Positions": {"2D_positions.npz"},
         "Occlusions": {"occluded_kpt.npz", "occlusion_types.npz"},
         "Persons": {"persons.npz"},
+        "FacePoints": {"face_points.npz"},
     }
     for folder, names in known.items():
         report.explain(os.path.join(subject_dir, folder, action), names)

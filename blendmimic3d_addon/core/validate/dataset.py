@@ -183,7 +183,8 @@ def _action_names(subject_dir, report):
     for folder in ("D3_Positions", "Occlusions"):
         if not os.path.isdir(os.path.join(subject_dir, folder)):
             report.add(os.path.join(subject_dir, folder), None, "required folder is missing")
-    known = {*_ACTION_FOLDERS, "Cameras", "Videos"}
+    # FacePoints/ (COCO's face points) and the image files of docs/COCO.md.
+    known = {*_ACTION_FOLDERS, "Cameras", "Videos", "FacePoints", "Frames", "Masks", "Depth"}
     report.explain(subject_dir, known)
     videos = os.path.join(subject_dir, "Videos")
     if os.path.isdir(videos):
