@@ -58,7 +58,7 @@ class BM3D_OT_refresh_occlusion(bpy.types.Operator):
 
     bl_idname = "blendmimic3d.refresh_occlusion"
     bl_label = "Refresh Occlusion"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
         LIVE.sampler = None  # read the scene anew
@@ -75,7 +75,7 @@ class BM3D_OT_compute_budget(bpy.types.Operator):
 
     bl_idname = "blendmimic3d.compute_occlusion_budget"
     bl_label = "Compute Budget"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     background: bpy.props.BoolProperty(
         name="In the Background", default=True,
@@ -102,7 +102,7 @@ class BM3D_OT_cancel_budget(bpy.types.Operator):
 
     bl_idname = "blendmimic3d.cancel_occlusion_budget"
     bl_label = "Cancel Budget"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
     def poll(cls, context):

@@ -191,3 +191,28 @@ def test_live_work_waits_while_an_export_or_a_render_runs(addon, LIVE, scene):
         modal_progress.RUNNING.discard(object)
     live_module._tick()
     assert LIVE.joints is not None and LIVE.frame == scene.frame_current
+
+
+def test_disabling_removes_handlers_and_settings_and_enabling_brings_them_back(addon, LIVE):
+    import bpy
+
+    addon_utils = importlib.import_module("addon_utils")
+
+    def ours():
+        lists = ("frame_change_post", "depsgraph_update_post", "load_post", "undo_post")
+        return [h for name in lists for h in getattr(bpy.app.handlers, name)
+                if "occlusion_live" in getattr(h, "__module__", "")]  # fmt: skip
+
+    assert len(ours()) == 4
+    try:
+        addon_utils.disable(addon, default_set=True)
+        assert ours() == [] and not hasattr(bpy.types.Scene, "bm3d_overlay")
+        assert bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_occlusion") is None
+    finally:
+        addon_utils.enable(addon, default_set=True)
+    assert len(ours()) == 4
+    live = importlib.import_module(f"{addon}.blender.occlusion_live").LIVE
+    scene = build_scene()
+    scene.bm3d_overlay.show = True
+    assert bpy.ops.blendmimic3d.refresh_occlusion() == {"FINISHED"}
+    assert sorted(live.types) == [0, 1, 2, 3]
