@@ -203,8 +203,13 @@ class LiveOcclusion:
                 finished = job.step(seconds)
             except (DatasetError, ReferenceError) as exc:
                 self.job = None
-                job.close()
-                self.budget_message = getattr(exc, "reason", str(exc))
+                with contextlib.suppress(ReferenceError):  # a person it restores may be gone
+                    job.close()
+                if isinstance(exc, ReferenceError):  # something it read was deleted: anew
+                    self.budget_message = ""
+                    self.request_budget()
+                else:
+                    self.budget_message = exc.reason
                 _back_to(scene, self._user_frame)
                 return True
             _back_to(scene, self._user_frame)
@@ -277,16 +282,16 @@ def _ensure_timer():
 
 
 def _relevant(depsgraph):
-    """Whether an update can change labels: an object moved or reshaped, or mesh, camera,
-    armature or action data edited (selection and UI changes cannot)."""
+    """Whether an update can change labels: an object moved or reshaped, added or deleted, or
+    mesh, camera, armature or action data edited (selection and UI changes cannot)."""
     for update in depsgraph.updates:
         data = update.id
         if isinstance(data, bpy.types.Object):
             if update.is_updated_transform or update.is_updated_geometry:
                 return True
         elif isinstance(data, (bpy.types.Mesh, bpy.types.Camera, bpy.types.Armature,
-                               bpy.types.Action)):  # fmt: skip
-            return True
+                               bpy.types.Action, bpy.types.Collection)):  # fmt: skip
+            return True  # (a collection: an object added or deleted)
     return False
 
 

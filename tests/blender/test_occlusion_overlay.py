@@ -216,3 +216,34 @@ def test_disabling_removes_handlers_and_settings_and_enabling_brings_them_back(a
     scene.bm3d_overlay.show = True
     assert bpy.ops.blendmimic3d.refresh_occlusion() == {"FINISHED"}
     assert sorted(live.types) == [0, 1, 2, 3]
+
+
+def test_a_deleted_occluder_is_noticed_by_the_overlay_and_the_budget(LIVE, scene):
+    import bpy
+
+    from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
+
+    scene.bm3d_overlay.show = True
+    assert bpy.ops.blendmimic3d.refresh_occlusion() == {"FINISHED"}
+    assert bpy.ops.blendmimic3d.compute_occlusion_budget() == {"FINISHED"}
+    LIVE.step_budget(0.0)
+    bpy.data.objects.remove(scene.objects["Crate"])
+    bpy.context.view_layer.update()
+    assert LIVE.sampler is None and LIVE.job is None and LIVE.budget_due is not None
+    LIVE.refresh_overlay(scene)
+    assert LIVE.message == "" and not (LIVE.types[0] == T.OBJECT).any()
+    assert LIVE.start_budget(scene)
+    while not LIVE.step_budget(1.0):
+        pass
+    assert LIVE.budget[0].shares[T.OBJECT] == 0
+
+
+def test_a_person_deleted_while_the_budget_runs_restarts_it(LIVE, scene):
+    import bpy
+
+    assert bpy.ops.blendmimic3d.compute_occlusion_budget() == {"FINISHED"}
+    LIVE.step_budget(0.0)
+    bpy.data.objects.remove(scene.objects["Person1"])  # no depsgraph update seen yet
+    assert LIVE.step_budget(0.0) is True  # the job met the deleted person and ended
+    assert LIVE.job is None and LIVE.budget_due is not None and LIVE.budget_message == ""
+    assert scene.frame_current == 1
