@@ -6,6 +6,7 @@ along the bottom of the view: where in the take the people are hidden, and by wh
 Joints are drawn over everything (no depth test): hidden joints are the point.
 """
 
+import blf
 import bpy
 import gpu
 import numpy as np
@@ -19,7 +20,8 @@ from .occlusion_live import LIVE
 # RGBA (0..1) per occlusion code.
 COLOURS = np.array([(*np.array(TYPE_COLOURS[code]) / 255.0, 1.0) for code in range(N_TYPES)])
 _BONES = np.array([(parent, joint) for joint, parent in enumerate(PARENTS_BM3D) if parent >= 0])
-STRIP_HEIGHT = 8  # pixels per camera's strip
+STRIP_HEIGHT = 14  # pixels per camera's strip
+LABEL_WIDTH = 22  # pixels left of the strips for the camera numbers
 STRIP_MARGIN = 6
 
 _handles = []
@@ -105,10 +107,11 @@ def _shown():
     return settings, LIVE.types.get(settings.camera)
 
 
-def strip_rectangles(strip, x, y, width, height):
+def strip_rectangles(strip, x, y, width, height, full=1.0):
     """Triangles (6 per bar) and colours of one camera's strip: for each bin a column whose
-    stacked parts are the shares of each hidden type (visible stays empty)."""
-    strip = np.asarray(strip)
+    stacked parts are the shares of each hidden type (visible stays empty); a hidden share of
+    ``full`` fills the strip's height."""
+    strip = np.asarray(strip) / full
     bins = len(strip)
     verts, colours = [], []
     if not bins:
@@ -134,17 +137,24 @@ def draw_strips():
     if settings is None or not settings.show or not settings.show_strips or not LIVE.budget:
         return
     region = context.region
-    width = min(region.width - 2 * STRIP_MARGIN, 400)
+    width = min(region.width - 2 * STRIP_MARGIN - LABEL_WIDTH, 400)
     shader = gpu.shader.from_builtin("FLAT_COLOR")
     frame = context.scene.frame_current
+    # One scale for every strip, so cameras compare: the most hidden stretch fills its strip.
+    full = max(max(1.0 - b.strip[:, OcclusionType.VISIBLE].min() for b in LIVE.budget.values()),
+               0.05)  # fmt: skip
     for row, (camera, budget) in enumerate(sorted(LIVE.budget.items())):
         y = STRIP_MARGIN + row * (STRIP_HEIGHT + 2)
-        x = STRIP_MARGIN
+        blf.position(0, STRIP_MARGIN, y + 2, 0)
+        blf.size(0, 11)
+        blf.color(0, 1, 1, 1, 0.9 if camera == settings.camera else 0.5)
+        blf.draw(0, str(camera))
+        x = STRIP_MARGIN + LABEL_WIDTH
         background = [(x, y), (x + width, y), (x + width, y + STRIP_HEIGHT), (x, y),
                       (x + width, y + STRIP_HEIGHT), (x, y + STRIP_HEIGHT)]  # fmt: skip
         shade = 0.35 if camera == settings.camera else 0.15
         _draw(shader, "TRIS", background, [(shade, shade, shade, 0.8)] * 6)
-        verts, colours = strip_rectangles(budget.strip, x, y, width, STRIP_HEIGHT)
+        verts, colours = strip_rectangles(budget.strip, x, y, width, STRIP_HEIGHT, full)
         if len(verts):
             _draw(shader, "TRIS", verts, colours)
         frames = int(budget.edges[-1])

@@ -75,3 +75,17 @@ def test_budget_is_computed_in_the_background_and_again_after_the_move(seen):
 
 def test_the_panels_draw_with_a_budget_targets_and_checkbox_lists(seen):
     assert seen["panel_draws"] >= 3 and seen["panel_errors"] == []
+
+
+def test_each_cameras_strip_is_drawn_in_the_label_colours(seen):
+    """Camera 0's strip, along the bottom of the view, shows the take's hidden joints: with the
+    strips on, its bottom row has the colours of the hidden types; off, none of them."""
+    hidden = [code for code in range(1, len(T)) if max(b[code] for b in seen["strip_camera_0"])]
+    on, off = np.array(seen["strip_on"]["pixels"]), np.array(seen["strip_off"]["pixels"])
+    assert not np.array_equal(on, off)
+
+    def labelled(pixels):
+        distance = np.abs(pixels[:, None, :] - PALETTE[None, hidden]).max(axis=2)
+        return (distance.min(axis=1) <= TOLERANCE).sum()
+
+    assert labelled(on) >= len(on) // 2 and labelled(off) == 0

@@ -110,9 +110,16 @@ def save_png(path, rgba, width, height):
 def sample(name, after):
     """Ask the next redraw for the pixels at the joints, then continue with ``after``."""
     positions, codes = expected_positions()
-    state["want"] = positions
     seen[name] = {"frame": state["live"].frame, "positions": positions.tolist(),
                   "codes": codes.tolist()}  # fmt: skip
+    read_at(positions, name, after)
+
+
+def read_at(positions, name, after):
+    """The pixels at ``positions`` (region pixels) as the next redraw leaves them, into
+    ``seen[name]["pixels"]``; then ``after``."""
+    state["want"] = positions
+    seen.setdefault(name, {})
     view()[1].tag_redraw()
 
     def collect():
@@ -123,6 +130,15 @@ def sample(name, after):
         return None
 
     then(collect, 0.3)
+
+
+def strips_shown(on, name, after):
+    """Camera 0's strip (bottom left, drawn when the budget exists) shown or not: the pixels
+    along its bottom row."""
+    bpy.context.scene.bm3d_overlay.show_strips = on
+    if on:
+        state["dump"] = f"{SHOTS}/overlay.png"  # the view with the strips, for docs/
+    read_at(np.array([(x, 6.5) for x in range(30, 220, 8)]), name, after)
 
 
 def wait_for_budget(after, older=None, polls=[0]):  # noqa: B006  (a counter between calls)
@@ -136,7 +152,6 @@ def wait_for_budget(after, older=None, polls=[0]):  # noqa: B006  (a counter bet
 
 
 def shown():
-    state["dump"] = f"{SHOTS}/overlay.png"
     sample("shown", lambda: then(lambda: wait_for_budget(budget_before_move), 0.1))
 
 
@@ -144,8 +159,13 @@ def budget_before_move():
     live = state["live"]
     seen["budget_cameras"] = sorted(live.budget)
     seen["object_share_before"] = float(live.budget[0].shares[3])
-    draw_panel()
-    then(moved, 1.0)
+    seen["strip_camera_0"] = live.budget[0].strip.tolist()
+
+    def panel_then_move():
+        draw_panel()
+        then(moved, 1.0)
+
+    strips_shown(True, "strip_on", lambda: strips_shown(False, "strip_off", panel_then_move))
 
 
 drawn = {"ok": 0, "errors": []}
