@@ -16,10 +16,12 @@ _MODULE_NAMES = (
     "camera_ops",
     "occluders",
     "scenarios",
+    "export_choices",
     "export_ops",
     "video_ops",
     "coco_ops",
     "refine_ops",
+    "occlusion_ops",
     "ui",
 )
 

@@ -21,10 +21,16 @@ def drain(steps):
             return stop.value
 
 
+# Operator classes with a modal run on: background work (the live occlusion) waits for them,
+# as they set frames and takes of their own.
+RUNNING = set()
+
+
 def start(operator, context, total):
     """Begin the progress bar, add the timer as ``operator._timer`` and the modal handler; the
     operator's class is busy until ``end`` (``refuse_second_run``)."""
     type(operator)._busy = True
+    RUNNING.add(type(operator))
     wm = context.window_manager
     wm.progress_begin(0, max(total, 1))
     operator._timer = wm.event_timer_add(0.01, window=context.window)
@@ -40,6 +46,7 @@ def update(context, done, status):
 def end(operator, context):
     """Remove the timer, the progress bar and the status line (safe to call twice)."""
     type(operator)._busy = False
+    RUNNING.discard(type(operator))
     wm = context.window_manager
     if getattr(operator, "_timer", None) is not None:
         wm.event_timer_remove(operator._timer)

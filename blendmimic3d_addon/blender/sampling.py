@@ -185,6 +185,24 @@ class SceneSampler:
             {c: types[k] for k, c in enumerate(camera_indices)},
         )
 
+    def label_evaluated_frame(self, camera_indices):
+        """The evaluated frame as it stands, labelled as ``sample_take`` labels a frame (the same
+        batch, caster and classifier), without setting a take or a frame: joints (P,17,3), and
+        per camera index the pixels (P,17,2) and codes (P,17). The live overlay uses this."""
+        camera_indices = list(camera_indices)
+        positions_3d = self.joints()[None]
+        positions_2d = cam.project(positions_3d[0], self.camera_set.P[camera_indices])[:, None]
+        types = np.zeros(positions_2d.shape[:-1], dtype=LABEL_DTYPE)
+        batch = _LabelBatch(self, self.camera_set.RT[camera_indices], positions_3d, positions_2d,
+                            types)  # fmt: skip
+        try:
+            batch.add(0)
+            batch.finish()
+        finally:
+            batch.close()
+        pixels = {c: positions_2d[k, 0] for k, c in enumerate(camera_indices)}
+        return positions_3d[0], pixels, {c: types[k, 0] for k, c in enumerate(camera_indices)}
+
     def whole_take(self, action_name, camera_indices, labels=True, frames=None):
         """``sample_take`` run to its end in one go: the ``SampledTake``."""
         return drain(self.sample_take(action_name, camera_indices, labels, frames))

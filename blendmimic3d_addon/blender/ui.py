@@ -10,14 +10,20 @@ import bpy
 
 from .. import __version__
 from ..core.format import coco
+from ..core.geometry import occluder_library
 from ..core.joints import JOINT_SETS
+from ..core.occlusion import budget as budget_core
+from ..core.occlusion.labels import LABEL_NAMES, N_TYPES, OcclusionType
 from . import (
     camera_ops,
     coco_ops,
+    export_choices,
     export_ops,
     mannequin,
     mixamo_import,
     occluders,
+    occlusion_ops,
+    panel_hints,
     people,
     refine_job,
     refine_ops,
@@ -26,9 +32,14 @@ from . import (
     takes,
     video_ops,
 )
+from .occlusion_live import LIVE
 from .registration import classes_and_scene_settings
 
 CATEGORY = "BlendMimic3D"
+
+# Occlusion types as the Occlusion panel names them (short: the sidebar is narrow).
+_SHORT = {"visible": "visible", "self": "self", "other_person": "person", "object": "object",
+          "out_of_frame": "out", "behind_camera": "behind"}  # fmt: skip
 
 QA_LEGEND = (
     "QA colours: green visible, yellow self-occluded,",
@@ -107,6 +118,7 @@ class BM3D_PT_people(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_people
+        panel_hints.draw(layout, context.scene)
         row = layout.row()
         row.template_list(
             BM3D_UL_people.__name__, "", settings, "people", settings, "active_index", rows=3
@@ -147,6 +159,7 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_occluders
+        panel_hints.draw(layout, context.scene, ("people", "cameras"))
         layout.prop(props, "kind")
         layout.prop(props, "placement")
         col = layout.column(align=True)
@@ -158,8 +171,14 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
             for name in ("count", "radius_min", "radius_max", "seed"):
                 col.prop(props, name)
         col = layout.column(align=True)
-        for name in ("width", "depth", "height"):
-            col.prop(props, name)
+        sizes = ("width", "depth", "height")
+        for name in sizes:  # 0 means the kind's own size: say so, and give it
+            col.prop(props, name, **({"text": f"{name.title()} (default)"}
+                                     if getattr(props, name) == 0 else {}))  # fmt: skip
+        if any(getattr(props, name) == 0 for name in sizes):
+            shape = occluder_library.KINDS[props.kind.lower()]
+            size = " x ".join(f"{getattr(shape, name):g}" for name in sizes)
+            col.label(text=f"Default: {size} m", icon="INFO")
         row = layout.row(align=True)
         op = row.operator(occluders.BM3D_OT_add_occluder.bl_idname, icon="MESH_CUBE")
         pass_settings(op, props, occluders.occluder_settings())
@@ -186,6 +205,7 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_cameras
+        panel_hints.draw(layout, context.scene)
         layout.prop(props, "preset")
         if props.preset == "RING":
             col = layout.column(align=True)
@@ -208,6 +228,112 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
         layout.label(text=f"{len(cameras)} dataset cameras", icon="CAMERA_DATA")
 
 
+def shares_text(shares):
+    """('hidden 23 %', 'object 12, self 9, out 2'): the total, then the types above zero,
+    largest first (two lines: one would be cut short at the sidebar's default width)."""
+    hidden = budget_core.hidden_share(shares, budget_core.HIDDEN)
+    parts = sorted(((shares[c], _SHORT[LABEL_NAMES[c]]) for c in range(N_TYPES)
+                    if c != OcclusionType.VISIBLE and shares[c] > 0), reverse=True)  # fmt: skip
+    detail = ", ".join(f"{name} {share * 100:.0f}" for share, name in parts)
+    return f"hidden {hidden * 100:.0f} %", detail
+
+
+class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_occlusion"
+    bl_label = "Occlusion"
+    bl_order = 45
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        settings = scene.bm3d_overlay
+        cameras = scene_model.dataset_cameras(scene)
+        panel_hints.draw(layout, scene, ("people", "cameras"))
+        row = layout.row(align=True)
+        row.prop(settings, "show", toggle=True, icon="HIDE_OFF" if settings.show else "HIDE_ON")
+        row.operator(
+            occlusion_ops.BM3D_OT_refresh_occlusion.bl_idname, text="", icon="FILE_REFRESH"
+        )
+        split = layout.split(factor=0.45)
+        split.prop(settings, "camera")
+        name = cameras[settings.camera].name if settings.camera < len(cameras) else "none"
+        split.label(text=name, icon="CAMERA_DATA")
+        if settings.show and LIVE.message:
+            layout.label(text=LIVE.message, icon="ERROR")
+        elif settings.show and settings.camera in LIVE.types:
+            total, detail = shares_text(budget_core.type_shares(LIVE.types[settings.camera][None]))
+            layout.label(text=f"Frame {LIVE.frame}: {total}")
+            if detail:
+                layout.label(text=f"    {detail}")
+        draw_budget(layout, settings, cameras)
+
+
+def draw_budget(layout, settings, cameras):
+    """The budget box: progress, each camera's shares and jump button, targets met or not."""
+    box = layout.box()
+    row = box.row(align=True)
+    row.label(text="Budget" + (f" of {LIVE.budget_action}" if LIVE.budget_action else ""))
+    row.prop(settings, "live_budget", text="Live")
+    progress = LIVE.progress
+    if progress is not None:
+        row = box.row(align=True)
+        done, total = progress
+        row.progress(factor=done / max(total, 1), text=f"Frame {done} of {total}")
+        row.operator(occlusion_ops.BM3D_OT_cancel_budget.bl_idname, text="", icon="X")
+    else:
+        box.operator(occlusion_ops.BM3D_OT_compute_budget.bl_idname, icon="PLAY")
+    if LIVE.budget_message:
+        box.label(text=LIVE.budget_message, icon="ERROR")
+    try:
+        targets = budget_core.parse_targets(settings.targets, len(cameras))
+        target_error = None
+    except ValueError as exc:
+        targets, target_error = [], str(exc)
+    if not LIVE.budget and progress is None and not LIVE.budget_message:
+        box.label(text="Compute it to see each camera's share", icon="INFO")
+    for camera, budget in sorted(LIVE.budget.items()):
+        name = cameras[camera].name if camera < len(cameras) else f"Camera {camera}"
+        total, detail = shares_text(budget.shares)
+        row = box.row(align=True)
+        row.label(text=f"{name}: {total}")
+        op = row.operator(
+            occlusion_ops.BM3D_OT_jump_to_worst_frame.bl_idname, text="", icon="NEXT_KEYFRAME"
+        )
+        op.camera = camera
+        if detail:
+            box.label(text=f"    {detail}")
+        for target in (t for t in targets if t.camera == camera):
+            met = target.met(budget.shares)
+            share = budget_core.hidden_share(budget.shares, target.code) * 100
+            box.label(text=f"  {target.type_name} {share:.0f} % in "
+                      f"{target.low * 100:g}-{target.high * 100:g}",
+                      icon="CHECKMARK" if met else "CANCEL")  # fmt: skip
+    if LIVE.budget_stale and LIVE.budget:
+        box.label(text="The scene changed since", icon="TIME")
+    box.prop(settings, "targets", text="", icon="TRACKER")
+    if target_error:
+        box.label(text=target_error, icon="ERROR")
+
+
+def draw_export_choices(layout, scene, props):
+    """Checkbox lists, or a one-line hint of what to do first."""
+    cameras = scene_model.dataset_cameras(scene)
+    panel_hints.draw(layout, scene, ("people", "cameras"))
+    for kind, label, _ in export_choices.KINDS:
+        items = export_choices.available(scene, kind)
+        if not items:
+            continue
+        picked = set(export_choices.chosen(props, scene, kind))
+        col = layout.column(heading=label, align=True)
+        grid = col.grid_flow(columns=2 if kind == "ACTIONS" else 4, even_columns=True, align=True)
+        for item in items:
+            text = item if kind == "ACTIONS" else cameras[int(item)].name.replace("Camera_", "")
+            icon = "CHECKBOX_HLT" if item in picked else "CHECKBOX_DEHLT"
+            toggle = export_choices.BM3D_OT_toggle_export_choice.bl_idname
+            op = grid.operator(toggle, text=text, icon=icon, emboss=False)
+            op.kind, op.item = kind, item
+
+
 class BM3D_PT_export(SubPanel, bpy.types.Panel):
     bl_idname = "BM3D_PT_export"
     bl_label = "Export"
@@ -216,9 +342,10 @@ class BM3D_PT_export(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_export
-        for name in export_ops.export_settings():
+        for name in ("directory", "subject", "overwrite"):
             layout.prop(props, name)
         scene = context.scene
+        draw_export_choices(layout, scene, props)  # actions and cameras as checkboxes
         people, cameras = scene_model.people(scene), scene_model.dataset_cameras(scene)
         actions = takes.scene_actions(scene)
         layout.label(
@@ -268,6 +395,7 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_videos
+        panel_hints.draw(layout, context.scene, ("people", "cameras"))
         layout.prop(settings, "directory")
         layout.prop(settings, "engine")
         row = layout.row(align=True)
@@ -351,6 +479,15 @@ def _draw_results(layout, settings, report):
         box.label(text=f"Image '{refine_job.PLOT_NAME}' (open it in an Image Editor)")
 
 
+def draw_overlay_popover(self, context):
+    """A line in the viewport's Overlays popover, where artists look for overlays."""
+    settings = getattr(context.scene, "bm3d_overlay", None)
+    if settings is not None:
+        row = self.layout.row(align=True)
+        row.prop(settings, "show", text="BlendMimic3D Occlusion")
+        row.prop(settings, "camera", text="")
+
+
 CLASSES = (
     BM3D_PT_main,
     BM3D_PT_characters,
@@ -358,9 +495,20 @@ CLASSES = (
     BM3D_PT_people,
     BM3D_PT_occluders,
     BM3D_PT_cameras,
+    BM3D_PT_occlusion,
     BM3D_PT_export,
     BM3D_PT_coco,
     BM3D_PT_videos,
     BM3D_PT_refiner,
 )
-register, unregister = classes_and_scene_settings(CLASSES)
+_register_classes, _unregister_classes = classes_and_scene_settings(CLASSES)
+
+
+def register():
+    _register_classes()
+    bpy.types.VIEW3D_PT_overlay.append(draw_overlay_popover)
+
+
+def unregister():
+    bpy.types.VIEW3D_PT_overlay.remove(draw_overlay_popover)
+    _unregister_classes()
