@@ -118,11 +118,13 @@ def read_cameras(subject_dir, subject=None):
     subject = subject or os.path.basename(os.path.normpath(subject_dir))
     path = matrices_path(subject_dir, subject)
     matrices = read_npz(path)
-    require_keys(path, matrices, ("K", "RT", "P"))
-    K = check_array(path, "K", matrices["K"], (None, 3, 3))
+    require_keys(path, matrices, ("K", "RT", "P"), exact=True)
+    K = check_array(path, "K", matrices["K"], (None, 3, 3), dtype=np.float64)
     count = K.shape[0]
-    RT = check_array(path, "RT", matrices["RT"], (count, 3, 4))
-    P = check_array(path, "P", matrices["P"], (count, 3, 4))
+    if count == 0:
+        raise DatasetError(path, "K", "no camera")
+    RT = check_array(path, "RT", matrices["RT"], (count, 3, 4), dtype=np.float64)
+    P = check_array(path, "P", matrices["P"], (count, 3, 4), dtype=np.float64)
     intrinsic, extrinsic = read_camera_params(subject_dir, subject, count)
     names = [entry["id"] for entry in intrinsic]
     res = [(entry["res_w"], entry["res_h"]) for entry in intrinsic]
@@ -133,7 +135,7 @@ def read_camera_params(subject_dir, subject, count):
     """The two pickled objects of camera_params_<S>.npz, checked field by field."""
     path = camera_params_path(subject_dir, subject)
     params = read_npz(path, pickled=CAMERA_PICKLES)
-    require_keys(path, params, CAMERA_PICKLES)
+    require_keys(path, params, CAMERA_PICKLES, exact=True)
     intrinsic = params["intrinsic_params"]
     if intrinsic.dtype != object or intrinsic.shape != (count,):
         raise DatasetError(path, "intrinsic_params", f"expected {count} camera dicts")

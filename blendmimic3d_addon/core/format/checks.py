@@ -7,14 +7,20 @@ import numpy as np
 from ..errors import DatasetError
 from .atomic import atomic_file
 from .paths import cam_key
+from .safe_open import read_bytes
 
 
-def check_array(path, field, array, shape, kind="f", finite=True):
+def check_array(path, field, array, shape, kind="f", finite=True, dtype=None):
     """Raise DatasetError unless ``array`` has ``shape`` (None = any size), dtype kind ``kind``
-    ('f' float, 'iu' integer) and, for floats, only finite values."""
+    ('f' float, 'iu' integer) or exactly ``dtype`` (byte order included) and, for floats, only
+    finite values."""
     array = np.asarray(array)
     if array.dtype.kind not in kind:
         raise DatasetError(path, field, f"dtype {array.dtype} where {_kind_name(kind)} belongs")
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        want = np.dtype(dtype)
+        reason = f"dtype {array.dtype.str} where {want.str} ({want}) belongs"
+        raise DatasetError(path, field, reason)
     if array.ndim != len(shape) or any(
         want is not None and got != want for got, want in zip(array.shape, shape, strict=False)
     ):
@@ -30,19 +36,23 @@ def _kind_name(kind):
     return {"f": "a float array", "iu": "an integer array"}.get(kind, kind)
 
 
-def require_keys(path, arrays, keys):
+def require_keys(path, arrays, keys, exact=False):
+    """Every key of ``keys`` present; with ``exact``, no other."""
     missing = [k for k in keys if k not in arrays]
     if missing:
         raise DatasetError(path, missing[0], "missing key")
+    extra = [k for k in arrays if k not in keys]
+    if exact and extra:
+        raise DatasetError(path, extra[0], f"unexpected member; the file holds {', '.join(keys)}")
 
 
-def cam_arrays(path, arrays, shape, kind="f"):
+def cam_arrays(path, arrays, shape, kind="f", dtype=None):
     """Cam_0, Cam_1, ... in order; every other key is an error."""
     keys = list(arrays)
     expected = [cam_key(i) for i in range(len(keys))]
     if keys != expected or not keys:
         raise DatasetError(path, None, f"keys {keys} where {expected or ['Cam_0', '...']} belong")
-    return [check_array(path, key, arrays[key], shape, kind) for key in keys]
+    return [check_array(path, key, arrays[key], shape, kind, dtype=dtype) for key in keys]
 
 
 def as_array(array, dtype, shape, field):
@@ -63,10 +73,8 @@ def write_savetxt(path, matrix):
 
 
 def read_text(path):
+    data = read_bytes(path)  # a regular file of bounded size
     try:
-        with open(path, "rb") as handle:
-            return np.loadtxt(handle, dtype=np.float64, ndmin=2)
-    except FileNotFoundError:
-        raise DatasetError(path, None, "file is missing") from None
+        return np.loadtxt(io.BytesIO(data), dtype=np.float64, ndmin=2)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DatasetError(path, None, f"not a numeric text matrix ({exc})") from None
