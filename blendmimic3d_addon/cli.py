@@ -11,6 +11,10 @@ import sys
 
 from .core.errors import DatasetError
 
+# Exit status for bad input or output (a DatasetError): the same 1 as ``validate`` finding
+# problems; argparse keeps 2 for a command line it cannot parse.
+EXIT_BAD_INPUT = 1
+
 # name: (module relative to this package, one-line help)
 SUBCOMMANDS = {
     "validate": (
@@ -61,4 +65,4 @@ def main(argv=None, prog="python -m blendmimic3d_addon"):
     except DatasetError as exc:
         # Bad input is reported as one line naming the file and the field, never a traceback.
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT

@@ -68,7 +68,10 @@ def read_positions_3d(subject_dir, action, max_bytes=MAX_ARCHIVE_BYTES):
     arrays = read_npz(path, shapes={"positions_3d": (None, N_JOINTS, 3)}, max_bytes=max_bytes)
     require_keys(path, arrays, ("positions_3d",), exact=True)
     positions = arrays["positions_3d"]
-    return check_array(path, "positions_3d", positions, (None, N_JOINTS, 3), dtype=np.float64)
+    positions = check_array(path, "positions_3d", positions, (None, N_JOINTS, 3), dtype=np.float64)
+    if not len(positions):
+        raise DatasetError(path, "positions_3d", "0 frames; an action has at least one")
+    return positions
 
 
 def read_data3d_txt(subject_dir, action):

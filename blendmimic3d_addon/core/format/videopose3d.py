@@ -40,11 +40,12 @@ def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
         for action in dio.action_names(subject_dir):
             world = dio.read_positions_3d(subject_dir, action)
             if os.path.exists(dio.positions_2d_path(subject_dir, action)):
-                uv = np.stack(dio.read_positions_2d(subject_dir, action))
+                uv = _checked_2d(subject_dir, action, len(world), len(subject_cameras))
             else:
                 uv = cam.project(world, subject_cameras.P)
             positions_3d[subject][action] = _reorder(world, joint_order)
             positions_2d[subject][action] = list(_reorder(uv, joint_order))
+    out = _output_folder(out)
     layout = LAYOUTS[joint_order]
     metadata = {
         "layout_name": layout["layout_name"],
@@ -62,6 +63,32 @@ def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
     with atomic_file(paths[2], "w") as handle:
         json.dump(cameras, handle, indent=1)
     return paths
+
+
+def _checked_2d(subject_dir, action, frames, cameras):
+    """The action's stored 2D as (C,N,17,2): one array per camera, each as long as the 3D."""
+    path = dio.positions_2d_path(subject_dir, action)
+    uv = dio.read_positions_2d(subject_dir, action)
+    if len(uv) != cameras:
+        raise DatasetError(path, None, f"{len(uv)} cameras where the subject has {cameras}")
+    for index, array in enumerate(uv):
+        if len(array) != frames:
+            raise DatasetError(
+                path, dio.cam_key(index), f"{len(array)} frames where 3D has {frames}"
+            )
+    return np.stack(uv)
+
+
+def _output_folder(out):
+    """``out`` as a folder to write into: created if missing, refused if it is something else."""
+    out = os.fspath(out)
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise DatasetError(out, None, "exists and is not a folder; give a folder for the npz files")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(out, None, f"cannot create the folder ({exc.strerror or exc})") from None
+    return out
 
 
 def _reorder(poses, joint_order):
