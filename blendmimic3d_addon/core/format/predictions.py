@@ -74,6 +74,20 @@ def save_predictions_like(original_layout, poses, path):
         write_npz(path, members, compressed=True)
 
 
+def lossless_as(poses, dtype):
+    """True when (float) ``poses`` keep their values written as ``dtype`` (NaN stays NaN only
+    in a float dtype; an integer dtype keeps only whole numbers within its range)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return True  # the input's own precision: rounding to it is what the user asked for
+    if not np.isfinite(poses).all():
+        return False
+    info = np.iinfo(dtype)
+    inside = (poses >= info.min).all() and (poses <= info.max).all()
+    return bool(inside and np.array_equal(np.round(poses), poses))
+
+
 def _object_members(path):
     """Names of an npz's members: any may hold VideoPose3D's dict (read safely)."""
     import zipfile
