@@ -54,6 +54,20 @@ def _module(module_name):
 
 
 def main(argv=None, prog="python -m blendmimic3d_addon"):
+    streams = [s for s in (sys.stdout, sys.stderr) if hasattr(s, "reconfigure")]
+    errors = [s.errors for s in streams]
+    # File names that are not valid in the locale's encoding (Linux names are bytes) are printed
+    # with backslash escapes instead of ending the command in a UnicodeEncodeError.
+    for stream in streams:
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        return _main(argv, prog)
+    finally:
+        for stream, error in zip(streams, errors, strict=True):
+            stream.reconfigure(errors=error)
+
+
+def _main(argv, prog):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog, argv)
     try:
