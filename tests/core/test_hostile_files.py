@@ -238,10 +238,18 @@ def test_link_to_dev_zero_in_place_of_a_dataset_file(subject, tmp_path):
     os.symlink("/dev/zero", camview)
     error = _in_thread(dio.read_text, camview)["error"]
     assert isinstance(error, DatasetError) and "character device" in error.reason
-    predictions = tmp_path / "zero.npy"
-    os.symlink("/dev/zero", predictions)
-    error = _in_thread(load_predictions, predictions)["error"]
-    assert isinstance(error, DatasetError) and "character device" in error.reason
+    for name in ("zero.npy", "zero.npz"):
+        os.symlink("/dev/zero", tmp_path / name)
+        error = _in_thread(load_predictions, tmp_path / name)["error"]
+        assert isinstance(error, DatasetError) and "character device" in error.reason
+
+
+def test_fifo_in_place_of_a_predictions_file(tmp_path):
+    for name in ("pred.npy", "pred.npz"):
+        os.mkfifo(tmp_path / name)
+        error = _in_thread(load_predictions, tmp_path / name)["error"]
+        assert isinstance(error, DatasetError) and error.path == str(tmp_path / name)
+        assert "a FIFO where a regular file belongs" in error.reason
 
 
 def test_links_to_regular_files_are_followed(subject, tmp_path):

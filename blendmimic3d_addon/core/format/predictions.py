@@ -36,7 +36,7 @@ def load_predictions(path, key=None, with_layout=False, allow_missing=False):
     lets NaN through (frames an estimator could not fill); infinities are always refused."""
     path = os.fspath(path)
     if path.endswith(".npz"):
-        members = read_npz(path, pickled=_object_members(path))
+        members = read_npz(path, pickled=True)  # any member may hold VideoPose3D's dict
         layout, value = _from_npz(path, members, key)
     elif path.endswith(".npy"):
         value = read_npy(path, allow_objects=True)
@@ -86,17 +86,6 @@ def lossless_as(poses, dtype):
     info = np.iinfo(dtype)
     inside = (poses >= info.min).all() and (poses <= info.max).all()
     return bool(inside and np.array_equal(np.round(poses), poses))
-
-
-def _object_members(path):
-    """Names of an npz's members: any may hold VideoPose3D's dict (read safely)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return tuple(n[:-4] for n in archive.namelist() if n.endswith(".npy"))
-    except (OSError, zipfile.BadZipFile):
-        return ()  # read_npz reports it
 
 
 def _from_npz(path, members, key):

@@ -91,10 +91,10 @@ _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 def read_npz(path, pickled=(), shapes=None, max_bytes=MAX_ARCHIVE_BYTES):
     """All members of an .npz, in archive order: {key: array}.
 
-    Members named in ``pickled`` may hold object arrays (read through ``SafeUnpickler``);
-    any other member holding pickled objects is refused. ``shapes`` ({key: shape, None a free
-    size}) is checked against each member's header before its data is read; all members together
-    may inflate to at most ``max_bytes``.
+    Members named in ``pickled`` (every member when it is True) may hold object arrays (read
+    through ``SafeUnpickler``); any other member holding pickled objects is refused. ``shapes``
+    ({key: shape, None a free size; "*" any other member}) is checked against each member's
+    header before its data is read; all members together may inflate to at most ``max_bytes``.
     """
     path = os.fspath(path)
     handle = open_regular(path)
@@ -120,7 +120,8 @@ def read_npz(path, pickled=(), shapes=None, max_bytes=MAX_ARCHIVE_BYTES):
                 raise DatasetError(path, key, "member appears twice in the archive")
             _check_zip_entry(path, key, info)
             shape = (shapes or {}).get(key, (shapes or {}).get("*"))
-            arrays[key] = _read_member(archive, info, path, key, key in pickled, shape)
+            objects = pickled is True or key in pickled
+            arrays[key] = _read_member(archive, info, path, key, objects, shape)
     return arrays
 
 
