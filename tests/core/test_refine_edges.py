@@ -146,3 +146,20 @@ def test_out_in_a_read_only_folder_any_user(tmp_path, capsys, monkeypatch):
     assert _refine(src, tmp_path / "o.npy") == 1
     line = _one_line(capsys)
     assert f"{tmp_path}: folder is not writable" in line and not (tmp_path / "o.npy").exists()
+
+
+def test_model_that_is_a_fifo_is_refused_without_blocking(tmp_path, capsys):
+    import threading
+
+    src, fifo = tmp_path / "p.npy", tmp_path / "model.onnx"
+    np.save(src, _poses())
+    os.mkfifo(fifo)
+    codes = []
+    thread = threading.Thread(
+        target=lambda: codes.append(_refine(src, tmp_path / "o.npy", "--model", str(fifo))),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive() and codes == [1]
+    assert f"{fifo}: a FIFO where a regular file belongs" in _one_line(capsys)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..errors import DatasetError
+from ..format.safe_open import open_regular
 from ..joints import JOINT_SETS, convert_joint_order
 
 MODEL_NAME = "refiner_gcn.onnx"
@@ -56,6 +57,7 @@ class Refiner:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise DatasetError(None, "threads", f"{threads!r}: give 0 (automatic) or a count")
         self.model_path = model_path or default_model_path()
+        open_regular(self.model_path).close()  # a FIFO or device would block onnxruntime
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
