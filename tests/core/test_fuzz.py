@@ -166,39 +166,41 @@ def _save(array):
 _DTYPES = ("<f4", ">f8", "<i8", "<f2", "|u1", "<c16")
 
 
-def _change_dtype(rng, data, path):
+def _rewrite_member(rng, data, path, change):
+    """One numeric member of an npz, picked at random, replaced by ``change(rng, array)``."""
     if not path.endswith(".npz"):
         return None
     members, numeric = _numeric_members(path, data)
     if not numeric:
         return None
     name = sorted(numeric)[int(rng.integers(0, len(numeric)))]
-    array = numeric[name]
+    members[name] = _save(change(rng, numeric[name]))
+    return _zip(members)
+
+
+def _other_dtype(rng, array):
     choices = [d for d in _DTYPES if np.dtype(d) != array.dtype]
     with np.errstate(all="ignore"):
-        members[name] = _save(array.astype(choices[int(rng.integers(0, len(choices)))]))
-    return _zip(members)
+        return array.astype(choices[int(rng.integers(0, len(choices)))])
+
+
+def _other_shape(rng, array):
+    kind = int(rng.integers(0, 4))
+    if kind == 0:
+        return array[:-1]  # one frame (or camera) fewer
+    if kind == 1:
+        return array[..., :-1]  # one value fewer on the last axis
+    if kind == 2:
+        return array[None]  # one more axis
+    return np.concatenate([array, array[:1]])  # one more along the first axis
+
+
+def _change_dtype(rng, data, path):
+    return _rewrite_member(rng, data, path, _other_dtype)
 
 
 def _change_shape(rng, data, path):
-    if not path.endswith(".npz"):
-        return None
-    members, numeric = _numeric_members(path, data)
-    if not numeric:
-        return None
-    name = sorted(numeric)[int(rng.integers(0, len(numeric)))]
-    array = numeric[name]
-    kind = int(rng.integers(0, 4))
-    if kind == 0:
-        array = array[:-1]  # one frame (or camera) fewer
-    elif kind == 1:
-        array = array[..., :-1]  # one value fewer on the last axis
-    elif kind == 2:
-        array = array[None]  # one more axis
-    else:
-        array = np.concatenate([array, array[:1]])  # one more along the first axis
-    members[name] = _save(array)
-    return _zip(members)
+    return _rewrite_member(rng, data, path, _other_shape)
 
 
 MUTATORS = (_truncate, _flip_bits, _swap_members, _change_dtype, _change_shape)
