@@ -262,3 +262,12 @@ def test_names_that_are_not_utf8_under_a_strict_locale(root, tmp_path):
     result = _strict_utf8("refine", missing, "--out", out, "--joint-order", "h36m")
     assert result.returncode == 1 and b"Traceback" not in result.stderr
     assert result.stderr.decode("utf-8").endswith("pr\\udce9d.npy: file is missing\n")
+
+
+def test_camera_text_with_a_byte_that_is_not_ascii(root):
+    """0xA0 (a no-break space in Latin-1) in place of a space: a changed file, not the same P."""
+    path = dio.camview_path(os.path.join(root, "S1"), 2)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data.replace(b" ", b"\xa0", 1))
+    line = _only_problem_in(root, path)
+    assert line.startswith(f"{path}: not a numeric text matrix ('ascii' codec can't decode")

@@ -75,6 +75,8 @@ def write_savetxt(path, matrix):
 def read_text(path):
     data = read_bytes(path)  # a regular file of bounded size
     try:
-        return np.loadtxt(io.BytesIO(data), dtype=np.float64, ndmin=2)
+        # np.savetxt writes ASCII; read as Latin-1, a stray byte such as 0xA0 would pass as a
+        # space and a changed file as the same numbers.
+        return np.loadtxt(io.StringIO(data.decode("ascii")), dtype=np.float64, ndmin=2)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DatasetError(path, None, f"not a numeric text matrix ({exc})") from None
