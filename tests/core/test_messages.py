@@ -271,3 +271,11 @@ def test_camera_text_with_a_byte_that_is_not_ascii(root):
     open(path, "wb").write(data.replace(b" ", b"\xa0", 1))
     line = _only_problem_in(root, path)
     assert line.startswith(f"{path}: not a numeric text matrix ('ascii' codec can't decode")
+
+
+def test_member_needing_a_zip_version_from_the_future(root):
+    """A flipped bit in "version needed to extract" (found by the fuzz test, seed 15)."""
+    path = dio.occlusions_path(os.path.join(root, "S1"), "Walk")
+    _patch_member_headers(path, 4, 6, 84)  # version 8.4
+    line = _only_problem_in(root, path)
+    assert line == f"{path}: not a readable .npz archive (zip file version 8.4)"

@@ -47,6 +47,8 @@ UNTRUSTED_ERRORS = (
     AttributeError,
     IndexError,
     KeyError,
+    NotImplementedError,  # zipfile: a "version needed" or flag it does not know
+    RuntimeError,  # zipfile: a member marked encrypted in its local header
 )
 
 
