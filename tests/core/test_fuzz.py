@@ -28,7 +28,7 @@ from blendmimic3d_addon.core.format import manifest as mf
 from blendmimic3d_addon.core.format.predictions import load_predictions
 from blendmimic3d_addon.core.format.safe_npz import read_npy_header
 from blendmimic3d_addon.core.geometry import camera as cam
-from blendmimic3d_addon.core.occlusion.labels import OcclusionType
+from blendmimic3d_addon.core.occlusion.labels import OcclusionType, legacy_labels
 from blendmimic3d_addon.core.validate.dataset import validate_dataset
 
 SEED = 11
@@ -68,8 +68,10 @@ def _write_subject(root):
     for action, (poses, labels) in takes.items():
         uv = cam.project(poses, cameras.P)
         types = [_typed(poses, cameras, index, label) for index, label in enumerate(labels)]
-        dio.write_action(subject, action, poses, list(uv), types_by_cam=types)
-        actions[action] = mf.action_entry(1, FRAMES, ["Person0"])
+        persons = _two_persons(poses, cameras, uv, types) if action == ACTIONS[1] else None
+        dio.write_action(subject, action, poses, list(uv), types_by_cam=types, persons=persons)
+        names = persons.names if persons else ["Person0"]
+        actions[action] = mf.action_entry(1, FRAMES, names)
     entries = [
         mf.camera_entry(n, K, RT, *res)
         for n, K, RT, res in zip(cameras.names, cameras.K, cameras.RT, cameras.res, strict=True)
@@ -80,6 +82,17 @@ def _write_subject(root):
     predictions = os.path.join(root, "..", "predictions.npy")
     np.save(predictions, takes[ACTIONS[0]][0][:, None].astype(np.float32))  # VideoPose3D's form
     return root, os.path.abspath(predictions)
+
+
+def _two_persons(poses, cameras, uv, types):
+    """The take as a two-person one (the second a metre aside), so persons.npz is fuzzed too."""
+    both = np.stack([poses, poses + [1.0, 0.0, 0.0]])
+    uv_both = cam.project(both, cameras.P)  # (C, 2, N, 17, 2)
+    types_both = [
+        np.stack([types[c], _typed(both[1], cameras, c, legacy_labels(types[c]))])
+        for c in range(len(cameras))
+    ]
+    return dio.Persons(["Person0", "Person1"], both, list(uv_both), types_both)
 
 
 def _typed(poses, cameras, index, labels):
@@ -152,7 +165,7 @@ def _numeric_members(path, data):
     numeric = {}
     for name, content in members.items():
         header = read_npy_header(io.BytesIO(content))
-        if not header[2].hasobject:
+        if header[2].kind in "fiub":  # not pickles, not persons' names
             numeric[name] = np.load(io.BytesIO(content))
     return members, numeric
 
@@ -253,6 +266,7 @@ def _readers(root, subject):
         yield lambda a=action: dio.read_positions_2d(subject, a)
         yield lambda a=action: dio.read_occlusions(subject, a)
         yield lambda a=action: dio.read_occlusion_types(subject, a)
+    yield lambda: dio.read_persons(subject, ACTIONS[1])
 
 
 def _files(root, predictions):
