@@ -277,3 +277,29 @@ def test_validate_bounds_per_camera_files_by_the_3d_frame_count(subject):
         tracemalloc.stop()
     assert peak < MEMORY_BUDGET
     assert any(p.startswith(f"{path}: members inflate to 27,200,") for p in report.problems)
+
+
+class _HugePlaceholder:
+    """What numpy pickles as (_reconstruct, (ndarray, (0,), 'b'), state), with a shape of its
+    own: ``_reconstruct`` would allocate it before any data is read."""
+
+    def __init__(self, shape, state):
+        self.shape, self.state = shape, state
+
+    def __reduce__(self):
+        return (np.zeros(1).__reduce__()[0], (np.ndarray, self.shape, b"b"), self.state)
+
+
+@pytest.mark.parametrize(
+    "shape, state, reason",
+    [
+        ((10**12,), None, "refused an array placeholder of shape (1000000000000,)"),
+        ((0,), (1, (10**9,), np.dtype("O"), False, [1.0]), "without its 1000000000 items"),
+        ((0,), (1, (10**6, 10**6), np.dtype("<f8"), False, b"\0" * 8), "without its data"),
+    ],
+)
+def test_pickled_array_announcing_a_huge_shape(tmp_path, shape, state, reason):
+    path = tmp_path / "pred.npy"
+    path.write_bytes(_npy_header((), "|O") + pickle.dumps(_HugePlaceholder(shape, state), 3))
+    error = _within_budget(load_predictions, path)
+    assert error.path == str(path) and reason in error.reason

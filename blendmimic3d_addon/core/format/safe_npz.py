@@ -24,9 +24,19 @@ from .safe_open import file_size, open_regular
 # either spelling of their module (numpy.core before numpy 2, numpy._core since).
 _RECONSTRUCT = np.zeros(1).__reduce__()[0]
 _SCALAR = np.float64(0).__reduce__()[0]
+
+
+def _empty_reconstruct(subtype, shape, dtype):
+    """numpy's ``_reconstruct`` for what numpy pickles hold: an empty ndarray that BUILD then
+    fills. Any other shape would make numpy allocate it before a single data byte is read."""
+    if subtype is not np.ndarray or not isinstance(shape, tuple) or 0 not in shape:
+        raise pickle.UnpicklingError(f"refused an array placeholder of shape {shape!r}")
+    return _RECONSTRUCT(subtype, shape, dtype)
+
+
 _ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy.core.multiarray", "_reconstruct"): _empty_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _empty_reconstruct,
     ("numpy.core.multiarray", "scalar"): _SCALAR,
     ("numpy._core.multiarray", "scalar"): _SCALAR,
     ("numpy", "ndarray"): np.ndarray,
@@ -52,8 +62,39 @@ UNTRUSTED_ERRORS = (
 )
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """Unpickles plain containers, numbers, strings and numpy arrays; refuses any other global."""
+def _check_array_state(state):
+    """An ndarray's pickled state, (version,) shape, dtype, fortran, data: the data must be all
+    there before numpy allocates the shape (an object array's list, a numeric array's bytes)."""
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise pickle.UnpicklingError("array state is not numpy's")
+    shape, dtype, _, data = state[-4:]
+    if not isinstance(dtype, np.dtype) or not isinstance(shape, tuple):
+        raise pickle.UnpicklingError("array state is not numpy's")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise pickle.UnpicklingError(f"array shape {shape!r}")
+    count = math.prod(shape)
+    if dtype.hasobject:
+        if not isinstance(data, list) or len(data) != count:
+            raise pickle.UnpicklingError(f"object array of shape {shape} without its {count} items")
+    elif not isinstance(data, (bytes, bytearray)) or len(data) != count * dtype.itemsize:
+        raise pickle.UnpicklingError(f"array of shape {shape} {dtype} without its data")
+
+
+class SafeUnpickler(pickle._Unpickler):
+    """Unpickles plain containers, numbers, strings and numpy arrays; refuses any other global.
+
+    The pure-Python unpickler, so that BUILD can be checked: an ndarray's state must carry all
+    of its data before numpy allocates the shape it announces.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_build(self):
+        if isinstance(self.stack[-2], np.ndarray):
+            _check_array_state(self.stack[-1])
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     def find_class(self, module, name):
         try:
