@@ -158,3 +158,19 @@ def test_published_data_is_strict_already(shared):
             assert dio.read_positions_3d(folder, action).dtype.str == "<f8"
             assert all(a.dtype.str == "<f8" for a in dio.read_occlusions(folder, action))
         assert validate_dataset(folder).ok
+
+
+@pytest.mark.parametrize(
+    "key, dtype, want",
+    [
+        ("Cam_1_types", "<i8", "|u1 (uint8)"),
+        ("Cam_0_2d", "<f4", "<f8 (float64)"),
+        ("positions_3d", ">f8", "<f8 (float64)"),
+    ],
+)
+def test_persons_file_in_the_wrong_dtypes(tmp_path, key, dtype, want):
+    """Found by the fuzz test (seed 1): typed codes of persons.npz in int64 passed."""
+    root = make_dataset(tmp_path / "data", persons=2)
+    path = dio.persons_path(_s1(root), "Walk")
+    _rewrite(path, lambda a: a.update({key: a[key].astype(dtype)}))
+    assert f"{path}: {key}: dtype {dtype} where {want} belongs" in _problems(root)

@@ -193,7 +193,9 @@ def read_persons(subject_dir, action):
         shape_2d, shape_types = (count, frames, 17, 2), (count, frames, 17)
         uv.append(check_array(path, key_2d, arrays.pop(key_2d), shape_2d, dtype=np.float64))
         types.append(
-            check_array(path, key_types, arrays.pop(key_types), shape_types, "iu", LABEL_DTYPE)
+            check_array(
+                path, key_types, arrays.pop(key_types), shape_types, "iu", dtype=LABEL_DTYPE
+            )
         )
         if invalid_codes(types[-1]).any():
             raise DatasetError(path, key_types, "values outside the OcclusionType codes 0-5")
