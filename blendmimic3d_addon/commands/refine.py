@@ -46,7 +46,7 @@ def _threads(text):
 def run(args):
     from ..core.errors import DatasetError
     from ..core.format.output_paths import check_output_file
-    from ..core.format.predictions import load_predictions, lossless_as, save_predictions_like
+    from ..core.format.predictions import load_predictions, save_predictions_like
     from ..core.refine.runtime import Refiner, smoothness
 
     suffix = os.path.splitext(args.input)[1]
@@ -55,12 +55,6 @@ def run(args):
     poses, layout = load_predictions(args.input, key=args.key, with_layout=True, allow_missing=True)
     refiner = Refiner(args.model, threads=args.threads)
     refined = refiner.refine(poses, args.joint_order, path=args.input)
-    if not lossless_as(refined, layout.dtype):
-        reason = (
-            f"{layout.dtype.name} poses: the refined values are not whole numbers and "
-            f"writing them as {layout.dtype.name} would truncate them; convert IN to float"
-        )
-        raise DatasetError(args.input, None, reason)
     try:
         save_predictions_like(layout, refined, args.out)
     except OSError as exc:  # a folder changed under us since the check

@@ -48,7 +48,7 @@ def test_integer_input_is_not_truncated(tmp_path, capsys, dtype):
     np.save(src, np.round(_poses() * 1000).astype(dtype))
     assert _refine(src, out) == 1
     line = _one_line(capsys)
-    assert f"{src}: " in line and f"{np.dtype(dtype).name} poses" in line
+    assert f"{out}: the input holds {np.dtype(dtype).name} poses" in line
     assert "would truncate" in line and not out.exists()
 
 

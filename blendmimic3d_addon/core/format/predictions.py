@@ -57,6 +57,13 @@ def save_predictions_like(original_layout, poses, path):
     poses = np.asarray(poses)
     if poses.ndim != 3 or poses.shape[1:] != (17, 3):
         raise ValueError(f"expected (T,17,3) poses, got {poses.shape}")
+    if not lossless_as(poses, layout.dtype):
+        name = np.dtype(layout.dtype).name
+        reason = (
+            f"the input holds {name} poses; the refined values are not whole numbers and "
+            f"writing them as {name} would truncate them: convert the input to float"
+        )
+        raise DatasetError(path, None, reason)
     value = poses.astype(layout.dtype)
     if layout.form == "T,1,17,3":
         value = value[:, None]
