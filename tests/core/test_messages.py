@@ -279,3 +279,16 @@ def test_member_needing_a_zip_version_from_the_future(root):
     _patch_member_headers(path, 4, 6, 84)  # version 8.4
     line = _only_problem_in(root, path)
     assert line == f"{path}: not a readable .npz archive (zip file version 8.4)"
+
+
+def test_labels_of_fewer_cameras_than_typed_codes(root):
+    """Found by the fuzz test (seed 8): the typed-vs-legacy comparison indexed past the
+    shorter list (an IndexError) when the camera files were unreadable too."""
+    subject = os.path.join(root, "S1")
+    labels = dio.occlusions_path(subject, "Walk")
+    arrays = read_npz(labels)
+    del arrays["Cam_3"]
+    write_npz(labels, arrays, compressed=True)
+    os.remove(dio.matrices_path(subject, "S1"))
+    types = dio.occlusion_types_path(subject, "Walk")
+    assert _only_problem_in(root, types) == f"{types}: 4 cameras where occluded_kpt.npz has 3"

@@ -48,8 +48,11 @@ def validate_action(subject_dir, action, cameras, report, tolerance_px, required
     if _present(path_types, "types" in required, report):
         types = _read(report, dio.read_occlusion_types, subject_dir, action, per_camera)
         if _check_counts(path_types, types, count, frames, report):
-            for index, codes in enumerate(types if labels is not None else ()):
-                if not np.array_equal(legacy_labels(codes), labels[index]):
+            if labels is not None and len(labels) != len(types):
+                report.add(path_types, None, f"{len(types)} cameras where occluded_kpt.npz has "
+                           f"{len(labels)}")  # fmt: skip
+            for index, (codes, legacy) in enumerate(zip(types, labels or (), strict=False)):
+                if not np.array_equal(legacy_labels(codes), legacy):
                     report.add(path_types, dio.cam_key(index), "disagrees with occluded_kpt.npz")
             if positions is not None:
                 _check_camera_codes(path_types, dio.cam_key, types, positions, cameras, report)
