@@ -303,3 +303,15 @@ def test_pickled_array_announcing_a_huge_shape(tmp_path, shape, state, reason):
     path.write_bytes(_npy_header((), "|O") + pickle.dumps(_HugePlaceholder(shape, state), 3))
     error = _within_budget(load_predictions, path)
     assert error.path == str(path) and reason in error.reason
+
+
+def test_npy_header_with_unbalanced_brackets(tmp_path):
+    """A flipped bit turning '}' into '|' (found by the fuzz test, seed 26): numpy's header
+    tokenizer raises TokenError, which is a message here."""
+    path = tmp_path / "pred.npy"
+    np.save(path, np.zeros((4, 17, 3), dtype=np.float32))
+    data = bytearray(path.read_bytes())
+    data[data.index(b"}")] ^= 0x01
+    path.write_bytes(bytes(data))
+    error = _within_budget(load_predictions, path)
+    assert error.path == str(path) and "corrupt, truncated or unsafe array" in error.reason

@@ -10,6 +10,7 @@ import io
 import math
 import os
 import pickle
+import tokenize
 import zipfile
 import zlib
 
@@ -57,6 +58,8 @@ UNTRUSTED_ERRORS = (
     AttributeError,
     IndexError,
     KeyError,
+    SyntaxError,
+    tokenize.TokenError,  # numpy tokenizes a version 1 header that a flipped bit unbalanced
     NotImplementedError,  # zipfile: a "version needed" or flag it does not know
     RuntimeError,  # zipfile: a member marked encrypted in its local header
 )
