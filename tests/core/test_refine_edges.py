@@ -163,3 +163,12 @@ def test_model_that_is_a_fifo_is_refused_without_blocking(tmp_path, capsys):
     thread.join(20)
     assert not thread.is_alive() and codes == [1]
     assert f"{fifo}: a FIFO where a regular file belongs" in _one_line(capsys)
+
+
+def test_missing_input_with_an_existing_out(tmp_path, capsys):
+    out = tmp_path / "o.npy"
+    np.save(out, _poses())
+    before = out.read_bytes()
+    assert _refine(tmp_path / "missing.npy", out) == 1
+    assert _one_line(capsys) == f"error: {tmp_path / 'missing.npy'}: file is missing"
+    assert out.read_bytes() == before

@@ -28,7 +28,8 @@ def check_output_file(out, suffix, source=None, in_place=False):
         raise DatasetError(folder, None, "folder is not writable")
     if os.path.lexists(out) and not os.path.isfile(out):
         raise DatasetError(out, None, "exists and is not a regular file")
-    if source is not None and os.path.exists(out) and os.path.samefile(source, out):
+    same = source is not None and os.path.exists(source) and os.path.exists(out)
+    if same and os.path.samefile(source, out):
         if not in_place:
             raise DatasetError(out, None, "is IN itself; pass --in-place to replace IN")
     return out
