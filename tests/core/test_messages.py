@@ -292,3 +292,12 @@ def test_labels_of_fewer_cameras_than_typed_codes(root):
     os.remove(dio.matrices_path(subject, "S1"))
     types = dio.occlusion_types_path(subject, "Walk")
     assert _only_problem_in(root, types) == f"{types}: 4 cameras where occluded_kpt.npz has 3"
+
+
+@pytest.mark.parametrize("name", ["../escaped", "a/b", ".hidden", "", "bm\n"])
+def test_to_videopose3d_name_that_would_become_another_path(root, tmp_path, capsys, name):
+    out = tmp_path / "vp3d"
+    assert cli.main(["to-videopose3d", str(root), str(out), "--name", name]) == 1
+    assert capsys.readouterr().err.startswith(f"error: --name: {name!r}: use letters")
+    assert not out.exists() and not (tmp_path / "escaped").exists()
+    assert sorted(os.listdir(tmp_path)) == ["data"]

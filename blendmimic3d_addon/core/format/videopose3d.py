@@ -10,6 +10,7 @@ the camera-to-world rotation; translation: the camera centre in metres), with th
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from . import dataset_io as dio
 from .atomic import atomic_file
 from .safe_npz import object_scalar, write_npz
 
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 LAYOUTS = {
     "h36m": {"layout_name": "h36m", "symmetry": (LEFT_H36M, RIGHT_H36M)},
     "blendmimic3d": {"layout_name": "blendmimic3d", "symmetry": (LEFT_BM3D, RIGHT_BM3D)},
@@ -31,6 +33,9 @@ def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
     files where present and from projecting the 3D otherwise (they are equal in the format)."""
     if joint_order not in LAYOUTS:
         raise DatasetError(None, "joint_order", f"unknown joint order {joint_order!r}")
+    if not _NAME.fullmatch(name):
+        # It becomes part of three file names: no folder separators, no hidden or parent names.
+        raise DatasetError(None, "--name", f"{name!r}: use letters, digits, '.', '_' and '-'")
     positions_3d, positions_2d, cameras = {}, {}, {}
     for subject_dir in dio.subject_dirs(folder):
         subject = os.path.basename(os.path.normpath(subject_dir))
