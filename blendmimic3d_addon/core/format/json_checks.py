@@ -6,27 +6,31 @@ Each check names the file and the dotted field, and says what was expected and w
 """
 
 import math
+import os
 import reprlib
 
 from ..errors import DatasetError
 
+Path = str | os.PathLike
 _TYPES = {dict: "an object", list: "a list", str: "a string"}
 
 
-def describe(value):
+def describe(value: object) -> str:
     """A short description of a JSON value: its type and a bounded repr."""
     kind = {bool: "boolean", dict: "object", list: "list", str: "string", type(None): "null"}
     return f"{kind.get(type(value), type(value).__name__)} {reprlib.repr(value)}"
 
 
-def expect(path, field, value, kind):
+def expect(path: Path, field: str | None, value: object, kind: type) -> object:
     """``value`` when it is a ``kind`` (dict, list or str), else one DatasetError."""
     if not isinstance(value, kind):
         raise DatasetError(path, field, f"expected {_TYPES[kind]}, found {describe(value)}")
     return value
 
 
-def member(path, field, container, key, kind=None):
+def member(
+    path: Path, field: str | None, container: dict, key: str, kind: type | None = None
+) -> object:
     """``container[key]`` (checked to be a ``kind`` when given); a missing key is named."""
     name = f"{field}.{key}" if field else key
     if key not in container:
@@ -35,7 +39,7 @@ def member(path, field, container, key, kind=None):
     return expect(path, name, value, kind) if kind else value
 
 
-def integer(path, field, value, minimum=None):
+def integer(path: Path, field: str, value: object, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise DatasetError(path, field, f"{reprlib.repr(value)} is not an integer")
     if minimum is not None and value < minimum:
@@ -43,7 +47,7 @@ def integer(path, field, value, minimum=None):
     return value
 
 
-def number(path, field, value, positive=False):
+def number(path: Path, field: str, value: object, positive: bool = False) -> float:
     """A finite JSON number (Python's json reads Infinity, NaN and 1e999 as floats)."""
     finite = isinstance(value, (int, float)) and not isinstance(value, bool)
     try:
@@ -57,7 +61,7 @@ def number(path, field, value, positive=False):
     return value
 
 
-def matrix(path, field, value, rows, cols):
+def matrix(path: Path, field: str, value: object, rows: int, cols: int) -> list:
     """A rows x cols list of lists of finite numbers."""
     expect(path, field, value, list)
     if len(value) != rows:

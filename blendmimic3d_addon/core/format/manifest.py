@@ -112,7 +112,7 @@ def read_manifest(root):
     return manifest
 
 
-def check_manifest(path, manifest):
+def check_manifest(path: str | os.PathLike, manifest: object) -> None:
     """Every field a reader uses, of the type it uses: one DatasetError naming the field."""
     jc.expect(path, None, manifest, dict)
     for key in _REQUIRED:
@@ -139,7 +139,7 @@ def check_manifest(path, manifest):
         check_subject_entry(path, f"subjects.{subject}", content)
 
 
-def check_subject_entry(path, field, content):
+def check_subject_entry(path: str | os.PathLike, field: str, content: object) -> None:
     """One subject's entry: its cameras and its actions (also carried by shard.json)."""
     jc.expect(path, field, content, dict)
     cameras = jc.member(path, field, content, "cameras", list)

@@ -5,7 +5,12 @@ import os
 from ..errors import DatasetError
 
 
-def check_output_file(out, suffix, source=None, in_place=False):
+def check_output_file(
+    out: str | os.PathLike,
+    suffix: str,
+    source: str | os.PathLike | None = None,
+    in_place: bool = False,
+) -> str:
     """``out`` as a file path a command may write: it ends in ``suffix``, its folder exists and
     is writable, it is not a folder or another non-regular file, and it is not ``source`` (the
     input) unless ``in_place``. Raises one DatasetError naming the path otherwise."""

@@ -81,7 +81,7 @@ def save_predictions_like(original_layout, poses, path):
         write_npz(path, members, compressed=True)
 
 
-def lossless_as(poses, dtype):
+def lossless_as(poses: np.ndarray, dtype: np.dtype) -> bool:
     """True when (float) ``poses`` keep their values written as ``dtype`` (NaN stays NaN only
     in a float dtype; an integer dtype keeps only whole numbers within its range)."""
     poses = np.asarray(poses, dtype=np.float64)

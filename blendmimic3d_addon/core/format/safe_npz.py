@@ -134,7 +134,12 @@ MAX_PICKLE_DEPTH = 32
 _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
-def read_npz(path, pickled=(), shapes=None, max_bytes=MAX_ARCHIVE_BYTES):
+def read_npz(
+    path: str | os.PathLike,
+    pickled: tuple | bool = (),
+    shapes: dict | None = None,
+    max_bytes: int = MAX_ARCHIVE_BYTES,
+) -> dict[str, np.ndarray]:
     """All members of an .npz, in archive order: {key: array}.
 
     Members named in ``pickled`` (every member when it is True) may hold object arrays (read
@@ -192,7 +197,9 @@ def _read_member(archive, info, path, key, allow_objects, shape):
         raise _bad_input(path, key, exc) from None
 
 
-def read_npy(path, allow_objects=False, shape=None):
+def read_npy(
+    path: str | os.PathLike, allow_objects: bool = False, shape: tuple | None = None
+) -> np.ndarray:
     """One .npy file, checked as ``read_npz`` checks a member."""
     path = os.fspath(path)
     with open_regular(path) as stream:
@@ -218,7 +225,7 @@ class BoundsError(ValueError):
     """An array or pickle larger, deeper or shaped otherwise than what may be read."""
 
 
-def read_npy_header(stream):
+def read_npy_header(stream: io.IOBase) -> tuple:
     """(shape, fortran_order, dtype) of the .npy at ``stream`` (any format version)."""
     version = npy_format.read_magic(stream)
     if version == (1, 0):
@@ -228,7 +235,9 @@ def read_npy_header(stream):
     return npy_format._read_array_header(stream, version)  # 3.0: a UTF-8 header
 
 
-def read_npy_stream(stream, allow_objects, available, shape=None):
+def read_npy_stream(
+    stream: io.IOBase, allow_objects: bool, available: int, shape: tuple | None = None
+) -> np.ndarray:
     """One array in .npy format from ``stream``, which holds at most ``available`` bytes.
 
     The header's shape is checked against ``shape`` and its byte size against ``available``
@@ -269,7 +278,7 @@ def _shape_fits(declared, shape):
 _LEAVES = (str, bytes, int, float, bool, complex, type(None), np.generic)
 
 
-def check_pickled(value):
+def check_pickled(value: object) -> None:
     """Walk what a pickle built; BoundsError past MAX_PICKLE_NODES visits or MAX_PICKLE_DEPTH
     levels, or on an object that is not a container, number, string or array."""
     pending = [(value, 0)]

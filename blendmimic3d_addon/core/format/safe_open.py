@@ -6,6 +6,7 @@ from ``fstat`` after (the name may have been swapped in between). Symbolic links
 to their target, which must itself be a regular file: a dataset linked from elsewhere works.
 """
 
+import io
 import os
 import stat
 
@@ -32,7 +33,7 @@ def _refuse(path, mode):
     return DatasetError(path, None, f"{_kind(mode)} where a regular file belongs; refused to read")
 
 
-def open_regular(path):
+def open_regular(path: str | os.PathLike) -> io.BufferedReader:
     """A binary read handle on ``path``, a regular file (DatasetError for anything else)."""
     path = os.fspath(path)
     try:
@@ -58,11 +59,11 @@ def open_regular(path):
     return os.fdopen(fd, "rb")
 
 
-def file_size(handle):
+def file_size(handle: io.IOBase) -> int:
     return os.fstat(handle.fileno()).st_size
 
 
-def read_bytes(path, limit=MAX_TEXT_BYTES):
+def read_bytes(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
     """The whole of a small regular file, refused when it is larger than ``limit``."""
     with open_regular(path) as handle:
         size = file_size(handle)
@@ -74,7 +75,7 @@ def read_bytes(path, limit=MAX_TEXT_BYTES):
     return data
 
 
-def read_json(path, limit=MAX_TEXT_BYTES):
+def read_json(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> object:
     """A small JSON file: one DatasetError for unreadable, non-UTF-8, invalid or too deep JSON."""
     import json
 

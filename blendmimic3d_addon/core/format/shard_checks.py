@@ -1,6 +1,8 @@
 """The shape of ``shard.json`` (written by ``export --shard``, read by ``merge``), checked field
 by field so that a hand-edited or foreign file gives one line naming the field."""
 
+import os
+
 from ..errors import DatasetError
 from . import json_checks as jc
 from .manifest import check_subject_entry
@@ -8,7 +10,7 @@ from .manifest import check_subject_entry
 SHARD_KEYS = ("subject", "shard", "of", "units", "plan", "persons", "fps", "subject_entry")
 
 
-def check_shard_manifest(path, info):
+def check_shard_manifest(path: str | os.PathLike, info: object) -> None:
     jc.expect(path, None, info, dict)
     for key in SHARD_KEYS:
         if key not in info:
