@@ -11,6 +11,10 @@ import sys
 
 from .core.errors import DatasetError
 
+# Exit status for bad input or output (a DatasetError): the same 1 as ``validate`` finding
+# problems; argparse keeps 2 for a command line it cannot parse.
+EXIT_BAD_INPUT = 1
+
 # name: (module relative to this package, one-line help)
 SUBCOMMANDS = {
     "validate": (
@@ -54,6 +58,20 @@ def _module(module_name):
 
 
 def main(argv=None, prog="python -m blendmimic3d_addon"):
+    streams = [s for s in (sys.stdout, sys.stderr) if hasattr(s, "reconfigure")]
+    errors = [s.errors for s in streams]
+    # File names that are not valid in the locale's encoding (Linux names are bytes) are printed
+    # with backslash escapes instead of ending the command in a UnicodeEncodeError.
+    for stream in streams:
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        return _main(argv, prog)
+    finally:
+        for stream, error in zip(streams, errors, strict=True):
+            stream.reconfigure(errors=error)
+
+
+def _main(argv, prog):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog, argv)
     try:
@@ -65,4 +83,4 @@ def main(argv=None, prog="python -m blendmimic3d_addon"):
     except DatasetError as exc:
         # Bad input is reported as one line naming the file and the field, never a traceback.
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT

@@ -35,14 +35,11 @@ def run(args):
     import bpy
 
     from ..blender.export_job import ExportJob
-    from ..core.errors import DatasetError
     from ..core.format.shards import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     if args.blend:
-        if not os.path.isfile(args.blend):
-            raise DatasetError(args.blend, None, "no such .blend file")
-        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(args.blend))
+        _open_blend(bpy, args.blend)
     scene = bpy.context.scene
     job = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), args.out, args.subject,
                     args.actions, args.cameras, args.overwrite, shard)  # fmt: skip
@@ -53,6 +50,23 @@ def run(args):
     print(f"exported {len(job.takes)} action(s), {job.total_frames} frames, "
           f"{len(job.units)} (action, camera) units in {seconds:.1f} s to {target}")  # fmt: skip
     return 0
+
+
+def _open_blend(bpy, path):
+    """Open ``path`` in Blender; a missing, non-regular or non-.blend file is one line."""
+    from ..core.errors import DatasetError
+    from ..core.format.safe_open import open_regular
+
+    with open_regular(path) as handle:  # a FIFO or a device is refused before Blender reads it
+        magic = handle.read(7)
+    # .blend files start with "BLENDER"; compressed ones with the gzip or zstd magic bytes.
+    if not magic.startswith((b"BLENDER", b"\x1f\x8b", b"\x28\xb5\x2f\xfd")):
+        raise DatasetError(path, None, "not a .blend file (it does not start with BLENDER)")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path))
+    except RuntimeError as exc:  # Blender's reason, first line, without its "Error: " prefix
+        reason = str(exc).strip().splitlines()[0].removeprefix("Error: ") if str(exc) else ""
+        raise DatasetError(path, None, f"Blender cannot open it ({reason})") from None
 
 
 def _progress_printer(total, every_seconds=2.0):

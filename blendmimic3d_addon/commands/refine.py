@@ -4,6 +4,9 @@ python -m blendmimic3d_addon refine IN --out OUT --joint-order h36m
 blender -b -c blendmimic3d refine IN --out OUT --joint-order h36m
 """
 
+import argparse
+import os
+
 from ..core.joints import JOINT_SETS
 
 
@@ -22,18 +25,40 @@ def add_arguments(parser):
     )
     parser.add_argument("--key", help="npz member or dict entry (S9/Walking/0) if IN holds several")
     parser.add_argument("--model", help="ONNX model (default: the bundled one)")
-    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: auto)")
+    parser.add_argument(
+        "--threads", type=_threads, default=0, help="ONNX Runtime threads (0: auto)"
+    )
+    parser.add_argument(
+        "--in-place", action="store_true", help="allow OUT to be IN itself (IN is replaced)"
+    )
+
+
+def _threads(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 (automatic) or a number of threads")
+    return value
 
 
 def run(args):
+    from ..core.errors import DatasetError
+    from ..core.format.output_paths import check_output_file
     from ..core.format.predictions import load_predictions, save_predictions_like
     from ..core.refine.runtime import Refiner, smoothness
 
+    suffix = os.path.splitext(args.input)[1]
+    check_output_file(args.out, suffix, args.input, args.in_place)
     # Frames an estimator left NaN are the refiner's to bridge; it says when too few remain.
     poses, layout = load_predictions(args.input, key=args.key, with_layout=True, allow_missing=True)
     refiner = Refiner(args.model, threads=args.threads)
     refined = refiner.refine(poses, args.joint_order, path=args.input)
-    save_predictions_like(layout, refined, args.out)
+    try:
+        save_predictions_like(layout, refined, args.out)
+    except OSError as exc:  # a folder changed under us since the check
+        raise DatasetError(args.out, None, f"cannot write ({exc.strerror or exc})") from None
     before, after = smoothness(poses), smoothness(refined)
     print(f"refined {len(poses)} frames (window {refiner.window}) -> {args.out}")
     print(

@@ -99,7 +99,7 @@ def test_demo_refuses_an_existing_folder_in_one_line(module_mode, tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     result = _run("demo", "--out", out, "--frames", FRAMES)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert (
         result.stderr.strip()
         .splitlines()[-1]

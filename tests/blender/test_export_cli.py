@@ -46,12 +46,12 @@ def test_headless_export_with_the_venv_python(addon, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "exported 2 action(s), 18 frames, 8 (action, camera) units" in result.stdout
     _validate(out)
-    # A second run without --overwrite: one line naming the folder, exit code 2, no traceback.
+    # A second run without --overwrite: one line naming the folder, exit code 1, no traceback.
     again = subprocess.run(
         _command("export", "--blend", blend, "--out", out, "--subject", "S1"),
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert again.returncode == 2
+    assert again.returncode == 1
     assert again.stderr.strip().endswith(
         "S1: already exists; choose another folder or allow overwrite"
     )
@@ -105,7 +105,7 @@ def test_shards_merge_into_the_same_files(addon, tmp_path):
     parts = sorted(str(p) for p in sharded.iterdir())
     assert [os.path.basename(p) for p in parts] == [f"S1.shard-{k}-of-3" for k in (1, 2, 3)]
     # Without every shard: a clear error, nothing written.
-    assert cli.main(["merge", *parts[:2], "--out", str(sharded)]) == 2
+    assert cli.main(["merge", *parts[:2], "--out", str(sharded)]) == 1
     assert not (sharded / "S1").exists()
     assert cli.main(["merge", *parts, "--out", str(sharded)]) == 0
     assert sorted(os.listdir(sharded)) == ["S1", "dataset.json"]

@@ -328,7 +328,7 @@ def test_blender_command_line_hook_refines(addon, predictions, tmp_path, capsys)
     assert "refined 30 frames" in capsys.readouterr().out
     bad = tmp_path / "hook_bad.npy"
     np.save(bad, np.zeros((3, 17, 3), dtype=np.float32))
-    assert hook._execute(["refine", str(bad), "--out", str(out), "--joint-order", "h36m"]) == 2
+    assert hook._execute(["refine", str(bad), "--out", str(out), "--joint-order", "h36m"]) == 1
     assert "hook_bad.npy: poses: 3 of 3 frames" in capsys.readouterr().err
 
 

@@ -129,7 +129,7 @@ def test_command_line(tmp_path):
     assert f"wrote {tmp_path / 'out' / 'data_3d_bm.npz'}" in result.stdout
     assert np.load(tmp_path / "out" / "data_2d_bm_gt.npz", allow_pickle=True)["positions_2d"].item()
     bad = _cli("to-videopose3d", str(tmp_path / "out"), str(tmp_path / "out2"))
-    assert bad.returncode == 2 and "no subject folder" in bad.stderr
+    assert bad.returncode == 1 and "no subject folder" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 

@@ -28,7 +28,7 @@ def test_refine_command_keeps_layout_and_order(tmp_path, capsys):
 def test_refine_command_errors_are_one_line(tmp_path, capsys):
     src, out = tmp_path / "bad.npy", tmp_path / "never.npy"
     np.save(src, np.zeros((5, 17, 3), dtype=np.float32))
-    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 2
+    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "bad.npy: poses: 5 of 5 frames" in err
     assert len(err.strip().splitlines()) == 1
@@ -52,7 +52,7 @@ def test_too_few_complete_frames_is_one_line(tmp_path, capsys):
     poses = _poses()
     poses[5:, 2] = np.nan  # one joint missing from frame 5 on: 5 complete frames, the model needs 9
     np.save(src, poses)
-    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 2
+    assert cli.main(["refine", str(src), "--out", str(out), "--joint-order", "h36m"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "holes.npy" in err and "5 of 30 frames are complete" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
@@ -65,7 +65,7 @@ def test_infinity_is_refused_naming_the_file(tmp_path, capsys):
     np.save(src, poses)
     assert (
         cli.main(["refine", str(src), "--out", str(tmp_path / "o.npy"), "--joint-order", "h36m"])
-        == 2
+        == 1
     )
     assert "inf.npy: infinite value" in capsys.readouterr().err
 

@@ -1,7 +1,9 @@
 """The camera files of a subject: CamView{i}_P3x4.txt, camera_params_<S>.npz, matrices_<S>.npz."""
 
 import dataclasses
+import math
 import os
+import reprlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +26,8 @@ INTRINSIC_FIELDS = (
     "azimuth",
 )
 EXTRINSIC_FIELDS = ("orientation", "translation")
+DISTORTION_FIELDS = (("radial_distortion", 3), ("tangential_distortion", 2))
+MAX_RESOLUTION = 2**20  # pixels a side; past it a resolution is a corrupt number
 
 
 @dataclasses.dataclass
@@ -119,11 +123,13 @@ def read_cameras(subject_dir: StrPath, subject: str | None = None) -> Cameras:
     subject = subject or os.path.basename(os.path.normpath(subject_dir))
     path = matrices_path(subject_dir, subject)
     matrices = read_npz(path)
-    require_keys(path, matrices, ("K", "RT", "P"))
-    K = check_array(path, "K", matrices["K"], (None, 3, 3))
+    require_keys(path, matrices, ("K", "RT", "P"), exact=True)
+    K = check_array(path, "K", matrices["K"], (None, 3, 3), dtype=np.float64)
     count = K.shape[0]
-    RT = check_array(path, "RT", matrices["RT"], (count, 3, 4))
-    P = check_array(path, "P", matrices["P"], (count, 3, 4))
+    if count == 0:
+        raise DatasetError(path, "K", "no camera")
+    RT = check_array(path, "RT", matrices["RT"], (count, 3, 4), dtype=np.float64)
+    P = check_array(path, "P", matrices["P"], (count, 3, 4), dtype=np.float64)
     intrinsic, extrinsic = read_camera_params(subject_dir, subject, count)
     names = [entry["id"] for entry in intrinsic]
     res = [(entry["res_w"], entry["res_h"]) for entry in intrinsic]
@@ -134,18 +140,24 @@ def read_camera_params(subject_dir: StrPath, subject: str, count: int) -> tuple[
     """The two pickled objects of camera_params_<S>.npz, checked field by field."""
     path = camera_params_path(subject_dir, subject)
     params = read_npz(path, pickled=CAMERA_PICKLES)
-    require_keys(path, params, CAMERA_PICKLES)
+    require_keys(path, params, CAMERA_PICKLES, exact=True)
     intrinsic = params["intrinsic_params"]
     if intrinsic.dtype != object or intrinsic.shape != (count,):
         raise DatasetError(path, "intrinsic_params", f"expected {count} camera dicts")
     for index, entry in enumerate(intrinsic):
         field = f"intrinsic_params[{index}]"
         _check_dict(path, field, entry, INTRINSIC_FIELDS)
-        for key, size in (("center", 2), ("focal_length", 2)):
+        if not isinstance(entry["id"], str):
+            raise DatasetError(path, f"{field}.id", f"{_short(entry['id'])} is not a name")
+        for key, size in DISTORTION_FIELDS + (("center", 2), ("focal_length", 2)):
             _check_numbers(path, f"{field}.{key}", entry[key], size)
         for key in ("res_w", "res_h"):
-            if not isinstance(entry[key], (int, np.integer)) or entry[key] <= 0:
-                raise DatasetError(path, f"{field}.{key}", "must be a positive integer")
+            value = entry[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise DatasetError(path, f"{field}.{key}", f"{_short(value)} is not an integer")
+            if not 0 < value <= MAX_RESOLUTION:
+                reason = f"{value} is not a resolution (1 to {MAX_RESOLUTION} pixels)"
+                raise DatasetError(path, f"{field}.{key}", reason)
     extrinsic = params["extrinsic_params"]
     if extrinsic.dtype != object or extrinsic.shape != () or not isinstance(extrinsic[()], dict):
         raise DatasetError(path, "extrinsic_params", "expected a 0-d object holding a dict")
@@ -171,9 +183,31 @@ def _check_dict(path, field, entry, fields):
 
 
 def _check_numbers(path, field, value, size):
-    values = np.asarray(value)
-    if values.shape != (size,) or values.dtype.kind not in "iuf" or not np.isfinite(values).all():
-        raise DatasetError(path, field, f"expected {size} finite numbers, found {value!r}")
+    """``size`` finite numbers (a list or a 1-d numeric array); structured, ragged, nested or
+    boolean values are refused with their description, never a numpy exception."""
+    items = value.tolist() if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" else value
+    numbers = (
+        isinstance(items, (list, tuple))
+        and len(items) == size
+        and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in items
+        )
+    )
+    if not numbers or not all(_finite(v) for v in items):
+        raise DatasetError(path, field, f"expected {size} finite numbers, found {_short(value)}")
+
+
+def _finite(number):
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:  # an integer past float range
+        return False
+
+
+def _short(value):
+    """A bounded description of an untrusted value for a message."""
+    return reprlib.repr(value)
 
 
 def read_camview(subject_dir: StrPath, index: int) -> np.ndarray:

@@ -50,7 +50,7 @@ from .paths import (  # noqa: F401
     positions_3d_path,
     subject_dirs,
 )
-from .safe_npz import read_npz, write_npz
+from .safe_npz import MAX_ARCHIVE_BYTES, read_npz, write_npz
 
 N_JOINTS = 17
 
@@ -66,11 +66,19 @@ def write_positions_3d(
         write_savetxt(data3d_txt_path(subject_dir, action), stacked)
 
 
-def read_positions_3d(subject_dir: StrPath, action: str) -> np.ndarray:
+def read_positions_3d(
+    subject_dir: StrPath, action: str, max_bytes: int = MAX_ARCHIVE_BYTES
+) -> np.ndarray:
+    """(N,17,3) float64. ``max_bytes``: what the file may inflate to (a caller that knows the
+    frame count derives it from that), checked before anything is inflated."""
     path = positions_3d_path(subject_dir, action)
-    arrays = read_npz(path)
-    require_keys(path, arrays, ("positions_3d",))
-    return check_array(path, "positions_3d", arrays["positions_3d"], (None, N_JOINTS, 3))
+    arrays = read_npz(path, shapes={"positions_3d": (None, N_JOINTS, 3)}, max_bytes=max_bytes)
+    require_keys(path, arrays, ("positions_3d",), exact=True)
+    positions = arrays["positions_3d"]
+    positions = check_array(path, "positions_3d", positions, (None, N_JOINTS, 3), dtype=np.float64)
+    if not len(positions):
+        raise DatasetError(path, "positions_3d", "0 frames; an action has at least one")
+    return positions
 
 
 def read_data3d_txt(subject_dir: StrPath, action: str) -> np.ndarray:
@@ -93,9 +101,13 @@ def write_positions_2d(
     write_npz(positions_2d_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_positions_2d(subject_dir: StrPath, action: str) -> list[np.ndarray]:
+def read_positions_2d(
+    subject_dir: StrPath, action: str, max_bytes: int = MAX_ARCHIVE_BYTES
+) -> list[np.ndarray]:
     path = positions_2d_path(subject_dir, action)
-    return cam_arrays(path, read_npz(path), (None, N_JOINTS, 2))
+    shape = (None, N_JOINTS, 2)
+    arrays = read_npz(path, shapes={"*": shape}, max_bytes=max_bytes)
+    return cam_arrays(path, arrays, shape, dtype=np.float64)
 
 
 def write_occlusions(
@@ -109,9 +121,13 @@ def write_occlusions(
     write_npz(occlusions_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_occlusions(subject_dir: StrPath, action: str) -> list[np.ndarray]:
+def read_occlusions(
+    subject_dir: StrPath, action: str, max_bytes: int = MAX_ARCHIVE_BYTES
+) -> list[np.ndarray]:
     path = occlusions_path(subject_dir, action)
-    labels = cam_arrays(path, read_npz(path), (None, N_JOINTS))
+    shape = (None, N_JOINTS)
+    arrays = read_npz(path, shapes={"*": shape}, max_bytes=max_bytes)
+    labels = cam_arrays(path, arrays, shape, dtype=np.float64)
     for index, cam_labels in enumerate(labels):
         bad = (cam_labels != 0) & (cam_labels != 1)
         if bad.any():
@@ -134,9 +150,13 @@ def write_occlusion_types(
     write_npz(occlusion_types_path(subject_dir, action), arrays, compressed=True)
 
 
-def read_occlusion_types(subject_dir: StrPath, action: str) -> list[np.ndarray]:
+def read_occlusion_types(
+    subject_dir: StrPath, action: str, max_bytes: int = MAX_ARCHIVE_BYTES
+) -> list[np.ndarray]:
     path = occlusion_types_path(subject_dir, action)
-    types = cam_arrays(path, read_npz(path), (None, N_JOINTS), kind="iu")
+    shape = (None, N_JOINTS)
+    arrays = read_npz(path, shapes={"*": shape}, max_bytes=max_bytes)
+    types = cam_arrays(path, arrays, shape, kind="iu", dtype=LABEL_DTYPE)
     for index, cam_types in enumerate(types):
         if invalid_codes(cam_types).any():
             raise DatasetError(path, cam_key(index), "values outside the OcclusionType codes 0-5")
@@ -181,7 +201,7 @@ def read_persons(subject_dir: StrPath, action: str) -> Persons:
         raise DatasetError(path, "names", "expected a 1-d array of strings")
     count = len(names)
     positions_3d = check_array(
-        path, "positions_3d", arrays.pop("positions_3d"), (count, None, 17, 3)
+        path, "positions_3d", arrays.pop("positions_3d"), (count, None, 17, 3), dtype=np.float64
     )
     frames = positions_3d.shape[1]
     uv, types = [], []
@@ -189,8 +209,13 @@ def read_persons(subject_dir: StrPath, action: str) -> Persons:
         index = len(uv)
         key_2d, key_types = f"{cam_key(index)}_2d", f"{cam_key(index)}_types"
         require_keys(path, arrays, (key_2d, key_types))
-        uv.append(check_array(path, key_2d, arrays.pop(key_2d), (count, frames, 17, 2)))
-        types.append(check_array(path, key_types, arrays.pop(key_types), (count, frames, 17), "iu"))
+        shape_2d, shape_types = (count, frames, 17, 2), (count, frames, 17)
+        uv.append(check_array(path, key_2d, arrays.pop(key_2d), shape_2d, dtype=np.float64))
+        types.append(
+            check_array(
+                path, key_types, arrays.pop(key_types), shape_types, "iu", dtype=LABEL_DTYPE
+            )
+        )
         if invalid_codes(types[-1]).any():
             raise DatasetError(path, key_types, "values outside the OcclusionType codes 0-5")
     return Persons(names.tolist(), positions_3d, uv, types)

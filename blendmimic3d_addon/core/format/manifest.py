@@ -7,6 +7,7 @@ the Blender numbers they came from), persons, and actions with their frame range
 
 import json
 import os
+import reprlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,8 +16,10 @@ from numpy.typing import ArrayLike
 from ..errors import DatasetError
 from ..joints import BM3D_JOINTS, LEFT_BM3D, PARENTS_BM3D, RIGHT_BM3D
 from ..occlusion.labels import LABEL_NAMES
+from . import json_checks as jc
 from .atomic import atomic_file
 from .paths import StrPath
+from .safe_open import read_json
 
 MANIFEST_NAME = "dataset.json"
 FORMAT_NAME = "blendmimic3d"
@@ -115,43 +118,60 @@ _REQUIRED = ("format", "format_version", "generator", "fps", "joints", "subjects
 def read_manifest(root: StrPath) -> dict | None:
     """The manifest of a dataset root, checked; None when the folder has none (legacy data)."""
     path = manifest_path(root)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            manifest = json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DatasetError(path, None, f"not readable JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise DatasetError(path, None, "expected a JSON object")
-    for key in _REQUIRED:
-        if key not in manifest:
-            raise DatasetError(path, key, "missing field")
-    if manifest["format"] != FORMAT_NAME:
-        raise DatasetError(path, "format", f"{manifest['format']!r} is not {FORMAT_NAME!r}")
-    major = str(manifest["format_version"]).split(".")[0]
-    if major != FORMAT_VERSION.split(".")[0]:
-        raise DatasetError(path, "format_version", f"{manifest['format_version']} is unsupported")
-    fps = manifest["fps"]
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-        raise DatasetError(path, "fps", f"{fps!r} is not a positive number")
-    joints = manifest["joints"]
-    if not isinstance(joints, dict) or joints.get("names") != list(BM3D_JOINTS):
-        raise DatasetError(path, "joints.names", "not the BlendMimic3D-17 joints in their order")
-    if not isinstance(manifest["subjects"], dict):
-        raise DatasetError(path, "subjects", "expected an object of subjects")
-    for subject, content in manifest["subjects"].items():
-        for key in ("cameras", "actions"):
-            if not isinstance(content, dict) or key not in content:
-                raise DatasetError(path, f"subjects.{subject}.{key}", "missing field")
-        for action, entry in content["actions"].items():
-            field = f"subjects.{subject}.actions.{action}"
-            for key in ("frame_start", "frame_end", "n_frames", "persons"):
-                if key not in entry:
-                    raise DatasetError(path, f"{field}.{key}", "missing field")
-            for key in ("frame_start", "frame_end", "n_frames"):
-                if isinstance(entry[key], bool) or not isinstance(entry[key], int):
-                    raise DatasetError(path, f"{field}.{key}", f"{entry[key]!r} is not an integer")
-            if not isinstance(entry["persons"], list) or not entry["persons"]:
-                raise DatasetError(path, f"{field}.persons", "expected a non-empty list")
+    manifest = read_json(path)
+    check_manifest(path, manifest)
     return manifest
+
+
+def check_manifest(path: str | os.PathLike, manifest: object) -> None:
+    """Every field a reader uses, of the type it uses: one DatasetError naming the field."""
+    jc.expect(path, None, manifest, dict)
+    for key in _REQUIRED:
+        jc.member(path, None, manifest, key)
+    if manifest["format"] != FORMAT_NAME:
+        raise DatasetError(
+            path, "format", f"{reprlib.repr(manifest['format'])} is not {FORMAT_NAME!r}"
+        )
+    version = manifest["format_version"]
+    if not isinstance(version, (str, int, float)) or isinstance(version, bool):
+        raise DatasetError(
+            path, "format_version", f"expected a string, found {jc.describe(version)}"
+        )
+    if str(version).split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        raise DatasetError(path, "format_version", f"{version} is unsupported")
+    jc.expect(path, "generator", manifest["generator"], dict)
+    jc.number(path, "fps", manifest["fps"], positive=True)
+    joints = jc.expect(path, "joints", manifest["joints"], dict)
+    if joints.get("names") != list(BM3D_JOINTS):
+        raise DatasetError(path, "joints.names", "not the BlendMimic3D-17 joints in their order")
+    if manifest.get("occlusion_types") is not None:
+        jc.expect(path, "occlusion_types", manifest["occlusion_types"], dict)
+    for subject, content in jc.expect(path, "subjects", manifest["subjects"], dict).items():
+        check_subject_entry(path, f"subjects.{subject}", content)
+
+
+def check_subject_entry(path: str | os.PathLike, field: str, content: object) -> None:
+    """One subject's entry: its cameras and its actions (also carried by shard.json)."""
+    jc.expect(path, field, content, dict)
+    cameras = jc.member(path, field, content, "cameras", list)
+    for index, camera in enumerate(cameras):
+        name = f"{field}.cameras[{index}]"
+        jc.expect(path, name, camera, dict)
+        jc.expect(path, f"{name}.name", jc.member(path, name, camera, "name"), str)
+        jc.matrix(path, f"{name}.K", jc.member(path, name, camera, "K"), 3, 3)
+        jc.matrix(path, f"{name}.RT", jc.member(path, name, camera, "RT"), 3, 4)
+        for key in ("res_w", "res_h"):
+            jc.integer(path, f"{name}.{key}", jc.member(path, name, camera, key), minimum=1)
+    for action, entry in jc.member(path, field, content, "actions", dict).items():
+        name = f"{field}.actions.{action}"
+        jc.expect(path, name, entry, dict)
+        for key in ("frame_start", "frame_end"):
+            jc.integer(path, f"{name}.{key}", jc.member(path, name, entry, key))
+        jc.integer(path, f"{name}.n_frames", jc.member(path, name, entry, "n_frames"), minimum=1)
+        persons = jc.member(path, name, entry, "persons", list)
+        if not persons:
+            raise DatasetError(path, f"{name}.persons", "expected a non-empty list")
+        for index, person in enumerate(persons):
+            jc.expect(path, f"{name}.persons[{index}]", person, dict)

@@ -37,7 +37,7 @@ def load_predictions(
     lets NaN through (frames an estimator could not fill); infinities are always refused."""
     path = os.fspath(path)
     if path.endswith(".npz"):
-        members = read_npz(path, pickled=_object_members(path))
+        members = read_npz(path, pickled=True)  # any member may hold VideoPose3D's dict
         layout, value = _from_npz(path, members, key)
     elif path.endswith(".npy"):
         value = read_npy(path, allow_objects=True)
@@ -58,6 +58,13 @@ def save_predictions_like(original_layout: dict, poses: np.ndarray, path: StrPat
     poses = np.asarray(poses)
     if poses.ndim != 3 or poses.shape[1:] != (17, 3):
         raise ValueError(f"expected (T,17,3) poses, got {poses.shape}")
+    if not lossless_as(poses, layout.dtype):
+        name = np.dtype(layout.dtype).name
+        reason = (
+            f"the input holds {name} poses; the refined values are not whole numbers and "
+            f"writing them as {name} would truncate them: convert the input to float"
+        )
+        raise DatasetError(path, None, reason)
     value = poses.astype(layout.dtype)
     if layout.form == "T,1,17,3":
         value = value[:, None]
@@ -75,15 +82,18 @@ def save_predictions_like(original_layout: dict, poses: np.ndarray, path: StrPat
         write_npz(path, members, compressed=True)
 
 
-def _object_members(path):
-    """Names of an npz's members: any may hold VideoPose3D's dict (read safely)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return tuple(n[:-4] for n in archive.namelist() if n.endswith(".npy"))
-    except (OSError, zipfile.BadZipFile):
-        return ()  # read_npz reports it
+def lossless_as(poses: np.ndarray, dtype: np.dtype) -> bool:
+    """True when (float) ``poses`` keep their values written as ``dtype`` (NaN stays NaN only
+    in a float dtype; an integer dtype keeps only whole numbers within its range)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return True  # the input's own precision: rounding to it is what the user asked for
+    if not np.isfinite(poses).all():
+        return False
+    info = np.iinfo(dtype)
+    inside = (poses >= info.min).all() and (poses <= info.max).all()
+    return bool(inside and np.array_equal(np.round(poses), poses))
 
 
 def _from_npz(path, members, key):

@@ -27,6 +27,8 @@ from .atomic import atomic_file
 from .paths import StrPath
 from .publish import staged_subject
 from .safe_npz import read_npz, write_npz
+from .safe_open import read_json
+from .shard_checks import check_shard_manifest
 
 SHARD_FILE = "shard.json"
 _SHARD_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -197,16 +199,10 @@ def _digest(value):
 
 def read_shard_manifest(shard_dir: StrPath) -> dict:
     path = os.path.join(shard_dir, SHARD_FILE)
-    try:
-        with open(path) as handle:
-            info = json.load(handle)
-    except FileNotFoundError:
-        raise DatasetError(path, None, "missing: not the folder of an export --shard run") from None
-    except (OSError, ValueError) as exc:
-        raise DatasetError(path, None, f"unreadable ({exc})") from None
-    for key in ("subject", "shard", "of", "units", "plan", "persons", "fps", "subject_entry"):
-        if key not in info:
-            raise DatasetError(path, key, "missing key")
+    if not os.path.lexists(path):
+        raise DatasetError(path, None, "missing: not the folder of an export --shard run")
+    info = read_json(path)
+    check_shard_manifest(path, info)
     _check_path_names(path, info)
     info["units"] = [tuple(u) for u in info["units"]]
     info["plan"] = [tuple(u) for u in info["plan"]]

@@ -22,9 +22,9 @@ from . import dataset_io as dio
 from . import manifest
 from .atomic import atomic_file
 from .safe_npz import object_scalar, read_npz, write_npz
+from .safe_open import read_json
 
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 LAYOUTS = {
     "h36m": {"layout_name": "h36m", "symmetry": (LEFT_H36M, RIGHT_H36M)},
     "blendmimic3d": {"layout_name": "blendmimic3d", "symmetry": (LEFT_BM3D, RIGHT_BM3D)},
@@ -32,8 +32,9 @@ LAYOUTS = {
 
 
 def _name_check(name):
-    if not _NAME.fullmatch(str(name)):
-        raise DatasetError(None, "name", f"{name!r}: use letters, digits, _ or - (it names files)")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        # It becomes part of three file names: no folder separators, no hidden or parent names.
+        raise DatasetError(None, "--name", f"{name!r}: use letters, digits, '.', '_' and '-'")
 
 
 def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
@@ -58,6 +59,7 @@ def convert_dataset(folder, out, name="blendmimic3d", joint_order="h36m"):
             positions_3d[subject][action] = _reorder(world, joint_order)
             positions_2d[subject][action] = list(_reorder(uv, joint_order))
         fps = fps or _fps(subject_dir)
+    out = _output_folder(out)
     metadata = _metadata(joint_order, fps)
     paths = [
         os.path.join(out, f"data_3d_{name}.npz"),
@@ -106,6 +108,7 @@ def convert_custom(folder, out, name="blendmimic3d", joint_order="h36m"):
     if joint_order not in (*LAYOUTS, "coco"):
         raise DatasetError(None, "joint_order", f"unknown joint order {joint_order!r}")
     _name_check(name)
+    out = _output_folder(out)
     positions_2d, videos, fps = {}, {}, None
     for subject_dir in dio.subject_dirs(folder):
         subject = os.path.basename(os.path.normpath(subject_dir))
@@ -144,7 +147,7 @@ def convert_custom(folder, out, name="blendmimic3d", joint_order="h36m"):
 def _world_and_2d(subject_dir, action, cameras):
     world = dio.read_positions_3d(subject_dir, action)
     if os.path.exists(dio.positions_2d_path(subject_dir, action)):
-        return world, np.stack(dio.read_positions_2d(subject_dir, action))
+        return world, _checked_2d(subject_dir, action, len(world), len(cameras))
     return world, cam.project(world, cameras.P)
 
 
@@ -202,14 +205,36 @@ def _existing(paths, metadata):
     if old_meta.get("layout_name") != metadata["layout_name"]:
         raise DatasetError(paths[1], "metadata", f"holds {old_meta.get('layout_name')!r} joints, "
                            f"not {metadata['layout_name']!r}")  # fmt: skip
-    try:
-        with open(paths[2], encoding="utf-8") as handle:
-            old_cameras = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(paths[2], None, f"not readable JSON ({exc})") from None
+    old_cameras = read_json(paths[2])  # a regular file of bounded size, or one message
     if not all(isinstance(d, dict) for d in (old_3d, old_2d, old_cameras)):
         raise DatasetError(paths[0], None, "not a VideoPose3D dataset of subjects")
     return old_3d, old_2d, old_meta, old_cameras
+
+
+def _checked_2d(subject_dir, action, frames, cameras):
+    """The action's stored 2D as (C,N,17,2): one array per camera, each as long as the 3D."""
+    path = dio.positions_2d_path(subject_dir, action)
+    uv = dio.read_positions_2d(subject_dir, action)
+    if len(uv) != cameras:
+        raise DatasetError(path, None, f"{len(uv)} cameras where the subject has {cameras}")
+    for index, array in enumerate(uv):
+        if len(array) != frames:
+            raise DatasetError(
+                path, dio.cam_key(index), f"{len(array)} frames where 3D has {frames}"
+            )
+    return np.stack(uv)
+
+
+def _output_folder(out):
+    """``out`` as a folder to write into: created if missing, refused if it is something else."""
+    out = os.fspath(out)
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise DatasetError(out, None, "exists and is not a folder; give a folder for the npz files")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(out, None, f"cannot create the folder ({exc.strerror or exc})") from None
+    return out
 
 
 def _reorder(poses, joint_order):

@@ -13,10 +13,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
+from ..format.safe_open import open_regular
 from ..joints import JOINT_SETS, convert_joint_order
 
 MODEL_NAME = "refiner_gcn.onnx"
 MODEL_JOINT_ORDER = "blendmimic3d"
+# Largest coordinate accepted (metres or millimetres): beyond it a value is corrupt, and past
+# float32's 3.4e38 it would turn whole windows of output into NaN.
+MAX_COORDINATE = 1e6
 
 
 def model_candidates() -> list[str]:
@@ -52,7 +56,10 @@ class Refiner:
     def __init__(self, model_path=None, threads=0):
         import onnxruntime  # here, so importing this module stays cheap
 
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+            raise DatasetError(None, "threads", f"{threads!r}: give 0 (automatic) or a count")
         self.model_path = model_path or default_model_path()
+        open_regular(self.model_path).close()  # a FIFO or device would block onnxruntime
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
@@ -111,7 +118,16 @@ def check_poses(poses: ArrayLike, window: int, path: str | None = None) -> np.nd
     if poses.ndim != 3 or poses.shape[1:] != (17, 3):
         raise DatasetError(path, "poses", f"expected (T, 17, 3) 3D poses, got shape {poses.shape}")
     if not np.issubdtype(poses.dtype, np.floating):
-        poses = poses.astype(np.float32)
+        poses = poses.astype(np.float64)  # integer millimetres: float64 keeps every value
+    magnitude = np.where(np.isfinite(poses), np.abs(poses), 0)
+    if (magnitude > MAX_COORDINATE).any():
+        where = tuple(np.argwhere(magnitude > MAX_COORDINATE)[0].tolist())
+        raise DatasetError(
+            path,
+            "poses",
+            f"value {poses[where]:.3g} at {where} is beyond {MAX_COORDINATE:g}; the refiner "
+            "computes in float32, where it would overflow",
+        )
     finite = ~missing_frames(poses)
     if finite.sum() < window:
         raise DatasetError(

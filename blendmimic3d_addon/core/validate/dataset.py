@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..format import dataset_io as dio
-from ..format.manifest import MANIFEST_NAME, read_manifest
+from ..format.manifest import FORMAT_VERSION, MANIFEST_NAME, build_manifest, read_manifest
 from ..format.paths import StrPath
 from ..geometry import camera as cam
 from .action import validate_action
@@ -38,6 +38,8 @@ def validate_dataset(folder: StrPath, tolerance_px: float = PROJECTION_TOLERANCE
     except DatasetError as exc:
         report.add_error(exc)
         manifest = None
+    if manifest:
+        _check_format_constants(os.path.join(folder, MANIFEST_NAME), manifest, report)
     listed = manifest["subjects"] if manifest else {}
     subjects = []
     for name in sorted(os.listdir(folder)):
@@ -59,6 +61,16 @@ def validate_dataset(folder: StrPath, tolerance_px: float = PROJECTION_TOLERANCE
         if name not in subjects:
             report.add(os.path.join(folder, name), None, "listed in dataset.json but missing")
     return report
+
+
+def _check_format_constants(path, manifest, report):
+    """The manifest's fixed descriptions (units, axes, joint tree, code names) are what this
+    format version defines, word for word: a change there is a changed file, not new data."""
+    typed = manifest.get("occlusion_types") is not None
+    defined = build_manifest({}, 1, "", typed_labels=typed)
+    for key in ("units", "axes", "joints", "occlusion_types"):
+        if manifest.get(key) != defined[key]:
+            report.add(path, key, f"differs from what format {FORMAT_VERSION} defines")
 
 
 def _looks_like_subject(path):
@@ -141,7 +153,7 @@ def _validate_cameras(subject_dir, subject, report, listed):
         except DatasetError as exc:
             report.add_error(exc)
             continue
-        if np.abs(P_text - cameras.P[index]).max() > 1e-9 * scale:
+        if not np.array_equal(P_text, cameras.P[index]):  # '%.18e' text is exact
             report.add(dio.camview_path(subject_dir, index), None, f"differs from P[{index}]")
     known = {os.path.basename(p) for p in (matrices, params)}
     known |= {f"CamView{i}_P3x4.txt" for i in range(len(cameras))}
@@ -160,11 +172,16 @@ def _compare_manifest_cameras(subject_dir, cameras, listed, report):
                    f"{len(cameras)}")  # fmt: skip
         return
     for index, entry in enumerate(entries):
-        same = np.allclose(entry.get("K"), cameras.K[index], rtol=1e-9) and np.allclose(
-            entry.get("RT"), cameras.RT[index], rtol=1e-9, atol=1e-12
-        )
-        if not same:
-            report.add(path, f"subjects.{subject}.cameras[{index}]", "K/RT differ from matrices")
+        field = f"subjects.{subject}.cameras[{index}]"
+        # JSON numbers written by Python round-trip float64 exactly: any difference is a change.
+        same = np.array_equal(np.asarray(entry["K"], dtype=float), cameras.K[index])
+        if not same or not np.array_equal(np.asarray(entry["RT"], dtype=float), cameras.RT[index]):
+            report.add(path, field, "K/RT differ from matrices")
+        if entry["name"] != cameras.names[index]:
+            report.add(path, f"{field}.name", f"{entry['name']!r} where the camera files have "
+                       f"{cameras.names[index]!r}")  # fmt: skip
+        if [entry["res_w"], entry["res_h"]] != cameras.res[index].tolist():
+            report.add(path, field, "res_w/res_h differ from the camera parameters")
 
 
 _ACTION_FOLDERS = ("D3_Positions", "D2_Positions", "Occlusions", "Persons")
