@@ -153,7 +153,7 @@ def test_command_line_writes_the_same_files(rendered, tmp_path):
     with open(path) as a, open(tmp_path / "cli" / "S1.json") as b:
         assert json.load(a) == json.load(b)
     again = run_module("to-coco", root, tmp_path / "cli")
-    assert again.returncode == 2
+    assert again.returncode == 1  # bad input: exit 1 (issue 11)
     assert "already exists; choose a new output folder" in again.stderr
     assert "Traceback" not in again.stderr
 

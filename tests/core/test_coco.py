@@ -175,7 +175,8 @@ def _listing(folder):
         ("no_frames", "frame image missing: render the frames first"),
         ("camera", "no camera 9: the subject has cameras 0..3"),
         ("exists", "already exists; choose a new output folder"),
-        ("no_person", "no person in this take"),
+        # No person: a take of 0 frames, refused by the reader before anything is made.
+        ("no_person", "0 frames; an action has at least one"),
         ("every", "give a whole number of frames"),
         ("extra_frame", "more frames than the take's 25: they are of another export"),
         ("missing_frame", "frame image missing: render the frames first"),

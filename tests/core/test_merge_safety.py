@@ -302,13 +302,13 @@ def test_a_root_that_cannot_be_locked_stops_the_merge_and_keeps_the_older_datase
     assert sorted(os.listdir(out)) == ["S1", "dataset.json"]
 
 
-def test_the_merge_command_into_a_shard_exits_2_with_one_line(tmp_path, capsys):
+def test_the_merge_command_into_a_shard_exits_1_with_one_line(tmp_path, capsys):
     """The issue's command: ``merge D/S1.shard-* --out D/S1.shard-1-of-2``."""
     from blendmimic3d_addon import cli
 
     parts = make_shards(tmp_path / "D")
     before = tree(tmp_path / "D")
-    assert cli.main(["merge", *parts, "--out", parts[0]]) == 2
+    assert cli.main(["merge", *parts, "--out", parts[0]]) == 1  # bad input: exit 1 (issue 11)
     error = capsys.readouterr().err.strip()
     assert error.endswith(f"overlaps the shard folder {parts[0]}: merge into a folder that "
                           "neither holds a shard's subject nor lies inside a shard")  # fmt: skip
