@@ -21,6 +21,7 @@ from ..core.format.predictions import load_predictions, save_predictions_like
 from ..core.geometry.camera import world_to_camera
 from ..core.joints import JOINT_SETS, PARENTS_BM3D, convert_joint_order
 from ..core.refine import runtime as rf
+from ..core.refine.confidence import load_confidence
 from . import preferences
 from .panel import SubPanel
 from .registration import classes_and_scene_settings
@@ -322,13 +323,17 @@ class BM3D_OT_refine_predictions(bpy.types.Operator):
                 ground_truth = dataset_ground_truth(settings, len(poses))
             elif settings.ground_truth == "SCENE":
                 ground_truth = scene_ground_truth(context, settings, len(poses))
+            confidence = None
+            if settings.confidence_path:  # optional per-joint (T, 17) labels or scores
+                path = bpy.path.abspath(settings.confidence_path)
+                confidence = load_confidence(path, len(poses))
             prefs = preferences.get(context)
             model = rf.Refiner(threads=prefs.refiner_threads if prefs else 0)
             wm.progress_begin(0, len(poses))
             _status(context, "Refining poses...")
             refined = model.refine(
                 poses, source[ORDER], progress=lambda done, _total: wm.progress_update(done),
-                path=source.get(SOURCE),
+                path=source.get(SOURCE), confidence=confidence,
             )  # fmt: skip
         except DatasetError as exc:
             self.report({"ERROR"}, str(exc))
@@ -417,6 +422,12 @@ class BM3D_RefineSettings(bpy.types.PropertyGroup):
             ("SCENE", "Scene Person", "The primary person's active action, seen by a camera"),
         ],
     )
+    confidence_path: bpy.props.StringProperty(
+        name="Confidence",
+        subtype="FILE_PATH",
+        description="Optional per-joint confidence .npy/.npz, (T,17) in [0,1] in the "
+        "predictions' joint order (1 visible, 0 occluded)",
+    )
     gt_folder: bpy.props.StringProperty(name="Subject Folder", subtype="DIR_PATH")
     gt_action: bpy.props.StringProperty(name="Action")
     gt_camera: bpy.props.IntProperty(name="Camera", min=0, default=0)
@@ -445,6 +456,7 @@ class BM3D_PT_refiner(SubPanel, bpy.types.Panel):
             box.prop(settings, "gt_camera")
         elif settings.ground_truth == "SCENE":
             layout.prop(settings, "gt_camera")
+        layout.prop(settings, "confidence_path")
         row = layout.row(align=True)
         row.operator(BM3D_OT_refine_predictions.bl_idname, icon="MOD_SMOOTH")
         row.operator(BM3D_OT_export_refined.bl_idname, icon="EXPORT", text="Export")
