@@ -151,29 +151,29 @@ class Refiner:
 def keep_bone_lengths(refined, source, own_joints=(), parents=PARENTS_BM3D, iterations=20):
     """``refined`` root-relative poses moved as little as it takes for each bone to have the
     median length of that bone in ``source`` over the sequence (alternating projections onto
-    each bone's length, the root held in place). The joints in ``own_joints`` start from
-    ``source``'s positions instead of the model's. Both joint orders share one tree."""
+    each bone's length: the error is shared by the bone's two joints, all of it to the child of
+    the root, which stays in place). The joints in ``own_joints`` start from ``source``'s
+    positions instead of the model's. Both joint orders share one tree."""
     refined, source = np.asarray(refined, np.float64), np.asarray(source, np.float64)
-    out = refined.copy()
-    own = list(own_joints)
-    out[:, own] = source[:, own]
-    children = np.flatnonzero(np.asarray(parents) >= 0)
-    lengths = np.median(
-        np.linalg.norm(source[:, children] - source[:, parents[children]], axis=-1), axis=0
-    )
+    # joint-major copy: each joint's (T, 3) track is contiguous, which the loop below walks
+    out = np.ascontiguousarray(refined.transpose(1, 0, 2))
+    for j in own_joints:
+        out[j] = source[:, j]
+    bones = [(j, int(parents[j])) for j in range(1, refined.shape[1])]
+    lengths = [np.median(np.sqrt(((source[:, j] - source[:, p]) ** 2).sum(-1))) for j, p in bones]
     for _ in range(iterations):
-        for j, length in zip(children, lengths, strict=True):
-            p = parents[j]
-            bone = out[:, j] - out[:, p]
-            norm = np.linalg.norm(bone, axis=-1, keepdims=True)
-            # a bone of no length has no direction to scale: leave it to its neighbours
-            fix = np.where(norm > 1e-9, (norm - length) / np.maximum(norm, 1e-9), 0.0) * bone
+        for (j, p), length in zip(bones, lengths, strict=True):
+            bone = out[j] - out[p]
+            norm = np.sqrt((bone * bone).sum(-1, keepdims=True))
+            # a bone of no length has no direction to scale: its neighbours decide
+            fix = bone * ((norm - length) / np.where(norm > 1e-9, norm, np.inf))
             if p == 0:  # the root stays at the origin
-                out[:, j] -= fix
+                out[j] -= fix
             else:
-                out[:, j] -= 0.5 * fix
-                out[:, p] += 0.5 * fix
-    return out
+                fix *= 0.5
+                out[j] -= fix
+                out[p] += fix
+    return out.transpose(1, 0, 2)
 
 
 def check_confidence(confidence, n_frames, path=None):
