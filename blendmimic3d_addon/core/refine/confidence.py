@@ -14,7 +14,7 @@ from ..format.safe_npz import read_npy, read_npz
 from .runtime import check_confidence
 
 
-def load_confidence(path, n_frames, key=None):
+def load_confidence(path: str, n_frames: int, key: str | None = None) -> np.ndarray:
     """(n_frames, 17) float32 confidence from ``path``, or a DatasetError saying what is wrong."""
     path = os.fspath(path)
     if path.endswith(".npz"):

@@ -10,8 +10,10 @@ pulled toward Mixamo proportions.
 """
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from ..joints import JOINT_SETS, PARENTS_BM3D, convert_joint_order
@@ -52,7 +54,7 @@ def sliding_windows(n_frames, window):
     return np.clip(np.arange(n_frames)[:, None] + np.arange(-half, half + 1), 0, n_frames - 1)
 
 
-def chunk_bounds(n_frames, chunk, pad):
+def chunk_bounds(n_frames: int, chunk: int, pad: int) -> list[tuple[int, int, int, int]]:
     """[(lo, start, stop, hi)]: frames start..stop are refined from frames lo..hi, which hold
     ``pad`` frames of context each side (fewer only at the sequence's own ends, where the model
     edge-pads exactly as in one pass)."""
@@ -148,7 +150,13 @@ class Refiner:
         return refined
 
 
-def keep_bone_lengths(refined, source, own_joints=(), parents=PARENTS_BM3D, iterations=20):
+def keep_bone_lengths(
+    refined: ArrayLike,
+    source: ArrayLike,
+    own_joints: Sequence[int] = (),
+    parents: ArrayLike = PARENTS_BM3D,
+    iterations: int = 20,
+) -> np.ndarray:
     """``refined`` root-relative poses moved as little as it takes for each bone to have the
     median length of that bone in ``source`` over the sequence (alternating projections onto
     each bone's length: the error is shared by the bone's two joints, all of it to the child of
@@ -176,7 +184,7 @@ def keep_bone_lengths(refined, source, own_joints=(), parents=PARENTS_BM3D, iter
     return out.transpose(1, 0, 2)
 
 
-def check_confidence(confidence, n_frames, path=None):
+def check_confidence(confidence: ArrayLike, n_frames: int, path: str | None = None) -> np.ndarray:
     """(T, 17) finite confidence in [0, 1] matching the poses' T, or a DatasetError."""
     confidence = np.asarray(confidence)
     if confidence.shape != (n_frames, 17):
