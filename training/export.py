@@ -7,26 +7,31 @@ import numpy as np
 import onnx
 import torch
 
-from .models import CentreFrame
+from .models import WholeSequence
 
 OPSET = 17
 
 
 def to_onnx(model, path, metadata):
-    """Export (B, window, 17, 3) -> (B, 17, 3) with a dynamic batch; written aside, then renamed."""
-    wrapped = CentreFrame(model.eval()).eval()
-    dummy = torch.zeros(2, model.window, 17, 3)
+    """Export the whole-sequence graph, (B, T, 17, 3) poses and (B, T, 17) confidence ->
+    (B, T, 17, 3), with dynamic batch and length; written aside, then renamed."""
+    wrapped = WholeSequence(model.eval()).eval()
+    dummy = (torch.zeros(1, 40, 17, 3), torch.zeros(1, 40, 17))
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".onnx.part", dir=directory)
     os.close(fd)
     try:
         torch.onnx.export(
             wrapped,
-            (dummy,),
+            dummy,
             tmp,
-            input_names=["poses"],
+            input_names=["poses", "confidence"],
             output_names=["refined"],
-            dynamic_axes={"poses": {0: "batch"}, "refined": {0: "batch"}},
+            dynamic_axes={
+                "poses": {0: "batch", 1: "frames"},
+                "confidence": {0: "batch", 1: "frames"},
+                "refined": {0: "batch", 1: "frames"},
+            },
             opset_version=OPSET,
             dynamo=False,
         )
@@ -53,11 +58,12 @@ def _pack(sequences, predictions, draw):
     }
 
 
-def save_cache(folder, train, val, predictions):
-    """Lifter predictions (first draw) with ground truth and visibility, split as in training."""
+def save_cache(folder, splits, predictions):
+    """Lifter predictions (first draw) with ground truth and visibility, for each named split
+    ({"train": [Sequence], ...}; an empty split is left out)."""
     os.makedirs(folder, exist_ok=True)
     arrays = {}
-    for split, seqs in (("train", train), ("val", val)):
+    for split, seqs in splits.items():
         if seqs:
             arrays.update({f"{split}_{k}": v for k, v in _pack(seqs, predictions, 0).items()})
     path = os.path.join(folder, "predictions.npz")

@@ -1,16 +1,17 @@
 """The refiner's PyTorch model rebuilt from an exported ONNX file alone (no training outputs).
 
-What torch.onnx (opset 17, TorchScript exporter) keeps of ``CentreFrame(GCNRefiner)``, read off
+What torch.onnx (opset 17, TorchScript exporter) keeps of ``WholeSequence(GCNRefiner)``, read off
 the shipped file: every parameter and BatchNorm statistic as an initializer named after the
 state_dict with the wrapper's ``refiner.`` prefix. BatchNorm is not folded (an Add sits between
 each convolution and its norm), so the learned state comes back exactly. The ``gather`` buffer,
 equal in every layer, is stored once and aliased to the other layers by Identity nodes;
 ``num_batches_tracked`` is dropped (eval mode never reads it).
 
-Hyper-parameters come from the file: channels and depth from the tensor shapes, the window and
-joint order from the metadata (checked against each other and the graph's input). Buffers that
-``models.py`` derives from the skeleton (``gather``, ``root_mask``) are not loaded but compared,
-so a change to the model code that the file does not match stops with the tensor's name.
+Hyper-parameters come from the file: channels and depth from the tensor shapes, the dilations,
+window and joint order from the metadata (checked against each other and the graph's inputs).
+Buffers that ``models.py`` derives from the skeleton (``gather``, ``root_mask``) are not loaded
+but compared, so a change to the model code that the file does not match stops with the
+tensor's name.
 """
 
 import re
@@ -43,7 +44,8 @@ def onnx_tensors(proto):
 
 
 def hyper_parameters(proto, tensors, path):
-    """channels, depth and joint order of the exported refiner; a DatasetError on any conflict."""
+    """channels, dilations and joint order of the exported refiner; a DatasetError on any
+    conflict."""
     meta = {p.key: p.value for p in proto.metadata_props}
     embedding = tensors.get(PREFIX + "joint_embedding")
     if embedding is None or embedding.ndim != 4:
@@ -52,19 +54,26 @@ def hyper_parameters(proto, tensors, path):
     depth = len(layers)
     if layers != {str(i) for i in range(depth)}:
         raise DatasetError(path, "layers", f"not numbered 0..n-1: {sorted(layers)}")
-    dims = [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
-    window = int(meta.get("window", dims[1]))
-    if window != 2 * depth + 1 or dims[1:] != [window, embedding.shape[3], 3]:
+    try:
+        dilations = tuple(int(d) for d in meta["dilations"].split(","))
+        window = int(meta["window"])
+    except (KeyError, ValueError) as exc:
+        raise DatasetError(path, "metadata", f"no readable dilations and window ({exc})") from exc
+    if len(dilations) != depth or window != 2 * sum(dilations) + 1:
         raise DatasetError(
             path,
             "window",
-            f"metadata window {meta.get('window')}, input {dims} and {depth} layers disagree "
-            "(a window is 2 * depth + 1 frames)",
+            f"metadata window {window}, dilations {dilations} and {depth} layers disagree "
+            "(a window is 2 * sum(dilations) + 1 frames, one dilation per layer)",
         )
+    names = [i.name for i in proto.graph.input]
+    dims = [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    if names != ["poses", "confidence"] or dims[2:] != [embedding.shape[2], 3]:
+        raise DatasetError(path, "inputs", f"{names} {dims}: not (B, T, 17, 3) poses + confidence")
     order = meta.get("joint_order", "")
     if order not in SKELETONS:
         raise DatasetError(path, "joint_order", f"{order!r} is not one of {', '.join(SKELETONS)}")
-    return int(embedding.shape[1]), depth, order
+    return int(embedding.shape[1]), dilations, order
 
 
 def rebuild(path):
@@ -75,9 +84,9 @@ def rebuild(path):
     """
     proto = onnx.load(str(path))
     tensors = onnx_tensors(proto)
-    channels, depth, order = hyper_parameters(proto, tensors, path)
+    channels, dilations, order = hyper_parameters(proto, tensors, path)
     parents, symmetric = SKELETONS[order]
-    model = GCNRefiner(parents, symmetric, channels=channels, depth=depth).eval()
+    model = GCNRefiner(parents, symmetric, channels=channels, dilations=dilations).eval()
     state = model.state_dict()
     unused = set(tensors) - {PREFIX + k for k in state}
     if unused:

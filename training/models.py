@@ -62,74 +62,113 @@ def adjacency(parents, symmetric):
 
 class STGraphConv(nn.Module):
     """One graph convolution with six neighbour classes, each with its own weights: the joint,
-    its neighbour toward the spine, its neighbours away from it, its symmetric joint, itself in
-    the next frame and itself in the previous frame.
+    its neighbour toward the spine, its neighbours away from it, its symmetric joint, itself
+    ``dilation`` frames later and itself ``dilation`` frames earlier.
 
-    Works on (B, C, T, J). The joint and its two temporal neighbours are a (3, 1) convolution
-    over frames (zero outside the window); the three spatial classes are gathered with fixed
-    (J, J) matrices and weighted by a 1x1 convolution."""
+    Works on (B, C, J, T) without padding: T frames in, T - 2 * dilation out. The joint and its
+    two temporal neighbours are a dilated (1, 3) convolution over frames; the three spatial
+    classes are gathered by one fixed (3J, J) matrix, whose output reads as 3C channels without a
+    transpose (channel 3c + k is class k of channel c), and weighted by a 1x1 convolution."""
 
-    def __init__(self, c_in, c_out, adj):
+    def __init__(self, c_in, c_out, adj, dilation=1):
         super().__init__()
-        self.temporal = nn.Conv2d(c_in, c_out, (3, 1), padding=(1, 0))
+        self.dilation = dilation
+        self.temporal = nn.Conv2d(c_in, c_out, (1, 3), dilation=(1, dilation))
         self.spatial = nn.Conv2d(3 * c_in, c_out, 1, bias=False)
-        joints = adj.shape[1]
-        # x @ gather == [up x | down x | symmetric x] along the joint axis
-        self.register_buffer("gather", torch.as_tensor(adj.transpose(2, 0, 1).reshape(joints, -1)))
+        classes, joints, _ = adj.shape
+        # gather @ x == [up x ; down x ; symmetric x] along the joint axis
+        self.register_buffer("gather", torch.as_tensor(adj.reshape(classes * joints, joints)))
 
     def forward(self, x):
-        b, c, t, j = x.shape
-        neighbours = torch.matmul(x, self.gather).reshape(b, c, t, j, 3)
-        neighbours = neighbours.permute(0, 4, 1, 2, 3).reshape(b, 3 * c, t, j)
+        d = self.dilation
+        centre = x[..., d:-d]
+        b, c, j, t = centre.shape
+        neighbours = torch.matmul(self.gather, centre).reshape(b, 3 * c, j, t)
         return self.temporal(x) + self.spatial(neighbours)
 
 
-class GCNRefiner(nn.Module):
-    """Residual refiner: poses over a window -> corrections. ``depth`` graph layers reach
-    ``depth`` frames each side, so a window of 2*depth+1 frames gives the centre frame
-    exactly the output it has inside a longer sequence."""
+CONFIDENCE_UNKNOWN = -1.0  # the confidence channel's value when the caller has none
 
-    def __init__(self, parents, symmetric, channels=64, depth=4, dropout=0.0):
+
+class GCNRefiner(nn.Module):
+    """Residual refiner: poses and per-joint confidence over frames -> corrected poses.
+
+    Dilated graph layers (no padding): ``pad = sum(dilations)`` frames each side are consumed,
+    so T + 2 * pad frames in give the T centre frames out, each exactly as a window of
+    ``2 * pad + 1`` frames centred on it would. The last layer starts at zero: an untrained
+    model returns its input."""
+
+    def __init__(self, parents, symmetric, channels=32, dilations=(1, 2, 4, 8), dropout=0.0):
         super().__init__()
         adj = adjacency(parents, symmetric)
         joints = len(parents)
-        self.depth = depth
-        self.joint_embedding = nn.Parameter(torch.zeros(1, channels, 1, joints))
+        self.dilations = tuple(int(d) for d in dilations)
+        self.joint_embedding = nn.Parameter(torch.zeros(1, channels, joints, 1))
         self.layers = nn.ModuleList(
-            [STGraphConv(3, channels, adj)]
-            + [STGraphConv(channels, channels, adj) for _ in range(depth - 1)]
+            [STGraphConv(4, channels, adj, self.dilations[0])]
+            + [STGraphConv(channels, channels, adj, d) for d in self.dilations[1:]]
         )
         # BatchNorm acts per node at inference (a fixed affine map), so windows stay exact.
-        self.norms = nn.ModuleList(nn.BatchNorm2d(channels) for _ in range(depth))
+        self.norms = nn.ModuleList(nn.BatchNorm2d(channels) for _ in self.dilations)
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         self.head = nn.Conv2d(channels, 3, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        root_mask = torch.ones(1, 1, 1, joints)
-        root_mask[..., 0] = 0.0
+        root_mask = torch.ones(1, 1, joints, 1)
+        root_mask[:, :, 0] = 0.0
         self.register_buffer("root_mask", root_mask)
 
     @property
-    def window(self):
-        return 2 * self.depth + 1
+    def pad(self):
+        return sum(self.dilations)
 
-    def forward(self, poses):
-        """(B, T, J, 3) root-relative metres -> (B, T, J, 3) refined, root at zero."""
-        x = poses.permute(0, 3, 1, 2)
+    @property
+    def window(self):
+        """The receptive field in frames."""
+        return 2 * self.pad + 1
+
+    def forward(self, poses, confidence):
+        """(B, T + 2*pad, J, 3) root-relative metres and (B, T + 2*pad, J) confidence (or
+        CONFIDENCE_UNKNOWN) -> (B, T, J, 3) refined centre frames, root at zero."""
+        # (B, C, J, T): frames last, so the temporal convolutions run along contiguous memory
+        x = torch.cat([poses.permute(0, 3, 2, 1), confidence.transpose(1, 2)[:, None]], dim=1)
         h = self.layers[0](x) + self.joint_embedding
         h = self.dropout(torch.relu(self.norms[0](h)))
         for layer, norm in zip(self.layers[1:], self.norms[1:], strict=True):
-            h = h + self.dropout(torch.relu(norm(layer(h))))
-        out = (x + self.head(h)) * self.root_mask
-        return out.permute(0, 2, 3, 1)
+            d = layer.dilation
+            h = h[..., d:-d] + self.dropout(torch.relu(norm(layer(h))))
+        p = self.pad
+        out = (x[:, :3, :, p:-p] + self.head(h)) * self.root_mask
+        return out.permute(0, 3, 2, 1)
 
 
-class CentreFrame(nn.Module):
-    """The shipped graph: (B, window, J, 3) -> (B, J, 3), the refined centre frame."""
+def edge_pad_frames(x, pad):
+    """Repeat the first and last frame ``pad`` times along axis 1 (a traceable op for ONNX)."""
+    reps = [1] * x.dim()
+    reps[1] = pad
+    return torch.cat([x[:, :1].repeat(*reps), x, x[:, -1:].repeat(*reps)], dim=1)
+
+
+class WholeSequence(nn.Module):
+    """The shipped graph: (B, T, J, 3) poses and (B, T, J) confidence -> (B, T, J, 3), any T.
+    The sequence is edge-padded by ``pad`` frames inside the graph, so frame t comes out as the
+    window of frames t - pad .. t + pad (clamped at the ends) gives it."""
 
     def __init__(self, refiner):
         super().__init__()
         self.refiner = refiner
 
-    def forward(self, windows):
-        return self.refiner(windows)[:, self.refiner.depth]
+    def forward(self, poses, confidence):
+        p = self.refiner.pad
+        return self.refiner(edge_pad_frames(poses, p), edge_pad_frames(confidence, p))
+
+
+class CentreFrame(nn.Module):
+    """The windowed form: (B, window, J, 3) and (B, window, J) -> (B, J, 3), the centre frame."""
+
+    def __init__(self, refiner):
+        super().__init__()
+        self.refiner = refiner
+
+    def forward(self, windows, confidence):
+        return self.refiner(windows, confidence)[:, 0]

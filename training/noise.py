@@ -65,3 +65,22 @@ def _hidden_run(pose2d, frames, j, parents, partner, rng):
     toward = rng.uniform(0.5, 1.0)
     base = (1 - toward) * pose2d[frames, j] + toward * pose2d[frames, parents[j]]
     return base + 10.0 * drift
+
+
+# ---------------------------------------------------------------- 3D input qualities
+# The refiner also sees inputs better than the lifter's, so that it learns to leave good poses
+# alone. A level is the RMS 3D displacement of a non-root joint, in metres.
+
+
+def white_3d(rng, n, rms, joints=17):
+    """(n, joints, 3) independent noise per frame and joint; the root gets none."""
+    out = rng.standard_normal((n, joints, 3)) * (rms / np.sqrt(3))
+    out[:, 0] = 0.0
+    return out.astype(np.float32)
+
+
+def drift_3d(rng, n, rms, width, joints=17):
+    """(n, joints, 3) smooth drift, correlated over about ``width`` frames; the root gets none."""
+    out = smooth_noise(rng, n, (joints, 3), int(width)) * (rms / np.sqrt(3))
+    out[:, 0] = 0.0
+    return out.astype(np.float32)

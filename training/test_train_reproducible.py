@@ -9,8 +9,9 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "blendmimic3d"
 
-SMALL = ["--limit", "4", "--lifter-epochs", "1", "--refiner-epochs", "1", "--draws", "1",
-         "--channels", "16", "--depth", "2"]  # fmt: skip
+SMALL = ["--limit", "6", "--lifter-epochs", "1", "--refiner-epochs", "1", "--draws", "1",
+         "--channels", "8", "--dilations", "1,2", "--virtual-cameras", "1",
+         "--chunks-per-epoch", "64"]  # fmt: skip
 
 
 def _train(out, seed):

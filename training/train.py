@@ -3,10 +3,12 @@
     .venv-train/bin/python -m training.train --seed 0 --out assets/
 
 Steps: (1) per fold of subjects, train a lifter on 2D with detector-like noise of visible
-joints; (2) feed it occlusion-dependent noisy 2D of the subjects it did not see, which gives
-realistic 3D predictions for every training and held-out sequence; (3) train the GCN refiner on
-(prediction, ground truth) pairs of the training actions; (4) evaluate on the held-out actions,
-export ONNX, write the model card and a cache of the predictions for ``benchmarks/``.
+joints (published cameras only); (2) feed it occlusion-dependent noisy 2D of the subjects it did
+not see, from the published and from virtual cameras, which gives realistic 3D predictions for
+every training and held-out sequence; (3) train the GCN refiner on a mix of input qualities
+(ground truth itself, white noise, smooth drifts, the lifter's predictions) against the ground
+truth, with the occlusion labels as its confidence input half of the time; (4) evaluate on the
+held-out actions, export ONNX (checkpointed every epoch) and a cache for ``benchmarks/``.
 """
 
 import argparse
@@ -21,7 +23,7 @@ import torch
 from blendmimic3d_addon.core.joints import PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D
 
 from . import data, export, noise
-from .models import GCNRefiner, Lifter
+from .models import CONFIDENCE_UNKNOWN, GCNRefiner, Lifter
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FLIP = np.arange(17)
@@ -35,11 +37,13 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(REPO / "assets"), help="folder for the .onnx and card")
     p.add_argument("--data", action="append", help="dataset root with S* folders (repeatable)")
     p.add_argument("--cache", default=str(REPO / "out" / "refiner"), help="predictions cache")
-    p.add_argument("--lifter-epochs", type=int, default=30)
-    p.add_argument("--refiner-epochs", type=int, default=10)
+    p.add_argument("--lifter-epochs", type=int, default=15)
+    p.add_argument("--refiner-epochs", type=int, default=12)
+    p.add_argument("--chunks-per-epoch", type=int, default=2000, help="refiner chunks per epoch")
     p.add_argument("--draws", type=int, default=2, help="noisy 2D draws per training sequence")
-    p.add_argument("--channels", type=int, default=64)
-    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--virtual-cameras", type=int, default=4, help="virtual views per training take")
+    p.add_argument("--channels", type=int, default=32)
+    p.add_argument("--dilations", default="1,2,4,8", help="temporal dilation of each graph layer")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is best on a busy CPU)")
     p.add_argument("--no-augment", action="store_true", help="mirror only: no turn or scale")
     p.add_argument("--bone-weight", type=float, default=0.5, help="bone-length loss weight")
@@ -136,84 +140,141 @@ def folds_of(sequences):
 
 # ---------------------------------------------------------------- refiner
 
+# Input qualities of a training chunk and their shares: the refiner must repair the lifter's
+# errors and leave good poses alone.
+QUALITIES = {"ground_truth": 0.20, "white": 0.20, "drift": 0.15, "lifter": 0.45}
+WHITE_RMS = (0.003, 0.035)  # metres
+DRIFT_RMS = (0.010, 0.070)
+DRIFT_WIDTH = (4, 30)  # frames
+LABELS_SHARE = 0.5  # chunks that see the occlusion labels; the others see CONFIDENCE_UNKNOWN
 
-def augment(x, y, rng):
+
+def augment(x, y, conf, rng):
     """The same mirror, turn about the camera's vertical axis (up to 25 degrees) and scale
-    (0.9-1.1) for prediction and ground truth: other views and body sizes."""
+    (0.9-1.1) for input and ground truth: other views and body sizes."""
     if rng.random() < 0.5:
-        x, y = flip_poses(x), flip_poses(y)
+        x, y, conf = flip_poses(x), flip_poses(y), conf[..., FLIP]
     angle = rng.uniform(-1, 1) * np.radians(25)
     c, s = np.cos(angle), np.sin(angle)
     turn = (rng.uniform(0.9, 1.1) * np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])).astype(np.float32)
-    return x @ turn.T, y @ turn.T
+    return x @ turn.T, y @ turn.T, conf
+
+
+def degrade(gt, lifted, quality, rng):
+    """The input of one chunk: ground truth degraded to ``quality``."""
+    n = len(gt)
+    if quality == "ground_truth":
+        return gt.copy()
+    if quality == "white":
+        return gt + noise.white_3d(rng, n, rng.uniform(*WHITE_RMS))
+    if quality == "drift":
+        width = rng.integers(*DRIFT_WIDTH)
+        return gt + noise.drift_3d(rng, n, rng.uniform(*DRIFT_RMS), width)
+    return lifted.copy()
+
+
+def training_chunks(train_sets, length, rng, aug=True):
+    """One epoch of (input, confidence, target) chunks of ``length`` frames, drawn afresh."""
+    names, shares = list(QUALITIES), np.array(list(QUALITIES.values()))
+    inputs, confs, targets = [], [], []
+    for draws, gt, visible in train_sets:
+        if len(gt) < length:
+            continue
+        for start in chunks(len(gt), length, rng):
+            sl = slice(start, start + length)
+            quality = names[rng.choice(len(names), p=shares)]
+            lifted = draws[rng.integers(len(draws))][sl]
+            x = degrade(gt[sl], lifted, quality, rng)
+            x -= x[:, :1]
+            conf = visible[sl].astype(np.float32)
+            if rng.random() >= LABELS_SHARE:
+                conf = np.full_like(conf, CONFIDENCE_UNKNOWN)
+            y = gt[sl]
+            if aug:
+                x, y, conf = augment(x, y, conf, rng)
+            inputs.append(x.astype(np.float32))
+            confs.append(conf)
+            targets.append(y.astype(np.float32))
+    return inputs, confs, targets
 
 
 PARENTS_T = torch.as_tensor(np.asarray(PARENTS_BM3D)[1:])
+LOSS_FLOOR = 0.01  # metres: inputs better than this count as this good
 
 
-def refiner_loss(out, gt, bone_weight, velocity_weight):
-    """MPJPE, plus bone-length error (bones keep their length) and velocity error (no jitter)."""
-    mpjpe = torch.linalg.norm(out - gt, dim=-1).mean()
+def refiner_loss(out, gt, x, bone_weight, velocity_weight):
+    """MPJPE, plus bone-length error (bones keep their length) and velocity error (no jitter),
+    per chunk relative to the input's own MPJPE (plus ``LOSS_FLOOR``): a millimetre added to a
+    perfect input weighs as much as ten taken off a poor one, so good inputs are left alone."""
+    mpjpe = torch.linalg.norm(out - gt, dim=-1).mean((1, 2))
     bones_out = torch.linalg.norm(out[..., 1:, :] - out[..., PARENTS_T, :], dim=-1)
     bones_gt = torch.linalg.norm(gt[..., 1:, :] - gt[..., PARENTS_T, :], dim=-1)
-    bone = (bones_out - bones_gt).abs().mean()
-    velocity = torch.linalg.norm(out.diff(dim=1) - gt.diff(dim=1), dim=-1).mean()
-    return mpjpe + bone_weight * bone + velocity_weight * velocity, mpjpe
+    bone = (bones_out - bones_gt).abs().mean((1, 2))
+    velocity = torch.linalg.norm(out.diff(dim=1) - gt.diff(dim=1), dim=-1).mean((1, 2))
+    scale = torch.linalg.norm(x - gt, dim=-1).mean((1, 2)) + LOSS_FLOOR
+    total = (mpjpe + bone_weight * bone + velocity_weight * velocity) / scale
+    return total.mean() * LOSS_FLOOR, mpjpe.mean()
 
 
-def train_refiner(model, pairs, epochs, rng, log, val=None, aug=True, bone=0.5, velocity=1.0):
+def train_refiner(model, train_sets, epochs, rng, log, checkpoint=None, val=None, args=None):
+    """Adam, exponential decay; ``checkpoint(model, epoch)`` after every epoch, so a run cut
+    short still leaves a usable model."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.85)
-    length, d = 64, model.depth
+    p = model.pad
+    length = 64 + 2 * p
     for epoch in range(epochs):
         model.train()
-        inputs, targets = [], []
-        for pred, gt in pairs:
-            if len(pred) < length:
-                continue
-            for start in chunks(len(pred), length, rng):
-                x, y = pred[start : start + length], gt[start : start + length]
-                if aug:
-                    x, y = augment(x, y, rng)
-                elif rng.random() < 0.5:
-                    x, y = flip_poses(x), flip_poses(y)
-                inputs.append(x)
-                targets.append(y)
-        order = rng.permutation(len(inputs))
+        inputs, confs, targets = training_chunks(train_sets, length, rng, not args.no_augment)
+        order = rng.permutation(len(inputs))[: args.chunks_per_epoch]
         total, t0 = 0.0, time.time()
         for i in range(0, len(order), 32):
             idx = order[i : i + 32]
             x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
+            c = torch.from_numpy(np.stack([confs[k] for k in idx]))
             y = torch.from_numpy(np.stack([targets[k] for k in idx]))
-            # only the frames whose whole window lies inside the chunk
-            loss, mpjpe = refiner_loss(model(x)[:, d:-d], y[:, d:-d], bone, velocity)
+            loss, mpjpe = refiner_loss(
+                model(x, c), y[:, p:-p], x[:, p:-p], args.bone_weight, args.velocity_weight
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += mpjpe.item() * len(idx)
         sched.step()
         msg = f"  refiner epoch {epoch + 1}/{epochs}: train {1000 * total / len(order):.1f} mm"
-        if val is not None:
-            msg += f", held-out {evaluate(model, val)['refined_mpjpe_mm']:.1f} mm"
+        if val:  # a third of the held-out sequences: a cheap progress check
+            m = evaluate(model, val[::3])
+            msg += (
+                f", held-out lifter {m['raw_mpjpe_mm']:.1f} -> {m['refined_mpjpe_mm']:.1f} mm "
+                f"(occluded {m['raw_occluded_mm']:.1f} -> {m['refined_occluded_mm']:.1f}), "
+                f"ground truth moved {m['gt_change_mm']:.2f} mm"
+            )
         log(f"{msg} ({time.time() - t0:.0f} s)")
+        if checkpoint is not None:
+            checkpoint(model.eval(), epoch + 1)
     return model.eval()
 
 
 @torch.no_grad()
-def refine_sequence(model, pred):
-    """Same result as sliding edge-padded windows: the graph reaches ``depth`` frames each side."""
+def refine_sequence(model, pred, confidence=None):
+    """The whole sequence in one pass, edge-padded: each frame as its clamped window gives it."""
     model.eval()
-    x = edge_pad(pred, model.depth)
-    return model(torch.from_numpy(x)[None])[0, model.depth : model.depth + len(pred)].numpy()
+    if confidence is None:
+        confidence = np.full(pred.shape[:2], CONFIDENCE_UNKNOWN, np.float32)
+    x = edge_pad(pred.astype(np.float32), model.pad)
+    c = edge_pad(confidence.astype(np.float32), model.pad)
+    return model(torch.from_numpy(x)[None], torch.from_numpy(c)[None])[0].numpy()
 
 
 def evaluate(model, val):
-    errs_raw, errs_ref, vis = [], [], []
+    """Held-out lifter predictions (without labels) and the ground truth itself as input."""
+    errs_raw, errs_ref, vis, moved = [], [], [], []
     for pred, gt, visible in val:
         errs_raw.append(np.linalg.norm(pred - gt, axis=-1)[:, 1:])
         errs_ref.append(np.linalg.norm(refine_sequence(model, pred) - gt, axis=-1)[:, 1:])
+        moved.append(np.linalg.norm(refine_sequence(model, gt) - gt, axis=-1)[:, 1:])
         vis.append(visible[:, 1:])
-    raw, ref, vis = (np.concatenate(a) for a in (errs_raw, errs_ref, vis))
+    raw, ref, vis, moved = (np.concatenate(a) for a in (errs_raw, errs_ref, vis, moved))
     return {
         "raw_mpjpe_mm": 1000 * raw.mean(),
         "refined_mpjpe_mm": 1000 * ref.mean(),
@@ -221,16 +282,18 @@ def evaluate(model, val):
         "refined_occluded_mm": 1000 * ref[~vis].mean(),
         "raw_visible_mm": 1000 * raw[vis].mean(),
         "refined_visible_mm": 1000 * ref[vis].mean(),
+        "gt_change_mm": 1000 * moved.mean(),
     }
 
 
 def lift_all(sequences, train, args, log):
-    """Out-of-fold lifter predictions: {name: [3D per noise draw]} (draws only for training)."""
+    """Out-of-fold lifter predictions: {name: [3D per noise draw]} (draws only for training).
+    The lifters learn from the published cameras only; virtual views are lifted as unseen."""
     rng = np.random.default_rng([args.seed, 1])
     train_names = {s.name for s in train}
     predictions = {}
     for k, fold in enumerate(folds_of(sequences)):
-        fit_on = [s for s in train if s.name not in fold]
+        fit_on = [s for s in train if s.name not in fold and s.kind == "published"]
         log(f"lifter {k + 1}: trained on {len(fit_on)} sequences, predicts {len(fold)}")
         lifter = train_lifter(fit_on, args.lifter_epochs, rng, log)
         for s in sequences:
@@ -285,15 +348,20 @@ def main(argv=None):
         print(f"[{time.time() - t_start:6.0f} s] {msg}", flush=True)
 
     roots = args.data or [str(REPO.parent / "shared" / "blendmimic3d")]
-    sequences = [s for root in roots for s in data.load_root(root)]
+    cam_rng = np.random.default_rng([args.seed, 3])
+    sequences = [s for root in roots for s in data.load_root(root, args.virtual_cameras, cam_rng)]
     if args.limit:
         sequences = sequences[:: max(1, len(sequences) // args.limit)][: args.limit]
-    train, val = data.split(sequences)
-    log(f"{len(sequences)} sequences from {roots}: {len(train)} train, {len(val)} held-out")
+    train, val, geometry = data.split(sequences)
+    log(
+        f"{len(sequences)} sequences from {roots}: {len(train)} train "
+        f"({sum(s.kind == 'virtual' for s in train)} from virtual cameras), {len(val)} held-out "
+        f"actions, {len(geometry)} held-out camera geometry"
+    )
 
     lifted_path = os.path.join(args.cache, "lifted.npz")
     tag = f"seed={args.seed} lifter_epochs={args.lifter_epochs} draws={args.draws} " + (
-        f"limit={args.limit} roots={roots}"
+        f"virtual={args.virtual_cameras} limit={args.limit} roots={roots}"
     )
     predictions = load_lifted(lifted_path, tag, sequences)
     if predictions is None:
@@ -301,38 +369,50 @@ def main(argv=None):
         save_lifted(lifted_path, tag, predictions)
     else:
         log(f"lifter predictions reused from {lifted_path} ({tag})")
+    export.save_cache(args.cache, {"train": train, "val": val, "geo": geometry}, predictions)
 
-    pairs = [(p, s.pose3d) for s in train for p in predictions[s.name]]
+    train_sets = [(predictions[s.name], s.pose3d, s.visible) for s in train]
     val_sets = [(predictions[s.name][0], s.pose3d, s.visible) for s in val]
     torch.manual_seed(args.seed)  # the refiner's start does not depend on the lifter stage
     rng = np.random.default_rng([args.seed, 2])
-    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, channels=args.channels, depth=args.depth)
-    log(f"refiner: {sum(p.numel() for p in model.parameters())} parameters, window {model.window}")
+    dilations = tuple(int(d) for d in args.dilations.split(","))
+    model = GCNRefiner(PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, args.channels, dilations)
+    log(
+        f"refiner: {sum(p.numel() for p in model.parameters())} parameters, "
+        f"receptive field {model.window} frames"
+    )
+    meta = {
+        "seed": args.seed,
+        "window": model.window,
+        "dilations": ",".join(map(str, dilations)),
+        "joint_order": "blendmimic3d",
+        "confidence_unknown": CONFIDENCE_UNKNOWN,
+        "train_sequences": len(train),
+        "heldout_actions": ",".join(data.VALIDATION_ACTIONS),
+        "virtual_cameras": args.virtual_cameras,
+        "lifter_epochs": args.lifter_epochs,
+        "refiner_epochs": args.refiner_epochs,
+        "chunks_per_epoch": args.chunks_per_epoch,
+        "augment": not args.no_augment,
+        "bone_weight": args.bone_weight,
+        "velocity_weight": args.velocity_weight,
+    }
+
+    def checkpoint(net, epoch):
+        torch.save(net.state_dict(), os.path.join(args.cache, "refiner.pt"))
+        path = os.path.join(args.cache, "refiner_gcn.onnx")
+        export.to_onnx(net, path, {**meta, "epochs_done": epoch})
+
     model = train_refiner(
-        model, pairs, args.refiner_epochs, rng, log, val_sets or None,
-        aug=not args.no_augment, bone=args.bone_weight, velocity=args.velocity_weight,
-    )  # fmt: skip
+        model, train_sets, args.refiner_epochs, rng, log, checkpoint, val_sets, args
+    )
     metrics = evaluate(model, val_sets) if val_sets else {}
     log("held-out: " + json.dumps({k: round(v, 1) for k, v in metrics.items()}))
 
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "refiner_gcn.onnx")
-    meta = {
-        "seed": args.seed,
-        "window": model.window,
-        "joint_order": "blendmimic3d",
-        "train_sequences": len(train),
-        "heldout_actions": ",".join(data.VALIDATION_ACTIONS),
-        "lifter_epochs": args.lifter_epochs,
-        "refiner_epochs": args.refiner_epochs,
-        "augment": not args.no_augment,
-        "bone_weight": args.bone_weight,
-        "velocity_weight": args.velocity_weight,
-        "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()}),
-    }
+    meta["heldout_metrics"] = json.dumps({k: round(v, 2) for k, v in metrics.items()})
     export.to_onnx(model, onnx_path, meta)
-    export.save_cache(args.cache, train, val, predictions)
-    torch.save(model.state_dict(), os.path.join(args.cache, "refiner.pt"))
     log(f"wrote {onnx_path} and {args.cache}; total {time.time() - t_start:.0f} s")
     return 0
 

@@ -12,6 +12,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 from ..core.errors import DatasetError
 from ..core.format.predictions import load_predictions, save_predictions_like
 from ..core.refine import runtime as rf
+from ..core.refine.confidence import load_confidence
 from . import preferences
 from .refine_job import (
     BESIDE,
@@ -110,13 +111,17 @@ class BM3D_OT_refine_predictions(bpy.types.Operator):
             elif settings.ground_truth == "SCENE":
                 ground_truth = scene_ground_truth(context.scene, context.evaluated_depsgraph_get(),
                                                   settings.gt_camera, len(poses))  # fmt: skip
+            confidence = None
+            if settings.confidence_path:  # optional per-joint (T, 17) labels or scores
+                path = bpy.path.abspath(settings.confidence_path)
+                confidence = load_confidence(path, len(poses))
             prefs = preferences.get(context)
             model = rf.Refiner(threads=prefs.refiner_threads if prefs else 0)
             wm.progress_begin(0, len(poses))
             _status(context, "Refining poses...")
             refined = model.refine(
                 poses, source[ORDER], progress=lambda done, _total: wm.progress_update(done),
-                path=source.get(SOURCE),
+                path=source.get(SOURCE), confidence=confidence,
             )  # fmt: skip
         except DatasetError as exc:
             self.report({"ERROR"}, str(exc))
@@ -204,6 +209,18 @@ class BM3D_PG_refine(bpy.types.PropertyGroup):
             ("DATASET", "Dataset", "A BlendMimic3D subject folder, action and camera"),
             ("SCENE", "Scene Person", "The primary person's active action, seen by a camera"),
         ],
+    )
+    confidence_path: bpy.props.StringProperty(
+        name="Confidence",
+        subtype="FILE_PATH",
+        description="Optional per-joint confidence .npy/.npz, (T,17) in [0,1] in the "
+        "predictions' joint order (1 visible, 0 occluded)",
+    )
+    confidence_path: bpy.props.StringProperty(
+        name="Confidence",
+        subtype="FILE_PATH",
+        description="Optional per-joint confidence .npy/.npz, (T,17) in [0,1] in the "
+        "predictions' joint order (1 visible, 0 occluded)",
     )
     gt_folder: bpy.props.StringProperty(name="Subject Folder", subtype="DIR_PATH")
     gt_action: bpy.props.StringProperty(name="Action")

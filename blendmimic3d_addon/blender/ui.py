@@ -435,6 +435,7 @@ class BM3D_PT_refiner(SubPanel, bpy.types.Panel):
             box.prop(settings, "gt_camera")
         elif settings.ground_truth == "SCENE":
             layout.prop(settings, "gt_camera")
+        layout.prop(settings, "confidence_path")
         row = layout.row(align=True)
         row.operator(refine_ops.BM3D_OT_refine_predictions.bl_idname, icon="MOD_SMOOTH")
         row.operator(refine_ops.BM3D_OT_export_refined.bl_idname, icon="EXPORT", text="Export")

@@ -24,6 +24,11 @@ def add_arguments(parser):
         help="joint order of IN (VideoPose3D, PoseFormerV2 and D3DP write h36m)",
     )
     parser.add_argument("--key", help="npz member or dict entry (S9/Walking/0) if IN holds several")
+    parser.add_argument(
+        "--confidence",
+        metavar="FILE",
+        help="per-joint confidence .npy/.npz, (T,17) in [0,1] in IN's joint order (1 visible)",
+    )
     parser.add_argument("--model", help="ONNX model (default: the bundled one)")
     parser.add_argument(
         "--threads", type=_threads, default=0, help="ONNX Runtime threads (0: auto)"
@@ -53,14 +58,20 @@ def run(args):
     check_output_file(args.out, suffix, args.input, args.in_place)
     # Frames an estimator left NaN are the refiner's to bridge; it says when too few remain.
     poses, layout = load_predictions(args.input, key=args.key, with_layout=True, allow_missing=True)
+    confidence = None
+    if args.confidence:
+        from ..core.refine.confidence import load_confidence
+
+        confidence = load_confidence(args.confidence, len(poses))
     refiner = Refiner(args.model, threads=args.threads)
-    refined = refiner.refine(poses, args.joint_order, path=args.input)
+    refined = refiner.refine(poses, args.joint_order, path=args.input, confidence=confidence)
     try:
         save_predictions_like(layout, refined, args.out)
     except OSError as exc:  # a folder changed under us since the check
         raise DatasetError(args.out, None, f"cannot write ({exc.strerror or exc})") from None
     before, after = smoothness(poses), smoothness(refined)
-    print(f"refined {len(poses)} frames (window {refiner.window}) -> {args.out}")
+    with_labels = " with confidence" if confidence is not None else ""
+    print(f"refined {len(poses)} frames{with_labels} (window {refiner.window}) -> {args.out}")
     print(
         f"jitter (mean acceleration): {before['jitter_mm']:.2f} -> {after['jitter_mm']:.2f} "
         "mm/frame^2"

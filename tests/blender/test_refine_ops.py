@@ -545,7 +545,7 @@ def test_refining_again_removes_the_old_skeleton_with_its_actions(clean_scene, g
 PANEL_SCRIPT = """
 import sys, traceback
 import bpy
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {helpers!r}]
 from windowed import Harness
 harness = Harness()
 seen, then = harness.seen, harness.then
@@ -595,8 +595,50 @@ def test_panel_draws_metrics_with_missing_frames(gappy, dataset, tmp_path):
     from windowed import run_windowed
 
     script = tmp_path / "ui_refiner.py"
-    script.write_text(PANEL_SCRIPT.format(tests=str(pathlib.Path(__file__).parents[1] / "helpers")))
+    tests = pathlib.Path(__file__).parent.parent  # conftest.py; the helpers beside it
+    script.write_text(PANEL_SCRIPT.format(tests=str(tests), helpers=str(tests / "helpers")))
     seen = run_windowed(str(script), gappy[0], dataset[0])
     assert seen["refine"] == [["FINISHED"], ["FINISHED"]]
     assert seen["errors"] == []
     assert seen["drawn"] == ["DATASET/True", "NONE/False"]
+
+
+def test_refine_with_a_confidence_file_uses_it(clean_scene, predictions, dataset, tmp_path):
+    """The panel's Confidence file (the dataset's labels, in the predictions' order) reaches
+    the model: the result is the runtime's with that confidence, not without."""
+    import bpy
+
+    path, h36m = predictions
+    _, _, visible = dataset
+    labels = convert_joint_order(visible[..., None], "blendmimic3d", "h36m")[..., 0]
+    conf_path = tmp_path / "labels.npy"
+    np.save(conf_path, labels.astype(np.float32))
+    _import(path)
+    clean_scene.bm3d_refine.confidence_path = str(conf_path)
+    assert bpy.ops.blendmimic3d.refine_predictions() == {"FINISHED"}
+    (refined,) = _skeletons("refined")
+    stored = np.array(refined["bm3d_pred_poses"]).reshape(-1, 17, 3)
+    model = rf.Refiner()
+    expected = model.refine(h36m[:, 0], "h36m", confidence=labels)
+    np.testing.assert_allclose(stored, expected, atol=1e-6)
+    assert not np.allclose(stored, model.refine(h36m[:, 0], "h36m"), atol=1e-5)
+
+
+def test_a_bad_confidence_file_reports_and_changes_nothing(clean_scene, predictions, tmp_path):
+    import bpy
+
+    path, _ = predictions
+    _import(path)
+    bpy.ops.blendmimic3d.refine_predictions()  # an earlier refinement stays as it was
+    settings = clean_scene.bm3d_refine
+    state = (sorted(o.name for o in bpy.data.objects), len(bpy.data.actions), settings.results)
+    bad = tmp_path / "scores.npy"
+    np.save(bad, np.ones((T - 1, 17), np.float32))
+    settings.confidence_path = str(bad)
+    with pytest.raises(RuntimeError, match=r"scores\.npy: confidence: expected \(T, 17\)"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    np.save(bad, np.full((T, 17), 3.0, np.float32))
+    with pytest.raises(RuntimeError, match=r"values must lie in \[0, 1\]"):
+        bpy.ops.blendmimic3d.refine_predictions()
+    after = (sorted(o.name for o in bpy.data.objects), len(bpy.data.actions), settings.results)
+    assert after == state and len(_skeletons("refined")) == 1

@@ -85,3 +85,59 @@ def test_python_dash_m_entry(tmp_path):
     result = run_module("refine", src, "--out", out, "--joint-order", "blendmimic3d")
     assert result.returncode == 0, result.stderr
     assert np.load(out)["poses"].shape == (20, 17, 3)
+
+
+def test_confidence_file_is_read_and_used(tmp_path, capsys):
+    """``--confidence``: a (T,17) .npy or a one-array .npz (also (T,1,17)); the output is the
+    runtime's with that confidence."""
+    src, out = tmp_path / "pred.npy", tmp_path / "refined.npy"
+    poses = _poses()
+    np.save(src, poses)
+    conf = np.ones((30, 17), np.float32)
+    conf[5:25, [3, 13]] = 0.0
+    expected = rf.Refiner().refine(poses, "h36m", confidence=conf)
+    np.save(tmp_path / "c.npy", conf)
+    np.savez(tmp_path / "c.npz", labels=conf[:, None])
+    for name in ("c.npy", "c.npz"):
+        args = ["refine", str(src), "--out", str(out), "--joint-order", "h36m"]
+        assert cli.main([*args, "--confidence", str(tmp_path / name)]) == 0
+        np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
+        assert "with confidence" in capsys.readouterr().out
+    assert not np.allclose(expected, rf.Refiner().refine(poses, "h36m"), atol=1e-5)
+
+
+def _confidence_error(tmp_path, capsys, name, write):
+    src, out = tmp_path / "pred.npy", tmp_path / "never.npy"
+    np.save(src, _poses())
+    path = tmp_path / name
+    write(path)
+    args = ["refine", str(src), "--out", str(out), "--joint-order", "h36m"]
+    assert cli.main([*args, "--confidence", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # nothing written on an error
+    return err
+
+
+def test_confidence_file_errors_are_one_line(tmp_path, capsys):
+    cases = [
+        ("short.npy", lambda p: np.save(p, np.ones((29, 17))), "short.npy: confidence: expected "
+         "(T, 17) per-joint confidence with T = 30 (the poses' frames), got shape (29, 17)"),
+        ("range.npy", lambda p: np.save(p, np.full((30, 17), 2.0)), "range.npy: confidence: "
+         "values must lie in [0, 1], found 2 to 2"),
+        ("two.npz", lambda p: np.savez(p, a=np.ones((30, 17)), b=np.ones((30, 17))),
+         "two.npz: choose the confidence array with a key (holds a, b)"),
+        ("c.txt", lambda p: p.write_text("1"), "c.txt: confidence must be a .npy or .npz file"),
+        ("nan.npy", lambda p: np.save(p, np.full((30, 17), np.nan)), "nan.npy: confidence: has "
+         "NaN or infinite values"),
+        ("pickle.npy", lambda p: np.save(p, np.array([{"a": 1}]), allow_pickle=True),
+         "pickle.npy: holds pickled objects"),
+    ]  # fmt: skip
+    for name, write, message in cases:
+        assert message in _confidence_error(tmp_path, capsys, name, write), name
+    missing = tmp_path / "absent.npy"
+    args = ["refine", "x", "--out", str(tmp_path / "o.npy"), "--joint-order", "h36m"]
+    np.save(tmp_path / "x.npy", _poses())
+    args[1] = str(tmp_path / "x.npy")
+    assert cli.main([*args, "--confidence", str(missing)]) == 2
+    assert "absent.npy: file is missing" in capsys.readouterr().err

@@ -1,9 +1,12 @@
 """Runtime of the bundled GCN pose refiner: onnxruntime and numpy only (no torch).
 
-The model refines root-relative camera-frame poses in metres, BlendMimic3D joint order, one
-window of frames at a time (the centre frame comes out). Sequences of any length are cut into
-edge-padded sliding windows and run in batches; the caller's joint order is converted in and out,
-and the caller's root trajectory is kept.
+The model refines root-relative camera-frame poses in metres, BlendMimic3D joint order, a whole
+sequence in one pass (dynamic length; the graph edge-pads the ends itself), with an optional
+per-joint confidence (1 visible, 0 occluded). Long takes run in chunks that overlap by the
+receptive field, so the result is the one-pass result in bounded memory. The caller's joint order
+is converted in and out, the caller's root trajectory is kept, and by default each bone keeps the
+input's own median length (the smallest move that does it), so a Human3.6M skeleton is not
+pulled toward Mixamo proportions.
 """
 
 import os
@@ -14,13 +17,18 @@ from numpy.typing import ArrayLike
 
 from ..errors import DatasetError
 from ..format.safe_open import open_regular
-from ..joints import JOINT_SETS, convert_joint_order
+from ..joints import JOINT_SETS, PARENTS_BM3D, convert_joint_order
 
 MODEL_NAME = "refiner_gcn.onnx"
 MODEL_JOINT_ORDER = "blendmimic3d"
 # Largest coordinate accepted (metres or millimetres): beyond it a value is corrupt, and past
 # float32's 3.4e38 it would turn whole windows of output into NaN.
 MAX_COORDINATE = 1e6
+MIN_FRAMES = 9  # fewer complete frames than this give the model too little to go on
+CHUNK_FRAMES = 4096  # frames refined per model call: bounds memory on long takes
+# Human3.6M's spine, thorax, neck/nose and head are not Mixamo's Spine1, Neck, Head and
+# HeadTop_End: in that order those joints start from the input, not from the model's output.
+OWN_SEMANTICS_H36M = (7, 8, 9, 10)
 
 
 def model_candidates() -> list[str]:
@@ -50,8 +58,20 @@ def sliding_windows(n_frames: int, window: int) -> np.ndarray:
     return np.clip(np.arange(n_frames)[:, None] + np.arange(-half, half + 1), 0, n_frames - 1)
 
 
+def chunk_bounds(n_frames: int, chunk: int, pad: int) -> list[tuple[int, int, int, int]]:
+    """[(lo, start, stop, hi)]: frames start..stop are refined from frames lo..hi, which hold
+    ``pad`` frames of context each side (fewer only at the sequence's own ends, where the model
+    edge-pads exactly as in one pass)."""
+    bounds = []
+    for start in range(0, n_frames, chunk):
+        stop = min(start + chunk, n_frames)
+        bounds.append((max(0, start - pad), start, stop, min(n_frames, stop + pad)))
+    return bounds
+
+
 class Refiner:
-    """The ONNX model in an onnxruntime session, with its window read off the model's input."""
+    """The ONNX model in an onnxruntime session; its receptive field and the confidence value
+    that means "unknown" are read off the model's metadata."""
 
     def __init__(self, model_path=None, threads=0):
         import onnxruntime  # here, so importing this module stays cheap
@@ -71,48 +91,137 @@ class Refiner:
             raise DatasetError(
                 self.model_path, None, f"cannot load the ONNX model ({exc})"
             ) from exc
-        model_input = self.session.get_inputs()[0]
-        self.input_name = model_input.name
-        self.window = int(model_input.shape[1])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.metadata = dict(meta)
+        names = [i.name for i in self.session.get_inputs()]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        if names != ["poses", "confidence"] or "window" not in self.metadata:
+            raise DatasetError(
+                self.model_path,
+                None,
+                f"not a whole-sequence refiner model (inputs {names}, expected poses and "
+                "confidence, with a window in its metadata)",
+            )
+        self.window = int(self.metadata["window"])
+        self.pad = self.window // 2
+        self.unknown = float(self.metadata.get("confidence_unknown", -1.0))
 
     def refine(
         self,
         poses: np.ndarray,
         joint_order: str = "blendmimic3d",
-        batch_size: int = 256,
+        batch_size: int = CHUNK_FRAMES,
         progress: Callable[[int, int], None] | None = None,
         path: str | None = None,
+        confidence: ArrayLike | None = None,
+        keep_proportions: bool = True,
     ) -> np.ndarray:
         """Refined copy of (T, 17, 3) poses in ``joint_order``; the root trajectory is kept.
 
-        Frames with NaN are left NaN and bridged from their neighbours for the others' windows.
-        ``progress(done, total)`` is called after each batch. ``path`` names the input in errors.
+        ``confidence``: optional (T, 17) in [0, 1] in the same joint order (occlusion labels, 1
+        visible, or a 2D detector's scores). Frames with NaN are left NaN and bridged from their
+        neighbours for the others. ``batch_size`` frames are refined per model call (the result
+        does not depend on it); ``progress(done, total)`` is called after each.
+        ``keep_proportions``: each bone keeps the input's median length (see
+        ``keep_bone_lengths``). ``path`` names the input in errors.
         """
-        poses = check_poses(poses, self.window, path)
+        poses = check_poses(poses, MIN_FRAMES, path)
         if joint_order not in JOINT_SETS:
             raise DatasetError(path, "joint_order", f"must be one of {', '.join(JOINT_SETS)}")
+        if confidence is not None:
+            confidence = check_confidence(confidence, len(poses), path)
         bad = missing_frames(poses)
         filled = fill_missing_frames(poses, bad)
         root = filled[:, :1]
-        local = convert_joint_order(filled - root, joint_order, MODEL_JOINT_ORDER).astype(
-            np.float32
-        )
-        windows = sliding_windows(len(local), self.window)
-        refined = np.empty_like(local)
-        for start in range(0, len(local), batch_size):
-            stop = min(start + batch_size, len(local))
-            feed = {self.input_name: local[windows[start:stop]]}
-            refined[start:stop] = self.session.run(None, feed)[0]
-            if progress is not None:
-                progress(stop, len(local))
-        out = convert_joint_order(refined, MODEL_JOINT_ORDER, joint_order) + root
+        local = convert_joint_order(filled - root, joint_order, MODEL_JOINT_ORDER)
+        if confidence is None:
+            conf = np.full(local.shape[:2], self.unknown, np.float32)
+        else:
+            conf = convert_joint_order(confidence[..., None], joint_order, MODEL_JOINT_ORDER)[
+                ..., 0
+            ]
+        refined = self._run(local.astype(np.float32), conf.astype(np.float32), batch_size, progress)
+        out = convert_joint_order(refined, MODEL_JOINT_ORDER, joint_order).astype(np.float64)
+        if keep_proportions:
+            own = OWN_SEMANTICS_H36M if joint_order == "h36m" else ()
+            out = keep_bone_lengths(out, filled - root, own)
+        out = out + root
         out[bad] = np.nan
         return out.astype(poses.dtype)
 
+    def _run(self, local, conf, chunk, progress):
+        refined = np.empty_like(local)
+        for lo, start, stop, hi in chunk_bounds(len(local), max(1, int(chunk)), self.pad):
+            feed = {"poses": local[None, lo:hi], "confidence": conf[None, lo:hi]}
+            refined[start:stop] = self.session.run(None, feed)[0][0, start - lo : stop - lo]
+            if progress is not None:
+                progress(stop, len(local))
+        return refined
 
-def check_poses(poses: ArrayLike, window: int, path: str | None = None) -> np.ndarray:
+
+def keep_bone_lengths(
+    refined: ArrayLike,
+    source: ArrayLike,
+    own_joints: Sequence[int] = (),
+    parents: ArrayLike = PARENTS_BM3D,
+    iterations: int = 20,
+) -> np.ndarray:
+    """``refined`` root-relative poses moved as little as it takes for each bone to have the
+    median length of that bone in ``source`` over the sequence (alternating projections onto
+    each bone's length: the error is shared by the bone's two joints, all of it to the child of
+    the root, which stays in place). The joints in ``own_joints`` start from ``source``'s
+    positions instead of the model's. Both joint orders share one tree."""
+    refined, source = np.asarray(refined, np.float64), np.asarray(source, np.float64)
+    # joint-major copy: each joint's (T, 3) track is contiguous, which the loop below walks
+    out = np.ascontiguousarray(refined.transpose(1, 0, 2))
+    for j in own_joints:
+        out[j] = source[:, j]
+    bones = [(j, int(parents[j])) for j in range(1, refined.shape[1])]
+    lengths = [np.median(np.sqrt(((source[:, j] - source[:, p]) ** 2).sum(-1))) for j, p in bones]
+    for _ in range(iterations):
+        for (j, p), length in zip(bones, lengths, strict=True):
+            bone = out[j] - out[p]
+            norm = np.sqrt((bone * bone).sum(-1, keepdims=True))
+            # a bone of no length has no direction to scale: its neighbours decide
+            fix = bone * ((norm - length) / np.where(norm > 1e-9, norm, np.inf))
+            if p == 0:  # the root stays at the origin
+                out[j] -= fix
+            else:
+                fix *= 0.5
+                out[j] -= fix
+                out[p] += fix
+    return out.transpose(1, 0, 2)
+
+
+def check_confidence(confidence: ArrayLike, n_frames: int, path: str | None = None) -> np.ndarray:
+    """(T, 17) finite confidence in [0, 1] matching the poses' T, or a DatasetError."""
+    confidence = np.asarray(confidence)
+    if confidence.shape != (n_frames, 17):
+        raise DatasetError(
+            path,
+            "confidence",
+            f"expected (T, 17) per-joint confidence with T = {n_frames} (the poses' frames), "
+            f"got shape {confidence.shape}",
+        )
+    if not (
+        np.issubdtype(confidence.dtype, np.floating)
+        or confidence.dtype == bool
+        or np.issubdtype(confidence.dtype, np.integer)
+    ):
+        raise DatasetError(path, "confidence", f"expected numbers, got dtype {confidence.dtype}")
+    confidence = confidence.astype(np.float32)
+    if not np.isfinite(confidence).all():
+        raise DatasetError(path, "confidence", "has NaN or infinite values")
+    if confidence.min() < 0 or confidence.max() > 1:
+        raise DatasetError(
+            path,
+            "confidence",
+            f"values must lie in [0, 1], found {confidence.min():g} to {confidence.max():g}",
+        )
+    return confidence
+
+
+def check_poses(
+    poses: ArrayLike, min_frames: int = MIN_FRAMES, path: str | None = None
+) -> np.ndarray:
     """(T, 17, 3) float poses with enough finite frames, or a DatasetError saying what is wrong."""
     poses = np.asarray(poses)
     if poses.ndim != 3 or poses.shape[1:] != (17, 3):
@@ -129,12 +238,12 @@ def check_poses(poses: ArrayLike, window: int, path: str | None = None) -> np.nd
             "computes in float32, where it would overflow",
         )
     finite = ~missing_frames(poses)
-    if finite.sum() < window:
+    if finite.sum() < min_frames:
         raise DatasetError(
             path,
             "poses",
             f"{int(finite.sum())} of {len(poses)} frames are complete (no NaN); the refiner "
-            f"needs at least {window}, its window",
+            f"needs at least {min_frames}",
         )
     return poses
 
