@@ -112,7 +112,7 @@ def _confidence_error(tmp_path, capsys, name, write):
     path = tmp_path / name
     write(path)
     args = ["refine", str(src), "--out", str(out), "--joint-order", "h36m"]
-    assert cli.main([*args, "--confidence", str(path)]) == 2
+    assert cli.main([*args, "--confidence", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert not out.exists()  # nothing written on an error
@@ -139,5 +139,5 @@ def test_confidence_file_errors_are_one_line(tmp_path, capsys):
     args = ["refine", "x", "--out", str(tmp_path / "o.npy"), "--joint-order", "h36m"]
     np.save(tmp_path / "x.npy", _poses())
     args[1] = str(tmp_path / "x.npy")
-    assert cli.main([*args, "--confidence", str(missing)]) == 2
+    assert cli.main([*args, "--confidence", str(missing)]) == 1
     assert "absent.npy: file is missing" in capsys.readouterr().err
