@@ -28,6 +28,7 @@ SUBCOMMANDS = {
         ".commands.generate",
         "generate many subjects from a recipe (seeded; --shard K/N for job arrays)",
     ),
+    "slurm": (".commands.slurm", "write (and submit) a SLURM job array for a recipe"),
     "demo": (
         ".commands.demo",
         "build the demo scene, export a small dataset with videos, validate it, print a summary",
