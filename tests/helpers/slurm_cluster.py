@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol")
+PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo")
 NODE = "bm3dnode"
 PACKAGES_HINT = (
     "install Debian's munge, slurmctld, slurmd and slurm-client "
-    "(apt-get install munge slurmctld slurmd slurm-client) as root"
+    "(python3 build.py slurm-packages, as root)"
 )
 
 
@@ -87,7 +87,7 @@ PartitionName=batch Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         return process
 
     def start(self):
-        missing = [d for d in DAEMONS if shutil.which(d) is None]
+        missing = [d for d in PROGRAMS if shutil.which(d) is None]
         if missing:
             pytest.skip(f"no SLURM here ({', '.join(missing)} missing): {PACKAGES_HINT}")
         if os.geteuid() != 0:
