@@ -20,6 +20,7 @@ _MODULE_NAMES = (
     "export_ops",
     "videos",
     "refine_ops",
+    "batch_ops",
 )
 
 _registered = []
