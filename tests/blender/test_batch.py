@@ -235,3 +235,32 @@ def test_the_command_names_a_recipe_mistake_with_key_and_line(tmp_path):
     assert process.returncode == 2
     assert f"error: {path}: cameras.heading (line 17): must be at least 0.0, got -6.0" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_blender_command_line_generates_the_same_subject(installed_blender, one_process, tmp_path):
+    """``blender -b -c blendmimic3d generate`` in a real Blender with the built zip installed,
+    beside the bpy module's run of the same recipe: both validate; the plans (records) agree."""
+    import json
+
+    prefix, env = installed_blender
+    recipe_path, reference = one_process
+    out = tmp_path / "blender"
+    result = subprocess.run(
+        [*prefix, "-c", "blendmimic3d", "generate", str(recipe_path), "--out", str(out),
+         "--subjects", "S2"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "generated 1 subject(s), skipped 0 complete" in result.stdout
+    finish = subprocess.run(
+        [*prefix, "-c", "blendmimic3d", "generate", str(recipe_path), "--out", str(out),
+         "--subjects", "S2", "--finish"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert finish.returncode == 0 and "validate: OK" in finish.stdout, finish.stderr[-2000:]
+    mine = json.loads((out / "scenes" / "S2.json").read_text())
+    theirs = json.loads((reference / "scenes" / "S2.json").read_text())
+    assert mine["plan"] == theirs["plan"]
+    assert sorted(mine["entry"]["actions"]) == sorted(theirs["entry"]["actions"])
+    files = _data_files(out / "dataset" / "S2")
+    assert files == _data_files(reference / "dataset" / "S2")
