@@ -160,7 +160,11 @@ class Generator:
 
     def steps(self):
         for index, name in enumerate(self.todo):
-            yield from self._subject(index, name)
+            try:
+                yield from self._subject(index, name)
+            except OSError as exc:  # a full disk, a folder made read-only: the subject is not done
+                reason = exc.strerror or str(exc)
+                raise DatasetError(exc.filename or self.out, f"{name}: writing", reason) from None
             self.done.append(name)
         with contextlib.suppress(OSError):  # only when empty: other processes may be at work
             os.rmdir(work.work_dir(self.out))

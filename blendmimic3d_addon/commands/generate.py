@@ -41,6 +41,10 @@ def run(args):
     recipe = recipe_core.read_recipe(args.recipe)
     names = recipe_core.select_subjects(recipe, args.subjects)
     out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        from ..core.errors import DatasetError
+
+        raise DatasetError(out, "--out", "is a file, not a folder")
     if args.finish:
         return _finish(out, names)
     shard = parse_shard(args.shard) if args.shard else None

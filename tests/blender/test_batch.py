@@ -228,6 +228,24 @@ def test_a_recipe_that_cannot_be_built_leaves_nothing(addon, tmp_path):
     assert not (out / ".work").exists() or not os.listdir(out / ".work")
 
 
+def test_an_output_that_cannot_be_written_is_named(addon, tmp_path):
+    from blendmimic3d_addon.core.batch import recipe as recipe_core
+
+    batch = _addon_module("blender.batch")
+    recipe = recipe_core.read_recipe(_recipe(tmp_path))
+    out = tmp_path / "out"
+    (out / "scenes").mkdir(parents=True)
+    (out / "scenes" / "S1.blend").mkdir()  # the scene cannot be put in its place
+    with pytest.raises(batch.DatasetError, match=r"S1: writing: Is a directory"):
+        batch.Generator(recipe, out, ["S1"]).run()
+    assert not (out / "dataset" / "S1").exists() and not (out / "scenes" / "S1.json").exists()
+    assert not os.listdir(out / ".work")
+    (tmp_path / "file").write_text("x")
+    process = _cli("generate", tmp_path / "tiny.toml", "--out", tmp_path / "file")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and "--out: is a file, not a folder" in err
+
+
 def test_the_command_names_a_recipe_mistake_with_key_and_line(tmp_path):
     path = _recipe(tmp_path, TINY.replace("heading = 6.0", "heading = -6.0"))
     process = _cli("generate", path, "--out", tmp_path / "out")
