@@ -8,7 +8,6 @@ panel, writing what it saw to a JSON file.
 
 import os
 import sys
-import traceback
 
 import bpy
 
@@ -83,31 +82,9 @@ def wait_for_run(polls=[0]):  # noqa: B006
     polls[0] += 1
     if bpy.ops.blendmimic3d.batch_generate.poll() or polls[0] > 300:
         seen["files_after_run"] = files()
-        bpy.types.VIEW3D_HT_header.append(draw_batch_panel)
-        for area in bpy.context.window_manager.windows[0].screen.areas:
-            area.tag_redraw()
-        then(panel_drawn, 1.0)
+        harness.draw_panel_then_finish("BM3D_PT_batch")
         return None
     return 0.5
-
-
-drawn = {"ok": 0, "errors": []}
-
-
-def draw_batch_panel(self, context):
-    """The Batch panel's own draw code, run in the 3D Viewport's header (always drawn)."""
-    try:
-        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_batch").draw(self, context)
-        drawn["ok"] += 1
-    except Exception:
-        drawn["errors"].append(traceback.format_exc())
-
-
-def panel_drawn():
-    bpy.types.VIEW3D_HT_header.remove(draw_batch_panel)
-    seen["panel_draws"] = drawn["ok"]
-    seen["panel_errors"] = drawn["errors"]
-    finish()
 
 
 then(build, 1.0)

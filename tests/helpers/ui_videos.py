@@ -7,7 +7,6 @@ draws the Videos panel, writing what it saw to a JSON file.
 
 import os
 import sys
-import traceback
 
 import bpy
 
@@ -92,31 +91,9 @@ def wait_for_videos(polls=[0]):  # noqa: B006  (a counter kept between timer cal
         seen["files_after_run"] = files()
         seen["settings_after_run"] = settings()
         bpy.context.scene.bm3d_videos.qa_video = True  # the panel then shows the QA legend
-        bpy.types.VIEW3D_HT_header.append(draw_videos_panel)
-        for area in bpy.context.window_manager.windows[0].screen.areas:
-            area.tag_redraw()
-        then(panel_drawn, 1.0)
+        harness.draw_panel_then_finish("BM3D_PT_videos")
         return None
     return 0.5
-
-
-drawn = {"ok": 0, "errors": []}
-
-
-def draw_videos_panel(self, context):
-    """The Videos panel's own draw code, run in the 3D Viewport's header (always drawn)."""
-    try:
-        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_videos").draw(self, context)
-        drawn["ok"] += 1
-    except Exception:
-        drawn["errors"].append(traceback.format_exc())
-
-
-def panel_drawn():
-    bpy.types.VIEW3D_HT_header.remove(draw_videos_panel)
-    seen["panel_draws"] = drawn["ok"]
-    seen["panel_errors"] = drawn["errors"]
-    finish()
 
 
 then(build, 1.0)

@@ -89,6 +89,31 @@ class Harness:
     def then(self, step, delay=0.2):
         self.bpy.app.timers.register(self.guarded(step), first_interval=delay)
 
+    def draw_panel_then_finish(self, panel_idname):
+        """Run the panel's own draw code in the 3D Viewport's header (always drawn) for a second,
+        keep how often it drew and its errors in ``seen["panel_draws"]``, ``["panel_errors"]``,
+        then finish."""
+        bpy = self.bpy
+        drawn = {"ok": 0, "errors": []}
+
+        def draw(header, context):
+            try:
+                bpy.types.Panel.bl_rna_get_subclass_py(panel_idname).draw(header, context)
+                drawn["ok"] += 1
+            except Exception:
+                drawn["errors"].append(traceback.format_exc())
+
+        def drawn_enough():
+            bpy.types.VIEW3D_HT_header.remove(draw)
+            self.seen["panel_draws"] = drawn["ok"]
+            self.seen["panel_errors"] = drawn["errors"]
+            self.finish()
+
+        bpy.types.VIEW3D_HT_header.append(draw)
+        for area in bpy.context.window_manager.windows[0].screen.areas:
+            area.tag_redraw()
+        self.then(drawn_enough, 1.0)
+
 
 def press_escape(window, area):
     """Esc pressed and released over the middle of ``area`` (what a user cancelling does)."""
