@@ -12,7 +12,7 @@ import sys
 import bpy
 
 sys.path.insert(0, __file__.rpartition("/")[0])
-from windowed import Harness, press_escape  # noqa: E402
+from windowed import Harness, files_under, press_escape, view3d_override  # noqa: E402
 
 harness = Harness()
 seen, finish, guarded, then = harness.seen, harness.finish, harness.guarded, harness.then
@@ -21,17 +21,8 @@ RECIPE, OUT = harness.args
 import conftest  # noqa: E402  (after the path is set)
 
 
-def context_override():
-    window = bpy.context.window_manager.windows[0]
-    area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
-    return bpy.context.temp_override(window=window, area=area)
-
-
 def files():
-    found = []
-    for root, dirs, names in os.walk(OUT):
-        found += [os.path.relpath(os.path.join(root, n), OUT) for n in dirs + names]
-    return sorted(found)
+    return files_under(OUT)
 
 
 def operator_class():
@@ -41,7 +32,7 @@ def operator_class():
 def build():
     seen["extension"] = next(conftest.addon.__wrapped__())
     seen["scene_before"] = bpy.context.window.scene.name if bpy.context.window else None
-    with context_override():
+    with view3d_override():
         seen["preview"] = list(bpy.ops.blendmimic3d.batch_preview(recipe=RECIPE, subject_index=1))
         seen["window_scene"] = bpy.context.window.scene.name
         seen["invoke"] = list(
@@ -69,7 +60,7 @@ def wait_for_export(polls=[0]):  # noqa: B006  (a counter kept between timer cal
 def after_escape():
     seen["files_after_escape"] = [f for f in files() if not f.startswith(".work")]
     seen["allowed_after_escape"] = bpy.ops.blendmimic3d.batch_generate.poll()
-    with context_override():
+    with view3d_override():
         seen["invoke_again"] = list(
             bpy.ops.blendmimic3d.batch_generate(
                 "INVOKE_DEFAULT", recipe=RECIPE, directory=OUT, subjects="S1"

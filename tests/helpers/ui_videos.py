@@ -11,7 +11,7 @@ import sys
 import bpy
 
 sys.path.insert(0, __file__.rpartition("/")[0])
-from windowed import Harness  # noqa: E402
+from windowed import Harness, files_under, view3d_override  # noqa: E402
 
 harness = Harness()
 seen, finish, guarded, then = harness.seen, harness.finish, harness.guarded, harness.then
@@ -21,18 +21,8 @@ import conftest  # noqa: E402  (after the path is set)
 from stand_in_people import add_person  # noqa: E402
 
 
-def context_override():
-    window = bpy.context.window_manager.windows[0]
-    area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
-    return bpy.context.temp_override(window=window, area=area)
-
-
 def files():
-    """Every file and folder under the dataset folder, hidden staging folders included."""
-    found = []
-    for root, dirs, names in os.walk(DATASET):
-        found += [os.path.relpath(os.path.join(root, n), DATASET) for n in dirs + names]
-    return sorted(found)
+    return files_under(DATASET)
 
 
 def settings():
@@ -47,7 +37,7 @@ def build():
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = 1, 400  # long enough for Esc to land mid-render
     add_person(scene, 0, location=(2.0, 5.0, 0.0), walk=(1.0, 0.0))
-    with context_override():
+    with view3d_override():
         bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=False)
         seen["before"] = settings()
         seen["files_before"] = files()
@@ -76,7 +66,7 @@ def after_escape():
     action = bpy.data.objects["StandIn_0"].animation_data.action
     action.use_frame_range = True
     action.frame_start, action.frame_end = 1, 3
-    with context_override():
+    with view3d_override():
         seen["invoke_short"] = list(
             bpy.ops.blendmimic3d.render_videos(
                 "INVOKE_DEFAULT", directory=DATASET, scale=10, overwrite=True

@@ -115,6 +115,23 @@ class Harness:
         self.then(drawn_enough, 1.0)
 
 
+def view3d_override():
+    """Context of the first window's 3D Viewport, as a click on the sidebar's buttons has."""
+    import bpy
+
+    window = bpy.context.window_manager.windows[0]
+    area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
+    return bpy.context.temp_override(window=window, area=area)
+
+
+def files_under(folder):
+    """Every file and folder under ``folder`` (relative paths), hidden staging folders included."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        found += [os.path.relpath(os.path.join(root, n), folder) for n in dirs + names]
+    return sorted(found)
+
+
 def press_escape(window, area):
     """Esc pressed and released over the middle of ``area`` (what a user cancelling does)."""
     x, y = area.x + area.width // 2, area.y + area.height // 2
