@@ -37,23 +37,42 @@ AROUND_RADII = (1.0, 2.0)  # extra occluders stand this far (m) from their perso
 
 
 def build_subject(scene, recipe, plan):
-    """Build ``plan``'s people, layout, cameras and occluders into ``scene`` (expected empty)."""
-    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0],
-                                   collection=scene.collection):  # fmt: skip
-        context = bpy.context
-        arms = [_add_person(context, recipe, person) for person in plan.people]
-        _set_rate_and_length(scene, recipe)
-        for arm, person in zip(arms, plan.people, strict=True):
-            action = bpy.data.actions.get(person.action) if person.action else None
-            people.set_take(arm, action or people.take(arm)[0], person.start_offset)
-        people.fit_frame_range(scene)
-        _lay_out(scene, recipe, plan, arms)
-        _rig(scene, recipe, plan)
-        result = bpy.ops.blendmimic3d.apply_scenario(scenario=plan.scenario)
-        if result != {"FINISHED"}:
-            raise DatasetError(None, f"{plan.name}: scenario", f"{plan.scenario} did not apply")
-        _extra_occluders(scene, plan, arms)
-        scene.frame_set(scene.frame_start)
+    """Build ``plan``'s people, layout, cameras and occluders into ``scene`` (expected empty).
+
+    ``scene`` becomes the window's scene where there is a window (the FBX importer works on the
+    window's view layer); without one, the building runs in a context override of ``scene``,
+    in which the FBX importer cannot work, so FBX characters then need ``scene`` to be the
+    context's own (as ``generate`` has it)."""
+    context = bpy.context
+    if scene == context.scene:
+        return _build(context, recipe, plan)
+    if context.window is not None:
+        context.window.scene = scene
+        return _build(bpy.context, recipe, plan)
+    if any(recipe.characters[p.character].kind != "mannequin" for p in plan.people):
+        raise DatasetError(recipe.path, f"{plan.name}: characters", "FBX characters are built "
+                           "in a Blender window or by generate, not into another scene of a "
+                           "windowless Blender")  # fmt: skip
+    with context.temp_override(scene=scene, view_layer=scene.view_layers[0],
+                               collection=scene.collection):  # fmt: skip
+        return _build(bpy.context, recipe, plan)
+
+
+def _build(context, recipe, plan):
+    scene = context.scene
+    arms = [_add_person(context, recipe, person) for person in plan.people]
+    _set_rate_and_length(scene, recipe)
+    for arm, person in zip(arms, plan.people, strict=True):
+        action = bpy.data.actions.get(person.action) if person.action else None
+        people.set_take(arm, action or people.take(arm)[0], person.start_offset)
+    people.fit_frame_range(scene)
+    _lay_out(scene, recipe, plan, arms)
+    _rig(scene, recipe, plan)
+    result = bpy.ops.blendmimic3d.apply_scenario(scenario=plan.scenario)
+    if result != {"FINISHED"}:
+        raise DatasetError(None, f"{plan.name}: scenario", f"{plan.scenario} did not apply")
+    _extra_occluders(scene, plan, arms)
+    scene.frame_set(scene.frame_start)
     return arms
 
 
@@ -61,11 +80,12 @@ def _add_person(context, recipe, person):
     character = recipe.characters[person.character]
     if character.kind == "mannequin":
         return mannequin.add_mannequin(context, person.action, (0.0, 0.0, 0.0))
+    path = character.paths[person.variant]
     before = set(scene_model.people(context.scene))
-    mixamo_import.import_file(context, character.path)
+    mixamo_import.import_file(context, path)
     added = [arm for arm in scene_model.people(context.scene) if arm not in before]
     if len(added) != 1:
-        raise DatasetError(character.path, None, "imported no character (is it skinned?)")
+        raise DatasetError(path, None, "imported no character (is it skinned?)")
     return added[0]
 
 

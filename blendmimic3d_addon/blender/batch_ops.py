@@ -70,6 +70,7 @@ class BM3D_OT_batch_preview(bpy.types.Operator):
 
     def execute(self, context):
         before = datablock_snapshot()
+        shown = context.window.scene if context.window is not None else None
         try:
             recipe = _read(self.recipe)
             if self.subject_index >= len(recipe.subjects):
@@ -79,13 +80,13 @@ class BM3D_OT_batch_preview(bpy.types.Operator):
             name = recipe.subjects[self.subject_index]
             plan = plan_core.draw_plan(recipe, name)
             scene = bpy.data.scenes.new(f"Preview {name}")
-            batch.build_subject(scene, recipe, plan)
+            batch.build_subject(scene, recipe, plan)  # shown in the window, where there is one
         except DatasetError as exc:
+            if shown is not None:
+                context.window.scene = shown
             remove_datablocks(datablocks_since(before))  # the half-built scene and all it made
             self.report({"ERROR"}, exc.message)
             return {"CANCELLED"}
-        if context.window is not None:
-            context.window.scene = scene
         people = len(scene_model.people(scene))
         takes = ", ".join(plan.takes) or "its own animation"
         self.report({"INFO"}, f"{scene.name}: {people} people ({plan.layout.lower()}), "

@@ -100,7 +100,7 @@ def test_character_mistakes_name_the_array_item():
     text = BASE + '\n[[characters]]\nkind = "mannequin"\n\n[[characters]]\nkind = "fbx"\n'
     text += 'path = "nowhere/beta.fbx"\n'
     message = _error(text)
-    assert f"characters.1.path (line {_line_of(text, 'nowhere')}): no such file" in message
+    assert f"characters.1.path (line {_line_of(text, 'nowhere')}): no such file or" in message
     text = BASE + '\n[[characters]]\nactions = ["Walk", "Dance"]\n'
     assert f"characters.0.actions (line {_line_of(text, 'Dance')}): 'Dance'" in _error(text)
 
@@ -135,7 +135,24 @@ def test_fbx_paths_are_relative_to_the_recipe(tmp_path):
     path = tmp_path / "r.toml"
     path.write_text(BASE + '\n[[characters]]\nkind = "fbx"\npath = "chars/a.fbx"\n')
     r = recipe.read_recipe(path)
-    assert r.characters[0].path == os.path.join(tmp_path, "chars", "a.fbx")
+    assert r.characters[0].paths == (os.path.join(tmp_path, "chars", "a.fbx"),)
+
+
+def test_an_fbx_folder_is_a_pool_of_characters(tmp_path):
+    (tmp_path / "chars").mkdir()
+    for name in ("b.fbx", "a.FBX", "notes.txt"):
+        (tmp_path / "chars" / name).write_bytes(b"x")
+    path = tmp_path / "r.toml"
+    path.write_text(BASE.replace("count = 4", "count = 30") + '[[characters]]\nkind = "fbx"\n'
+                    'path = "chars"\n')  # fmt: skip
+    r = recipe.read_recipe(path)
+    assert r.characters[0].paths == tuple(str(tmp_path / "chars" / n) for n in ("a.FBX", "b.fbx"))
+    variants = {p.variant for name in r.subjects for p in plan.draw_plan(r, name).people}
+    assert variants == {0, 1}
+    (tmp_path / "empty").mkdir()
+    path.write_text(BASE + '[[characters]]\nkind = "fbx"\npath = "empty"\n')
+    with pytest.raises(DatasetError, match=r"characters.0.path \(line 15\): no .fbx file"):
+        recipe.read_recipe(path)
 
 
 def test_a_plan_depends_on_seed_and_name_alone():

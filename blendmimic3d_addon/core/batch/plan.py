@@ -16,6 +16,7 @@ class PersonPlan:
     character: int  # index into recipe.characters
     action: str | None  # mannequin: its take; fbx: None (the file's own animation)
     start_offset: int
+    variant: int = 0  # fbx: which of the character's files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +79,8 @@ def draw_plan(recipe, name):
         character = recipe.characters[pick]
         offset = 0 if index == 0 else _span(rng, recipe.start_offset, True)
         if character.kind != "mannequin":
-            people.append(PersonPlan(pick, None, offset))
+            variant = int(rng.integers(len(character.paths)))
+            people.append(PersonPlan(pick, None, offset, variant))
             continue
         pool = list(character.actions)
         if index == 0:

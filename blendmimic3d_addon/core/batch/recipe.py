@@ -33,7 +33,7 @@ _RANGE_SPEC = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*-\s*([A-Za-z0-9_-]+)\s*$")
 @dataclasses.dataclass(frozen=True)
 class Character:
     kind: str  # "mannequin" or "fbx"
-    path: str | None  # fbx: absolute path of the character's FBX (skin and its animation)
+    paths: tuple  # fbx: absolute paths of the character FBX files (skin and animation) drawn from
     actions: tuple  # mannequin: the actions it may play; fbx: () (its own animation)
     weight: float
 
@@ -327,7 +327,7 @@ def _subjects(r):
 def _characters(r, folder):
     items = r.get("characters", None)
     if items is None:
-        return (Character("mannequin", None, MANNEQUIN_ACTIONS, 1.0),)
+        return (Character("mannequin", (), MANNEQUIN_ACTIONS, 1.0),)
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
         r.fail("characters", "must be one or more [[characters]] tables")
     out = []
@@ -343,20 +343,31 @@ def _characters(r, folder):
             if "path" in item:
                 r.fail(f"{key}.path", 'the mannequin is bundled: a path is for kind = "fbx"')
             actions = r.choices(f"{key}.actions", MANNEQUIN_ACTIONS, list(MANNEQUIN_ACTIONS))
-            out.append(Character(kind, None, actions, weight))
+            out.append(Character(kind, (), actions, weight))
             continue
         if "actions" in item:
             r.fail(f"{key}.actions", "an FBX character plays the animation in its own file")
-        value = r.get(f"{key}.path")
-        if not isinstance(value, str) or not value:
-            r.fail(f"{key}.path", "must be the path of a Mixamo FBX file (character with skin)")
-        path = os.path.normpath(os.path.join(folder, value))
-        if not os.path.isfile(path):
-            r.fail(f"{key}.path", f"no such file: {path}")
-        out.append(Character(kind, path, (), weight))
+        out.append(Character(kind, _fbx_paths(r, f"{key}.path", folder), (), weight))
     if sum(c.weight for c in out) <= 0:
         r.fail("characters", "every weight is 0: no character can be drawn")
     return tuple(out)
+
+
+def _fbx_paths(r, key, folder):
+    """A Mixamo FBX file, or a folder: every .fbx file in it (sorted), one drawn per person."""
+    value = r.get(key)
+    if not isinstance(value, str) or not value:
+        r.fail(key, "must be the path of a Mixamo FBX file (a character with skin) or a folder")
+    path = os.path.normpath(os.path.join(folder, value))
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if n.lower().endswith(".fbx"))
+        paths = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+        if not paths:
+            r.fail(key, f"no .fbx file in the folder {path}")
+        return tuple(paths)
+    if not os.path.isfile(path):
+        r.fail(key, f"no such file or folder: {path}")
+    return (path,)
 
 
 def select_subjects(recipe, spec):
