@@ -6,6 +6,7 @@ python3 build.py package                         build dist/blendmimic3d-<versio
 python3 build.py test [--blender V | --executable PATH | --debian] [-- PYTEST ARGS]
 python3 build.py demo [--out DIR]                the main job: install check + demo dataset
 python3 build.py debian-blender                  a real Blender 4.3 executable (Debian, chroot)
+python3 build.py slurm-packages                  munge + SLURM for the single-node cluster tests
 python3 build.py screenshot                      PNG of the sidebar tab in a real Blender window
 python3 build.py train                           train the GCN refiner and export the ONNX model
 python3 build.py bench                           run the benchmarks
@@ -283,6 +284,24 @@ exec unshare --mount --propagation private sh -c '
 """
 
 
+# --- SLURM for the job-array tests ---------------------------------------------------------------
+
+# The tests start their own munged, slurmctld and slurmd (tests/helpers/slurm_cluster.py), with
+# private configuration, keys and ports; only the programs come from the system.
+SLURM_PACKAGES = ["munge", "slurmctld", "slurmd", "slurm-client"]
+SLURM_PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo"]
+
+
+def slurm_packages():
+    """Debian's munge and SLURM daemons and clients (apt, as root); the packages' own services
+    are not needed by the tests."""
+    if all(shutil.which(p) for p in SLURM_PROGRAMS):
+        print("SLURM and munge are installed")
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *SLURM_PACKAGES], env=env)
+
+
 # --- test --------------------------------------------------------------------------------------
 
 
@@ -385,6 +404,7 @@ def main(argv=None):
     p = sub.add_parser("demo", help="the main job")
     p.add_argument("--out", default=str(REPO / "out" / "demo"))
     sub.add_parser("debian-blender", help="make Debian's Blender executable and print its wrapper")
+    sub.add_parser("slurm-packages", help="install munge and SLURM (apt) for the job-array tests")
     p = sub.add_parser("screenshot", help="PNG of the sidebar tab in a real Blender window")
     p.add_argument("--executable")
     p.add_argument("--out", default=str(REPO / "docs" / "sidebar.png"))
@@ -406,6 +426,8 @@ def main(argv=None):
         demo(args)
     elif args.command == "debian-blender":
         debian_blender()
+    elif args.command == "slurm-packages":
+        slurm_packages()
     elif args.command == "screenshot":
         screenshot(args)
     elif args.command == "train":

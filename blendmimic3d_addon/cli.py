@@ -32,6 +32,11 @@ SUBCOMMANDS = {
     "export": (".commands.export", "export a dataset from a .blend scene (needs Blender)"),
     "merge": (".commands.merge", "merge the shards of a sharded export into one dataset"),
     "refine": (".commands.refine", "refine 3D pose predictions with the bundled GCN (ONNX)"),
+    "generate": (
+        ".commands.generate",
+        "generate many subjects from a recipe (seeded; --shard K/N for job arrays)",
+    ),
+    "slurm": (".commands.slurm", "write (and submit) a SLURM job array for a recipe"),
     "demo": (
         ".commands.demo",
         "build the demo scene, export a small dataset with videos, validate it, print a summary",

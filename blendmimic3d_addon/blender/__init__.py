@@ -22,6 +22,7 @@ _MODULE_NAMES = (
     "coco_ops",
     "refine_ops",
     "occlusion_ops",
+    "batch_ops",
     "ui",
 )
 

@@ -15,6 +15,7 @@ from ..core.joints import JOINT_SETS
 from ..core.occlusion import budget as budget_core
 from ..core.occlusion.labels import LABEL_NAMES, N_TYPES, OcclusionType
 from . import (
+    batch_ops,
     camera_ops,
     coco_ops,
     export_choices,
@@ -489,6 +490,26 @@ def draw_overlay_popover(self, context):
         row.prop(settings, "camera", text="")
 
 
+class BM3D_PT_batch(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_batch"
+    bl_label = "Batch"
+    bl_order = 70
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.bm3d_batch
+        layout.prop(props, "recipe")
+        row = layout.row(align=True)
+        row.prop(props, "subject_index")
+        op = row.operator(batch_ops.BM3D_OT_batch_preview.bl_idname, icon="HIDE_OFF")
+        pass_settings(op, props, ("recipe", "subject_index"))
+        layout.prop(props, "directory")
+        layout.prop(props, "subjects")
+        op = layout.operator(batch_ops.BM3D_OT_batch_generate.bl_idname, icon="RENDER_ANIMATION")
+        pass_settings(op, props, ("recipe", "directory", "subjects"))
+
+
 CLASSES = (
     BM3D_PT_main,
     BM3D_PT_characters,
@@ -501,6 +522,7 @@ CLASSES = (
     BM3D_PT_coco,
     BM3D_PT_videos,
     BM3D_PT_refiner,
+    BM3D_PT_batch,
 )
 _register_classes, _unregister_classes = classes_and_scene_settings(CLASSES)
 

@@ -69,6 +69,7 @@ def encode_mp4(paths, out_path, fps, fps_base=1.0):
         render.ffmpeg.constant_rate_factor = "HIGH"
         render.ffmpeg.audio_codec = "NONE"
         render.use_file_extension = False
+        render.use_stamp_date = False  # no wall-clock date in the file: a rerun gives equal bytes
         render.filepath = out_path
         bpy.ops.render.render(animation=True, scene=scene.name)
     finally:

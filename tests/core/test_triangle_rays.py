@@ -7,6 +7,7 @@ import pytest
 from blendmimic3d_addon.core.occlusion.classify import NO_HIT, OBJECT_HIT
 from blendmimic3d_addon.core.occlusion.triangle_rays import (
     CHUNK,
+    GROW,
     TriangleChunks,
     all_hits,
     chunk_order,
@@ -218,6 +219,10 @@ def test_boxes_hold_their_triangles_and_their_children():
         corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
         leaves = levels[-1][frame]
         assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
+        # Each leaf is the tightest around its triangles, grown by GROW (single precision).
+        single = corners.astype(np.float32)
+        np.testing.assert_array_equal(leaves[:3].T, single.min(axis=1) - np.float32(GROW))
+        np.testing.assert_array_equal(leaves[3:].T, single.max(axis=1) + np.float32(GROW))
         for parent, child in zip(levels[:-1], levels[1:], strict=True):
             below = child[frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
             assert (parent[frame, :3, None, :] <= below[:3]).all()

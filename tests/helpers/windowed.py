@@ -89,6 +89,48 @@ class Harness:
     def then(self, step, delay=0.2):
         self.bpy.app.timers.register(self.guarded(step), first_interval=delay)
 
+    def draw_panel_then_finish(self, panel_idname):
+        """Run the panel's own draw code in the 3D Viewport's header (always drawn) for a second,
+        keep how often it drew and its errors in ``seen["panel_draws"]``, ``["panel_errors"]``,
+        then finish."""
+        bpy = self.bpy
+        drawn = {"ok": 0, "errors": []}
+
+        def draw(header, context):
+            try:
+                bpy.types.Panel.bl_rna_get_subclass_py(panel_idname).draw(header, context)
+                drawn["ok"] += 1
+            except Exception:
+                drawn["errors"].append(traceback.format_exc())
+
+        def drawn_enough():
+            bpy.types.VIEW3D_HT_header.remove(draw)
+            self.seen["panel_draws"] = drawn["ok"]
+            self.seen["panel_errors"] = drawn["errors"]
+            self.finish()
+
+        bpy.types.VIEW3D_HT_header.append(draw)
+        for area in bpy.context.window_manager.windows[0].screen.areas:
+            area.tag_redraw()
+        self.then(drawn_enough, 1.0)
+
+
+def view3d_override():
+    """Context of the first window's 3D Viewport, as a click on the sidebar's buttons has."""
+    import bpy
+
+    window = bpy.context.window_manager.windows[0]
+    area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
+    return bpy.context.temp_override(window=window, area=area)
+
+
+def files_under(folder):
+    """Every file and folder under ``folder`` (relative paths), hidden staging folders included."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        found += [os.path.relpath(os.path.join(root, n), folder) for n in dirs + names]
+    return sorted(found)
+
 
 def press_escape(window, area):
     """Esc pressed and released over the middle of ``area`` (what a user cancelling does)."""

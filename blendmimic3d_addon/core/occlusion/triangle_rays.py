@@ -121,37 +121,27 @@ class TriangleChunks:
         self.empty = count == 0
 
     def _refit_columns(self, corners):
-        """The distinct vertices of each chunk as ragged columns: chunks sorted by how many they
-        have, column w lists the w-th vertex of the chunks that have more than w. A box is then
-        the running minimum and maximum over the columns, each a dense gather of a prefix."""
+        """The distinct vertices of each chunk, chunk after chunk in leaf order (``_refs``), and
+        where each chunk's run starts (``_starts``): a leaf box is then one minimum and one
+        maximum ``reduceat`` over a frame's gathered vertices."""
         corners = np.sort(corners, axis=1)
-        repeated = np.zeros(corners.shape, dtype=bool)
-        repeated[:, 1:] = corners[:, 1:] == corners[:, :-1]
-        counts = corners.shape[1] - repeated.sum(axis=1)
-        corners[repeated] = np.iinfo(np.int64).max
-        corners.sort(axis=1)  # each chunk's distinct vertices first
-        by_count = np.argsort(-counts, kind="stable")
-        corners, counts = corners[by_count], counts[by_count]
-        self._columns = [
-            np.ascontiguousarray(corners[: int((counts > w).sum()), w])
-            for w in range(int(counts.max(initial=0)))
-        ]
-        self._unsort = np.argsort(by_count)
+        distinct = np.ones(corners.shape, dtype=bool)
+        distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
+        self._refs = np.ascontiguousarray(corners[distinct])
+        counts = distinct.sum(axis=1)
+        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
 
     def boxes(self, planar: np.ndarray) -> list[np.ndarray]:
         """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (F,6,n) array
         per level (rows low x, y, z, high x, y, z), coarsest first."""
-        low = _take(planar, self._columns[0], axis=2)
-        high = low.copy()
-        for column in self._columns[1:]:
-            point = _take(planar, column, axis=2)
-            width = len(column)
-            np.minimum(low[..., :width], point, out=low[..., :width])
-            np.maximum(high[..., :width], point, out=high[..., :width])
         frames = len(planar)
         leaves = np.empty((frames, 6, self.sizes[0]), dtype=np.float32)
-        np.subtract(_take(low, self._unsort, axis=2), GROW, out=leaves[:, :3])
-        np.add(_take(high, self._unsort, axis=2), GROW, out=leaves[:, 3:])
+        for frame in range(frames):  # one frame's rows stay in the core's cache
+            points = _take(planar[frame], self._refs, axis=1)
+            np.minimum.reduceat(points, self._starts, axis=1, out=leaves[frame, :3])
+            np.maximum.reduceat(points, self._starts, axis=1, out=leaves[frame, 3:])
+        leaves[:, :3] -= GROW
+        leaves[:, 3:] += GROW
         levels = [leaves]
         for size in self.sizes[1:]:
             levels.append(_parent_boxes(levels[-1].reshape(frames, 6, BRANCHING, size)))
