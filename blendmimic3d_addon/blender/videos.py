@@ -1,23 +1,22 @@
 """Videos of a dataset: ``Videos/<Action>_<i>.mp4`` through every dataset camera for every action,
-and optional QA videos (``<Action>_<i>.qa.mp4``) with the 2D keypoints drawn over the frames,
-coloured by occlusion type. The operator, its settings and the "Videos" panel; the work itself is
-in ``video_job``.
+optional QA videos (``<Action>_<i>.qa.mp4``) with the 2D keypoints drawn over the frames,
+coloured by occlusion type, and optional image sequences (``Frames/<Action>_<i>/<k:06d>.png``),
+rendered with a preset (``render_presets``). The operator, its settings and the "Videos" panel;
+the work itself is in ``video_job``.
 """
-
-import os
 
 import bpy
 
 from ..core.errors import DatasetError
-from . import modal_progress, scene_model
+from . import modal_progress, render_presets, scene_model
 from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
-from .video_job import VIDEOS_DIR, plan_videos, render_steps
+from .video_job import plan_videos, render_steps
 
-ENGINES = (
-    ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
-    ("EEVEE", "EEVEE", "Real-time engine: lit and shaded, slower to start headless"),
-    ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
+SEQUENCE_ITEMS = (
+    ("NONE", "None", "No image sequences"),
+    ("PNG", "PNG", "Frames/<Action>_<i>/<k:06d>.png: lossless"),
+    ("JPEG", "JPEG", "Frames/<Action>_<i>/<k:06d>.jpg: a tenth of the size"),
 )
 
 QA_LEGEND = (
@@ -35,12 +34,13 @@ class VideoSettings:
         description="Subject folder of an exported dataset; videos go into its Videos folder",
         subtype="DIR_PATH",
     )
-    engine: bpy.props.EnumProperty(name="Engine", items=ENGINES, default="WORKBENCH")
+    preset: bpy.props.EnumProperty(name="Preset", items=render_presets.ITEMS, default="PREVIEW")
     samples: bpy.props.IntProperty(
         name="Samples",
-        description="Samples per pixel (EEVEE, Cycles) or anti-aliasing level (Workbench)",
-        default=16,
-        min=1,
+        description="Samples per pixel (Fast, Realistic) or anti-aliasing level (Preview); "
+        "0: the preset's default",
+        default=0,
+        min=0,
         max=4096,
     )
     scale: bpy.props.IntProperty(
@@ -57,13 +57,34 @@ class VideoSettings:
         "the frames, coloured by occlusion type",
         default=False,
     )
+    write_videos: bpy.props.BoolProperty(
+        name="Videos", description="Write Videos/<Action>_<i>.mp4", default=True
+    )
+    image_sequence: bpy.props.EnumProperty(
+        name="Frames",
+        description="Also write every frame as an image: frame k of camera i of an action is "
+        "Frames/<Action>_<i>/<k:06d>.png (or .jpg)",
+        items=SEQUENCE_ITEMS,
+        default="NONE",
+    )
     overwrite: bpy.props.BoolProperty(
-        name="Overwrite", description="Replace videos that already exist", default=False
+        name="Overwrite", description="Replace videos and frames that already exist", default=False
     )
 
 
 class BM3D_PG_videos(VideoSettings, bpy.types.PropertyGroup):
     pass
+
+
+def done_text(plan):
+    count = sum(1 for _ in plan.outputs())
+    written = [
+        f"{count} videos" if plan.write_videos else "",
+        f"{count} QA videos" if plan.qa_video else "",
+        f"{count} {plan.image_sequence} sequences" if plan.image_sequence != "NONE" else "",
+    ]
+    notes = "".join(f" ({note})" for note in plan.notes)
+    return f"Wrote {' and '.join(w for w in written if w)} to {plan.directory}{notes}"
 
 
 # --- operator and panel ------------------------------------------------------------------------
@@ -94,9 +115,9 @@ class BM3D_OT_render_videos(VideoSettings, bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return None
         self._total = plan.total_steps
-        count = sum(1 for _ in plan.outputs())
-        qa = f" and {count} QA videos" if plan.qa_video else ""
-        self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
+        self._done_text = done_text(plan)
+        for note in plan.notes:
+            self.report({"WARNING"}, note)
         self._steps = render_steps(context.scene, plan)
         return plan
 
@@ -154,12 +175,17 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
         layout = self.layout
         settings = context.scene.bm3d_videos
         layout.prop(settings, "directory")
-        layout.prop(settings, "engine")
+        layout.prop(settings, "preset")
+        for note in render_presets.notes(settings.preset):
+            layout.label(text=note, icon="INFO")
         row = layout.row(align=True)
         row.prop(settings, "samples")
         row.prop(settings, "scale")
         row = layout.row(align=True)
+        row.prop(settings, "write_videos")
         row.prop(settings, "qa_video")
+        row = layout.row(align=True)
+        row.prop(settings, "image_sequence")
         row.prop(settings, "overwrite")
         if settings.qa_video:
             legend = layout.column(align=True)

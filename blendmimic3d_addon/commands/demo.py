@@ -22,6 +22,8 @@ import time
 SUBJECT = "S1"
 PEOPLE = (("Walk", (0.0, 0.0, 0.0)), ("Wave", (1.2, 0.0, 0.0)))
 ACTIONS = ("Walk", "Wave")
+# --engine's choices, kept for scripts written before the presets.
+ENGINE_PRESETS = {"WORKBENCH": "PREVIEW", "EEVEE": "FAST", "CYCLES": "REALISTIC"}
 # (kind, camera, person): part of a person hidden from two of the four cameras.
 OCCLUDERS = (("TABLE", 0, 0), ("BOX", 2, 1))
 
@@ -33,12 +35,19 @@ def add_arguments(parser):
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument(
-        "--engine",
-        default="WORKBENCH",
-        choices=("WORKBENCH", "EEVEE", "CYCLES"),
-        help="video render engine (default WORKBENCH, the quickest without a GPU)",
+        "--preset",
+        choices=("PREVIEW", "FAST", "REALISTIC"),
+        help="video render preset: PREVIEW (Workbench, the default: the quickest without a GPU), "
+        "FAST (EEVEE) or REALISTIC (Cycles); see docs/RENDERING.md",
     )
-    parser.add_argument("--samples", type=int, default=8, help="render samples (default 8)")
+    parser.add_argument(
+        "--engine",
+        choices=tuple(ENGINE_PRESETS),
+        help="the older name of --preset: WORKBENCH, EEVEE or CYCLES",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=0, help="render samples (default 0: the preset's)"
+    )
     parser.add_argument(
         "--scale", type=int, default=20, help="video size in %% of 1000 x 1002 (default 20)"
     )
@@ -52,6 +61,9 @@ def run(args):
 
     if args.frames < 2:
         raise DatasetError(None, "--frames", f"{args.frames}: give at least 2 frames")
+    if args.preset and args.engine and args.preset != ENGINE_PRESETS[args.engine]:
+        raise DatasetError(None, "--engine", f"{args.engine} is not --preset {args.preset}")
+    preset = args.preset or ENGINE_PRESETS.get(args.engine, "PREVIEW")
     if not 1 <= args.scale <= 100:
         raise DatasetError(None, "--scale", f"{args.scale}: give a percentage from 1 to 100")
     out = os.path.abspath(args.out)
@@ -67,11 +79,11 @@ def run(args):
         with _timed(timings, "export"):
             _op(bpy.ops.blendmimic3d.export_dataset, directory=dataset, subject=SUBJECT,
                 actions=",".join(ACTIONS))  # fmt: skip
-        print(f"demo: rendering {args.engine.title()} videos at {args.scale} %, with QA videos",
+        print(f"demo: rendering {preset.title()} videos at {args.scale} %, with QA videos",
               flush=True)  # fmt: skip
         with _timed(timings, "videos"), _render_log_silenced():
             _op(bpy.ops.blendmimic3d.render_videos, directory=os.path.join(dataset, SUBJECT),
-                engine=args.engine, samples=args.samples, scale=args.scale,
+                preset=preset, samples=args.samples, scale=args.scale,
                 qa_video=True)  # fmt: skip
         with _timed(timings, "validate"):
             report = _validate(dataset)

@@ -117,6 +117,7 @@ def test_demo_refuses_bad_numbers_before_building_anything(addon, tmp_path):
     for argv, message in (
         (["--frames", "1"], "--frames: 1: give at least 2 frames"),
         (["--scale", "0"], "--scale: 0: give a percentage from 1 to 100"),
+        (["--engine", "CYCLES", "--preset", "FAST"], "--engine: CYCLES is not --preset FAST"),
     ):
         args = parser.parse_args(["--out", str(tmp_path / "out"), *argv])
         with pytest.raises(errors.DatasetError, match=re.escape(message)):
