@@ -17,6 +17,7 @@ _MODULE_NAMES = (
     "camera_rig",
     "occluders",
     "scenarios",
+    "environments",
     "export_ops",
     "videos",
     "refine_ops",
