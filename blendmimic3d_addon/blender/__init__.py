@@ -12,6 +12,7 @@ _MODULE_NAMES = (
     "panel",
     "cli_hook",
     "people",
+    "appearance",
     "mixamo_import",
     "mannequin",
     "camera_rig",

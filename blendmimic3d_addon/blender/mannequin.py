@@ -6,7 +6,7 @@ import pathlib
 import bpy
 
 from ..core.errors import DatasetError
-from . import people, scene_model
+from . import appearance, people, scene_model
 
 ASSET_NAME = "mannequin.blend"
 ARMATURE, BODY = "Mannequin", "Mannequin_Body"
@@ -81,6 +81,7 @@ def add_mannequin(context, action_name="Walk", location=(0.0, 0.0, 0.0)):
     actions = {**shared, **fresh}
     library = [actions[name] for name in ACTIONS]
     people.add_person(scene, armature, [body], library)
+    appearance.give_default_look(scene, armature)
     people.set_take(armature, actions[action_name])
     people.fit_frame_range(scene)
     return armature

@@ -17,11 +17,15 @@ def principled(material):
 def plain(name, colour, roughness=0.6):
     """A new material of one linear RGB colour."""
     material = bpy.data.materials.new(name)
+    set_colour(material, colour, roughness)
+    return material
+
+
+def set_colour(material, colour, roughness):
     material.diffuse_color = (*colour[:3], 1.0)  # what Workbench shows
     bsdf = principled(material)
     bsdf.inputs["Base Color"].default_value = (*colour[:3], 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
-    return material
 
 
 def tiled(name, colour, other, scale, roughness=0.4):

@@ -46,6 +46,12 @@ def add_arguments(parser):
         help="the older name of --preset: WORKBENCH, EEVEE or CYCLES",
     )
     parser.add_argument(
+        "--environment",
+        default="CAPTURE_ROOM",
+        choices=("CAPTURE_ROOM", "SHOP", "OUTDOORS", "NONE"),
+        help="what the people stand in, lit by its own lighting (default CAPTURE_ROOM)",
+    )
+    parser.add_argument(
         "--samples", type=int, default=0, help="render samples (default 0: the preset's)"
     )
     parser.add_argument(
@@ -73,7 +79,7 @@ def run(args):
     started = time.perf_counter()
     with _extension_registered(bpy), staged_dir(out, overwrite=args.overwrite) as stage:
         with _timed(timings, "scene"):
-            _build_scene(bpy, args.frames)
+            _build_scene(bpy, args.frames, args.environment)
             bpy.ops.wm.save_as_mainfile(filepath=os.path.join(stage, "scene.blend"), copy=True)
         dataset = os.path.join(stage, "dataset")
         with _timed(timings, "export"):
@@ -148,9 +154,9 @@ def _op(operator, **kwargs):
         raise DatasetError(None, f"demo: {operator.idname_py()}", f"ended with {set(result)}")
 
 
-def _build_scene(bpy, frames):
+def _build_scene(bpy, frames, environment="NONE"):
     """Two mannequins side by side, four BlendMimic3D cameras fitted to them, two objects in
-    front of them; every action cut to ``frames`` frames."""
+    front of them, in ``environment``; every action cut to ``frames`` frames."""
     bpy.ops.wm.read_homefile(use_empty=True)
     for action, location in PEOPLE:
         _op(bpy.ops.blendmimic3d.add_mannequin, action=action, location=location)
@@ -166,6 +172,8 @@ def _build_scene(bpy, frames):
     for kind, camera, person in OCCLUDERS:
         _op(bpy.ops.blendmimic3d.add_occluder, kind=kind, placement="BETWEEN",
             camera_index=camera, person_index=person)  # fmt: skip
+    if environment != "NONE":
+        _op(bpy.ops.blendmimic3d.add_environment, kind=environment)
 
 
 def _validate(dataset):
