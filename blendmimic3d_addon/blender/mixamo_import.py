@@ -14,7 +14,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
-from . import modal_progress, people, scene_model
+from . import character_materials, modal_progress, people, scene_model
 from .panel import SubPanel
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary"
@@ -185,6 +185,9 @@ def _import_checked(context, path, target, before, state, had_people):
         people.set_take(armature, action)
         people.fit_frame_range(scene)
         what = f"character {armature.name} as person {index}"
+        warnings = character_materials.settle(bodies, path)
+        if warnings:
+            what += f" (warning: {'; '.join(warnings)})"
     else:
         if action is None:
             raise DatasetError(path, None, "no skin and no animation: nothing to import")
