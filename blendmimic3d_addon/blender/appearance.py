@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.render import appearance as looks_core
 from . import materials, scene_model
-from .panel import CATEGORY, pass_settings
+from .panel import SubPanel, pass_settings
 from .registration import classes_and_scene_settings
 
 LOOK = "bm3d_look"
@@ -159,13 +159,10 @@ class BM3D_OT_vary_appearance(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class BM3D_PT_appearance(bpy.types.Panel):
+class BM3D_PT_appearance(SubPanel, bpy.types.Panel):
     bl_idname = "BM3D_PT_appearance"
     bl_label = "Appearance"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = CATEGORY
-    bl_parent_id = "BM3D_PT_people"
+    bl_parent_id = "BM3D_PT_people"  # a section of the People panel
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
