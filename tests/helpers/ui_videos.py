@@ -50,6 +50,9 @@ def build():
     add_person(scene, 0, location=(2.0, 5.0, 0.0), walk=(1.0, 0.0))
     with context_override():
         bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=False)
+        # The stand-in has no body: a room gives every camera something to see (a video of one
+        # colour is an error).
+        bpy.ops.blendmimic3d.add_environment(kind="CAPTURE_ROOM")
         seen["before"] = settings()
         seen["files_before"] = files()
         seen["invoke"] = list(
