@@ -107,9 +107,11 @@ drawn = {"ok": 0, "errors": []}
 
 
 def draw_videos_panel(self, context):
-    """The Videos panel's own draw code, run in the 3D Viewport's header (always drawn)."""
+    """The Videos panel's own draw code, run in the 3D Viewport's header (always drawn), and the
+    panels of the looks: Environment & Lighting, Appearance."""
     try:
-        bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_videos").draw(self, context)
+        for panel in ("BM3D_PT_videos", "BM3D_PT_environment", "BM3D_PT_appearance"):
+            bpy.types.Panel.bl_rna_get_subclass_py(panel).draw(self, context)
         drawn["ok"] += 1
     except Exception:
         drawn["errors"].append(traceback.format_exc())
