@@ -1,4 +1,4 @@
-"""Time render_videos per frame by engine and size, on the demo's scene and dataset.
+"""Time render_videos per frame by preset and size, on the demo's scene and dataset.
 
     .venv/bin/python benchmarks/bench_videos.py [--frames 4]
 
@@ -16,12 +16,12 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SETTINGS = (  # engine, samples, scale %, QA videos
-    ("WORKBENCH", 8, 20, False),
-    ("WORKBENCH", 8, 20, True),
-    ("WORKBENCH", 8, 100, False),
-    ("EEVEE", 8, 20, False),
-    ("CYCLES", 8, 20, False),
+SETTINGS = (  # preset, samples, scale %, QA videos
+    ("PREVIEW", 8, 20, False),
+    ("PREVIEW", 8, 20, True),
+    ("PREVIEW", 8, 100, False),
+    ("FAST", 8, 20, False),
+    ("REALISTIC", 8, 20, False),
 )
 
 
@@ -46,17 +46,17 @@ def main():
     subject = os.path.join(out, "dataset", "S1")
     frames = 2 * 4 * args.frames  # two actions, four cameras
     print(f"Blender {bpy.app.version_string}, {os.cpu_count()} CPUs, {frames} frames per row")
-    print(f"{'engine':10} {'samples':>7} {'size':>11} {'QA':>3} {'s/frame':>8} {'total s':>8}")
+    print(f"{'preset':10} {'samples':>7} {'size':>11} {'QA':>3} {'s/frame':>8} {'total s':>8}")
     try:
-        for engine, samples, scale, qa in SETTINGS:
+        for preset, samples, scale, qa in SETTINGS:
             start = time.perf_counter()
             bpy.ops.blendmimic3d.render_videos(
-                directory=subject, engine=engine, samples=samples, scale=scale, qa_video=qa,
+                directory=subject, preset=preset, samples=samples, scale=scale, qa_video=qa,
                 overwrite=True,
             )  # fmt: skip
             seconds = time.perf_counter() - start
             size = f"{1000 * scale // 100}x{1002 * scale // 100}"
-            print(f"{engine:10} {samples:7d} {size:>11} {'yes' if qa else 'no':>3} "
+            print(f"{preset:10} {samples:7d} {size:>11} {'yes' if qa else 'no':>3} "
                   f"{seconds / frames:8.3f} {seconds:8.1f}", flush=True)  # fmt: skip
     finally:
         blendmimic3d_addon.unregister()

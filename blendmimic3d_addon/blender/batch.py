@@ -24,6 +24,7 @@ from ..core.errors import DatasetError
 from ..core.format import atomic, manifest
 from ..core.geometry import camera_fit, camera_presets, occluder_library
 from ..core.geometry import layout as layout_core
+from ..core.render.presets import ENGINE_PRESETS
 from . import camera_job, mannequin, mixamo_import, occluders, sampling, scene_model, takes
 from .export_job import ExportJob
 from .video_job import plan_videos, render_steps
@@ -231,9 +232,11 @@ class Generator:
 
     def _render(self, scene, subject_dir):
         render = self.recipe.render
-        settings = types.SimpleNamespace(directory=subject_dir, engine=render["engine"],
-                                         samples=render["samples"], scale=render["scale"],
-                                         qa_video=render["qa_videos"], overwrite=False)  # fmt: skip
+        settings = types.SimpleNamespace(
+            directory=subject_dir, preset=ENGINE_PRESETS[render["engine"]],
+            samples=render["samples"], scale=render["scale"], qa_video=render["qa_videos"],
+            write_videos=True, image_sequence="NONE", overwrite=False,
+        )  # fmt: skip
         yield from render_steps(scene, plan_videos(scene, settings))
 
     def _publish(self, stage, name, plan, entry, fps):

@@ -6,7 +6,7 @@ import pathlib
 import bpy
 
 from ..core.errors import DatasetError
-from . import people, scene_model, takes
+from . import appearance, people, scene_model, takes
 from .registration import classes_and_scene_settings
 
 ASSET_NAME = "mannequin.blend"
@@ -82,6 +82,7 @@ def add_mannequin(context, action_name="Walk", location=(0.0, 0.0, 0.0)):
     actions = {**shared, **fresh}
     library = [actions[name] for name in ACTIONS]
     people.add_person(scene, armature, [body], library)
+    appearance.give_default_look(scene, armature)
     takes.set_take(armature, actions[action_name])
     takes.fit_frame_range(scene)
     return armature

@@ -14,7 +14,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import DatasetError
 from ..core.joints import bm3d_bone_names, mixamo_prefix, strip_mixamo_prefix
-from . import people, scene_model, takes
+from . import character_materials, people, scene_model, takes
 from .modal_progress import ModalSteps, refuse_second_run
 from .operator_errors import operator_reason
 from .registration import classes_and_scene_settings
@@ -190,6 +190,9 @@ def _import_checked(context, path, target, before, state, had_people):
         takes.set_take(armature, action)
         takes.fit_frame_range(scene)
         what = f"character {armature.name} as person {index}"
+        warnings = character_materials.settle(bodies, path)
+        if warnings:
+            what += f" (warning: {'; '.join(warnings)})"
     else:
         if action is None:
             raise DatasetError(path, None, "no skin and no animation: nothing to import")

@@ -15,9 +15,11 @@ from ..core.joints import JOINT_SETS
 from ..core.occlusion import budget as budget_core
 from ..core.occlusion.labels import LABEL_NAMES, N_TYPES, OcclusionType
 from . import (
+    appearance,
     batch_ops,
     camera_ops,
     coco_ops,
+    environments,
     export_choices,
     export_ops,
     mannequin,
@@ -28,6 +30,7 @@ from . import (
     people,
     refine_job,
     refine_ops,
+    render_presets,
     scenarios,
     scene_model,
     takes,
@@ -150,6 +153,57 @@ class BM3D_PT_people(SubPanel, bpy.types.Panel):
             box.prop(settings, "spacing")
         op = box.operator(people.BM3D_OT_layout_people.bl_idname, icon="COMMUNITY")
         pass_settings(op, settings, people.layout_settings())
+
+
+class BM3D_PT_appearance(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_appearance"
+    bl_label = "Appearance"
+    bl_parent_id = "BM3D_PT_people"  # a section of the People panel
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.bm3d_appearance
+        row = layout.row(align=True)
+        row.prop(settings, "seed")
+        row.prop(settings, "same_look", text="Same Look")
+        op = layout.operator(appearance.BM3D_OT_vary_appearance.bl_idname, icon="MATERIAL")
+        pass_settings(op, settings, appearance.appearance_settings())
+        column = layout.column(align=True)
+        for armature in scene_model.people(context.scene):
+            look = armature.get(appearance.LOOK)
+            text = look["summary"] if look is not None else "its own materials"
+            column.label(text=f"{armature.name}: {text}", icon="USER")
+
+
+class BM3D_PT_environment(SubPanel, bpy.types.Panel):
+    bl_idname = "BM3D_PT_environment"
+    bl_label = "Environment & Lighting"
+    bl_order = 35
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.bm3d_environment
+        layout.prop(settings, "kind")
+        row = layout.row(align=True)
+        row.prop(settings, "lighting")
+        row.prop(settings, "seed")
+        row = layout.row(align=True)
+        op = row.operator(environments.BM3D_OT_add_environment.bl_idname, icon="WORLD")
+        pass_settings(op, settings, environments.environment_settings())
+        row.operator(environments.BM3D_OT_clear_environment.bl_idname, text="Clear", icon="TRASH")
+        if settings.lighting != "AUTO":
+            op = layout.operator(environments.BM3D_OT_relight.bl_idname, icon="LIGHT_AREA")
+            op.preset, op.seed = settings.lighting, settings.seed
+        stored = environments.stored_layout(context.scene)
+        if stored is not None:
+            label = environments.layout_core.KINDS[stored["kind"]][0]
+            n_parts = len(environments.parts(context.scene))
+            n_lights = len(environments.lighting.lights(context.scene))
+            counts = f"{n_parts} parts, {n_lights} lights"
+            layout.label(text=f"{label}: {counts}", icon="SCENE_DATA")
+        for name in environments.cameras_outside(context.scene):
+            layout.label(text=f"{name} is outside the walls: build again", icon="ERROR")
 
 
 class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
@@ -398,12 +452,17 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
         settings = context.scene.bm3d_videos
         panel_hints.draw(layout, context.scene, ("people", "cameras"))
         layout.prop(settings, "directory")
-        layout.prop(settings, "engine")
+        layout.prop(settings, "preset")
+        for note in render_presets.notes(settings.preset):
+            layout.label(text=note, icon="INFO")
         row = layout.row(align=True)
         row.prop(settings, "samples")
         row.prop(settings, "scale")
         row = layout.row(align=True)
+        row.prop(settings, "write_videos")
         row.prop(settings, "qa_video")
+        row = layout.row(align=True)
+        row.prop(settings, "image_sequence")
         row.prop(settings, "overwrite")
         if settings.qa_video:
             legend = layout.column(align=True)
@@ -515,6 +574,8 @@ CLASSES = (
     BM3D_PT_characters,
     BM3D_UL_people,
     BM3D_PT_people,
+    BM3D_PT_appearance,
+    BM3D_PT_environment,
     BM3D_PT_occluders,
     BM3D_PT_cameras,
     BM3D_PT_occlusion,

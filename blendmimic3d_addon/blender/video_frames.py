@@ -22,8 +22,8 @@ def read_frame(path):
     return np.rint(pixels * 255.0).astype(np.uint8)
 
 
-def write_frame(path, frame):
-    """Write a (H, W, 3|4) uint8 array, top row first, as an RGB PNG."""
+def write_frame(path, frame, file_format="PNG"):
+    """Write a (H, W, 3|4) uint8 array, top row first, as an RGB PNG (or JPEG)."""
     height, width = frame.shape[:2]
     rgba = np.ones((height, width, 4), dtype=np.float32)
     rgba[..., :3] = frame[::-1, :, :3] / np.float32(255.0)
@@ -31,7 +31,7 @@ def write_frame(path, frame):
     try:
         image.pixels.foreach_set(rgba.ravel())
         image.filepath_raw = path
-        image.file_format = "PNG"
+        image.file_format = file_format
         image.save()
     finally:
         bpy.data.images.remove(image)

@@ -21,15 +21,15 @@ from ..core.format import dataset_io, manifest
 from ..core.geometry import camera as camera_model
 from ..core.joints import PARENTS_BM3D
 from ..core.occlusion import qa_overlay
-from . import scene_model, video_frames
-from .compat import engine_identifier, set_image_format
+from ..core.render import frame_check
+from . import render_presets, scene_model, video_frames
+from .compat import set_image_format
 from .scene_settings import changed
 from .takes import Take, applied_take, scene_takes
 
 VIDEOS_DIR = "Videos"
-
-# Workbench anti-aliasing steps; samples are rounded up to the next one.
-_WORKBENCH_AA = ((1, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
+FRAMES_DIR = "Frames"
+SEQUENCE_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 
 
 def video_name(action, camera_index):
@@ -41,23 +41,43 @@ def qa_video_name(action, camera_index):
     return f"{action}_{camera_index}.qa.mp4"
 
 
+def frames_folder(action, camera_index):
+    """``Frames/<Action>_<i>``: frame k (0-based within the take) is ``<k:06d>.png`` (or .jpg)."""
+    return os.path.join(FRAMES_DIR, f"{action}_{camera_index}")
+
+
+def frame_file(index, file_format="PNG"):
+    return f"{index:06d}{SEQUENCE_FORMATS[file_format]}"
+
+
 @dataclasses.dataclass
 class VideoPlan:
     directory: str
-    engine: str
+    preset: str
     samples: int
     scale: int
     qa_video: bool
     cameras: list
     takes: list
+    write_videos: bool = True
+    image_sequence: str = "NONE"  # or a SEQUENCE_FORMATS key
+    notes: list = dataclasses.field(default_factory=list)  # shown once before rendering
 
     def outputs(self):
-        """(take, camera index, relative path of the video, relative path of the QA video)."""
+        """(take, camera index, relative paths of the video, the QA video and the frames folder),
+        None for those not asked for."""
         for take in self.takes:
             for index in range(len(self.cameras)):
                 qa = os.path.join(VIDEOS_DIR, qa_video_name(take.folder, index))
                 video = os.path.join(VIDEOS_DIR, video_name(take.folder, index))
-                yield take, index, video, qa if self.qa_video else None
+                frames = frames_folder(take.folder, index)
+                yield (
+                    take,
+                    index,
+                    video if self.write_videos else None,
+                    qa if self.qa_video else None,
+                    frames if self.image_sequence != "NONE" else None,
+                )
 
     @property
     def total_steps(self):
@@ -94,17 +114,26 @@ def plan_videos(scene, settings):
     """Check everything before anything is changed; a DatasetError names what is wrong."""
     directory = subject_directory(settings, "choose the dataset folder to put the videos in")
     cameras, takes = cameras_and_takes(scene, directory)
+    if render_presets.PRESETS[settings.preset].engine != "WORKBENCH" and not (
+        render_presets.is_lit(scene)
+    ):
+        raise DatasetError(None, "preset", render_presets.UNLIT)
+    if not (settings.write_videos or settings.qa_video or settings.image_sequence != "NONE"):
+        raise DatasetError(None, "output", "choose videos, QA videos or image sequences to write")
     plan = VideoPlan(
         directory=directory,
-        engine=settings.engine,
+        preset=settings.preset,
         samples=settings.samples,
         scale=settings.scale,
         qa_video=settings.qa_video,
         cameras=cameras,
         takes=takes,
+        write_videos=settings.write_videos,
+        image_sequence=settings.image_sequence,
+        notes=render_presets.notes(settings.preset),
     )
-    for take, index, video, qa in plan.outputs():
-        for path in (video, qa):
+    for take, index, video, qa, frames in plan.outputs():
+        for path in (video, qa, frames):
             if path and os.path.exists(os.path.join(directory, path)) and not settings.overwrite:
                 raise DatasetError(
                     os.path.join(directory, path), None, "already exists; allow overwrite"
@@ -201,14 +230,11 @@ def restored_scene_settings(scene):
     """Put back every setting that rendering the videos changes, in the order they were read."""
     render = scene.render
     targets = [
-        (render, ("engine", "filepath", "use_file_extension", "resolution_percentage")),
+        (render, ("filepath", "use_file_extension", "resolution_percentage")),
         (render.image_settings, ("media_type", "file_format", "color_mode", "color_depth")),
-        (scene.display, ("render_aa",)),
-        (scene.eevee, ("taa_render_samples",)),
         (scene, ("camera", "frame_current")),
     ]
-    if hasattr(scene, "cycles"):
-        targets.append((scene.cycles, ("samples", "device", "use_denoising")))
+    targets += [(owner, (name,)) for owner, name in render_presets.saved_settings(scene)]
     try:
         with changed(kept=targets):
             yield
@@ -218,29 +244,21 @@ def restored_scene_settings(scene):
 
 def _configure_render(scene, plan):
     render = scene.render
-    render.engine = engine_identifier(plan.engine)
+    render_presets.apply(scene, plan.preset, plan.samples)
     render.resolution_percentage = max(1, render.resolution_percentage * plan.scale // 100)
     render.use_file_extension = True
     set_image_format(render.image_settings, "PNG")
     render.image_settings.color_mode = "RGB"
     render.image_settings.color_depth = "8"
-    if plan.engine == "WORKBENCH":
-        scene.display.render_aa = next((aa for n, aa in _WORKBENCH_AA if plan.samples <= n), "32")
-    elif plan.engine == "EEVEE":
-        scene.eevee.taa_render_samples = plan.samples
-    else:
-        scene.cycles.samples = plan.samples
-        scene.cycles.device = "CPU"
-        # Not every build has OpenImageDenoise (Debian's has none), and the dataset frames are
-        # better left as rendered: the samples setting is the user's noise control.
-        scene.cycles.use_denoising = False
 
 
 def render_steps(scene, plan):
     """Render and encode every video of ``plan``, yielding (steps done, message) as it goes.
 
-    Closing the generator early (a cancel) or an exception removes the staging folder and leaves
-    ``Videos/`` untouched; the scene is restored either way.
+    Each frame of a take is evaluated once and rendered through every camera (the cameras of a
+    frame share the evaluated scene). Closing the generator early (a cancel) or an exception
+    removes the staging folder and leaves ``Videos/`` and ``Frames/`` untouched; the scene is
+    restored either way.
     """
     stage = tempfile.mkdtemp(prefix=".videos.", suffix=".staging", dir=plan.directory)
     done = 0
@@ -251,33 +269,87 @@ def render_steps(scene, plan):
             size = camera_model.render_size(
                 render.resolution_x, render.resolution_y, render.resolution_percentage
             )
-            for take, index, video, qa in plan.outputs():
-                frames_dir = os.path.join(stage, "frames")
-                shutil.rmtree(frames_dir, ignore_errors=True)
-                os.makedirs(frames_dir)
+            for take in plan.takes:
+                folders = _fresh_folders(stage, len(plan.cameras))
                 with applied_take(scene, take):
-                    scene.camera = plan.cameras[index]
                     for n, frame in enumerate(take.frames):
                         scene.frame_set(frame)
-                        _render_frame(scene, os.path.join(frames_dir, f"{n:06d}.png"), size)
-                        done += 1
-                        yield done, f"{video}: frame {frame}"
-                paths = video_frames.frame_paths(frames_dir)
-                _encode(scene, paths, os.path.join(stage, video))
-                if qa:
-                    for n in _draw_qa(plan, take, index, paths, size):
-                        done += 1
-                        yield done, f"{qa}: overlay of frame {take.frame_start + n}"
-                    _encode(scene, paths, os.path.join(stage, qa))
+                        for camera, folder in zip(plan.cameras, folders, strict=True):
+                            scene.camera = camera
+                            _render_frame(scene, os.path.join(folder, f"{n:06d}.png"), size)
+                            done += 1
+                            yield done, f"{take.folder}: frame {frame}, {camera.name}"
+                for out in plan.outputs():
+                    if out[0] is take:
+                        finishing = _finish_camera(scene, plan, stage, folders[out[1]], out, size)
+                        for message in finishing:
+                            done += 1
+                            yield done, message
         shutil.rmtree(os.path.join(stage, "frames"), ignore_errors=True)
-        for _take, _index, video, qa in plan.outputs():
-            for path in (video, qa):
-                if path:
-                    target = os.path.join(plan.directory, path)
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
-                    os.replace(os.path.join(stage, path), target)
+        _move_into_place(plan, stage)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _fresh_folders(stage, count):
+    """Empty staging folders for the rendered frames of each camera."""
+    root = os.path.join(stage, "frames")
+    shutil.rmtree(root, ignore_errors=True)
+    folders = [os.path.join(root, str(index)) for index in range(count)]
+    for folder in folders:
+        os.makedirs(folder)
+    return folders
+
+
+def _finish_camera(scene, plan, stage, folder, out, size):
+    """Check, copy and encode one camera's rendered take; yields a message per QA frame drawn."""
+    take, index, video, qa, frames = out
+    paths = video_frames.frame_paths(folder)
+    check_not_flat(paths, os.path.join(plan.directory, video or qa or frames))
+    if frames:
+        _write_sequence(paths, os.path.join(stage, frames), plan.image_sequence)
+    if video:
+        _encode(scene, paths, os.path.join(stage, video))
+    if qa:
+        for n in _draw_qa(plan, take, index, paths, size):
+            yield f"{qa}: overlay of frame {take.frame_start + n}"
+        _encode(scene, paths, os.path.join(stage, qa))
+
+
+def check_not_flat(paths, name):
+    """A DatasetError when every frame in ``paths`` is (nearly) one colour. Reads frames only
+    until one shows something (usually the first)."""
+    colour = None
+    for path in paths:
+        frame = video_frames.read_frame(path)
+        if not frame_check.is_flat(frame):
+            return
+        colour = colour or frame_check.median_colour(frame)
+    raise DatasetError(name, None, frame_check.flat_message(colour))
+
+
+def _write_sequence(paths, folder, file_format):
+    os.makedirs(folder)
+    for n, path in enumerate(paths):
+        target = os.path.join(folder, frame_file(n, file_format))
+        if file_format == "PNG":
+            shutil.copyfile(path, target)
+        else:
+            video_frames.write_frame(target, video_frames.read_frame(path), file_format)
+
+
+def _move_into_place(plan, stage):
+    """Rename every finished output from the staging folder into the dataset folder; a frames
+    folder replaces the older one whole."""
+    for _take, _index, *paths in plan.outputs():
+        for path in paths:
+            if not path:
+                continue
+            target = os.path.join(plan.directory, path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.isdir(target):  # an older frames folder: out of the way, then removed
+                os.replace(target, os.path.join(stage, f"old.{os.path.basename(path)}"))
+            os.replace(os.path.join(stage, path), target)
 
 
 def _render_frame(scene, path, size):

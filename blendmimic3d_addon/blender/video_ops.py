@@ -3,19 +3,24 @@ and optional QA videos (``<Action>_<i>.qa.mp4``) with the 2D keypoints drawn ove
 coloured by occlusion type. The operator and its settings; the work itself is in ``video_job``.
 """
 
-import os
-
 import bpy
 
 from ..core.errors import DatasetError
+from . import render_presets
 from .modal_progress import ModalSteps, refuse_second_run
 from .registration import classes_and_scene_settings
-from .video_job import VIDEOS_DIR, plan_videos, render_steps
+from .video_job import plan_videos, render_steps
 
 ENGINES = (
     ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
     ("EEVEE", "EEVEE", "Real-time engine: lit and shaded, slower to start headless"),
     ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
+)
+
+SEQUENCE_ITEMS = (
+    ("NONE", "None", "No image sequences"),
+    ("PNG", "PNG", "Frames/<Action>_<i>/<k:06d>.png: lossless"),
+    ("JPEG", "JPEG", "Frames/<Action>_<i>/<k:06d>.jpg: a tenth of the size"),
 )
 
 QA_LEGEND = (
@@ -34,11 +39,12 @@ def video_settings():
             description="Subject folder of an exported dataset; videos go into its Videos folder",
             subtype="DIR_PATH",
         ),
-        "engine": P.EnumProperty(name="Engine", items=ENGINES, default="WORKBENCH"),
+        "preset": P.EnumProperty(name="Preset", items=render_presets.ITEMS, default="PREVIEW"),
         "samples": P.IntProperty(
             name="Samples",
-            description="Samples per pixel (EEVEE, Cycles) or anti-aliasing level (Workbench)",
-            default=16, min=1, max=4096,
+            description="Samples per pixel (Fast, Realistic) or anti-aliasing level (Preview); "
+            "0: the preset's default",
+            default=0, min=0, max=4096,
         ),
         "scale": P.IntProperty(
             name="Resolution %",
@@ -51,10 +57,31 @@ def video_settings():
             "the frames, coloured by occlusion type",
             default=False,
         ),
+        "write_videos": P.BoolProperty(
+            name="Videos", description="Write Videos/<Action>_<i>.mp4", default=True
+        ),
+        "image_sequence": P.EnumProperty(
+            name="Frames",
+            description="Also write every frame as an image: frame k of camera i of an action "
+            "is Frames/<Action>_<i>/<k:06d>.png (or .jpg)",
+            items=SEQUENCE_ITEMS, default="NONE",
+        ),
         "overwrite": P.BoolProperty(
-            name="Overwrite", description="Replace videos that already exist", default=False
+            name="Overwrite", description="Replace videos and frames that already exist",
+            default=False,
         ),
     }  # fmt: skip
+
+
+def done_text(plan):
+    count = sum(1 for _ in plan.outputs())
+    written = [
+        f"{count} videos" if plan.write_videos else "",
+        f"{count} QA videos" if plan.qa_video else "",
+        f"{count} {plan.image_sequence} sequences" if plan.image_sequence != "NONE" else "",
+    ]
+    notes = "".join(f" ({note})" for note in plan.notes)
+    return f"Wrote {' and '.join(w for w in written if w)} to {plan.directory}{notes}"
 
 
 class BM3D_PG_videos(bpy.types.PropertyGroup):
@@ -87,9 +114,9 @@ class BM3D_OT_render_videos(ModalSteps, bpy.types.Operator):
     def make_steps(self, context):
         plan = plan_videos(context.scene, self)
         self._total = plan.total_steps
-        count = sum(1 for _ in plan.outputs())
-        qa = f" and {count} QA videos" if plan.qa_video else ""
-        self._done_text = f"Wrote {count} videos{qa} to {os.path.join(plan.directory, VIDEOS_DIR)}"
+        self._done_text = done_text(plan)
+        for note in plan.notes:
+            self.report({"WARNING"}, note)
         return render_steps(context.scene, plan), self._total
 
     def progress(self, value):

@@ -19,9 +19,12 @@ import os
 import sys
 import time
 
+from ..core.render.presets import ENGINE_PRESETS
+
 SUBJECT = "S1"
 PEOPLE = (("Walk", (0.0, 0.0, 0.0)), ("Wave", (1.2, 0.0, 0.0)))
 ACTIONS = ("Walk", "Wave")
+# --engine's choices, kept for scripts written before the presets.
 # (kind, camera, person): part of a person hidden from two of the four cameras.
 OCCLUDERS = (("TABLE", 0, 0), ("BOX", 2, 1))
 
@@ -33,12 +36,25 @@ def add_arguments(parser):
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument(
-        "--engine",
-        default="WORKBENCH",
-        choices=("WORKBENCH", "EEVEE", "CYCLES"),
-        help="video render engine (default WORKBENCH, the quickest without a GPU)",
+        "--preset",
+        choices=("PREVIEW", "FAST", "REALISTIC"),
+        help="video render preset: PREVIEW (Workbench, the default: the quickest without a GPU), "
+        "FAST (EEVEE) or REALISTIC (Cycles); see docs/RENDERING.md",
     )
-    parser.add_argument("--samples", type=int, default=8, help="render samples (default 8)")
+    parser.add_argument(
+        "--engine",
+        choices=tuple(ENGINE_PRESETS),
+        help="the older name of --preset: WORKBENCH, EEVEE or CYCLES",
+    )
+    parser.add_argument(
+        "--environment",
+        default="CAPTURE_ROOM",
+        choices=("CAPTURE_ROOM", "SHOP", "OUTDOORS", "NONE"),
+        help="what the people stand in, lit by its own lighting (default CAPTURE_ROOM)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=0, help="render samples (default 0: the preset's)"
+    )
     parser.add_argument(
         "--scale", type=int, default=20, help="video size in %% of 1000 x 1002 (default 20)"
     )
@@ -52,6 +68,9 @@ def run(args):
 
     if args.frames < 2:
         raise DatasetError(None, "--frames", f"{args.frames}: give at least 2 frames")
+    if args.preset and args.engine and args.preset != ENGINE_PRESETS[args.engine]:
+        raise DatasetError(None, "--engine", f"{args.engine} is not --preset {args.preset}")
+    preset = args.preset or ENGINE_PRESETS.get(args.engine, "PREVIEW")
     if not 1 <= args.scale <= 100:
         raise DatasetError(None, "--scale", f"{args.scale}: give a percentage from 1 to 100")
     out = os.path.abspath(args.out)
@@ -61,17 +80,17 @@ def run(args):
     started = time.perf_counter()
     with _extension_registered(bpy), staged_dir(out, overwrite=args.overwrite) as stage:
         with _timed(timings, "scene"):
-            _build_scene(bpy, args.frames)
+            _build_scene(bpy, args.frames, args.environment)
             bpy.ops.wm.save_as_mainfile(filepath=os.path.join(stage, "scene.blend"), copy=True)
         dataset = os.path.join(stage, "dataset")
         with _timed(timings, "export"):
             _op(bpy.ops.blendmimic3d.export_dataset, directory=dataset, subject=SUBJECT,
                 actions=",".join(ACTIONS))  # fmt: skip
-        print(f"demo: rendering {args.engine.title()} videos at {args.scale} %, with QA videos",
+        print(f"demo: rendering {preset.title()} videos at {args.scale} %, with QA videos",
               flush=True)  # fmt: skip
         with _timed(timings, "videos"), _render_log_silenced():
             _op(bpy.ops.blendmimic3d.render_videos, directory=os.path.join(dataset, SUBJECT),
-                engine=args.engine, samples=args.samples, scale=args.scale,
+                preset=preset, samples=args.samples, scale=args.scale,
                 qa_video=True)  # fmt: skip
         with _timed(timings, "validate"):
             report = _validate(dataset)
@@ -136,9 +155,9 @@ def _op(operator, **kwargs):
         raise DatasetError(None, f"demo: {operator.idname_py()}", f"ended with {set(result)}")
 
 
-def _build_scene(bpy, frames):
+def _build_scene(bpy, frames, environment="NONE"):
     """Two mannequins side by side, four BlendMimic3D cameras fitted to them, two objects in
-    front of them; every action cut to ``frames`` frames."""
+    front of them, in ``environment``; every action cut to ``frames`` frames."""
     bpy.ops.wm.read_homefile(use_empty=True)
     for action, location in PEOPLE:
         _op(bpy.ops.blendmimic3d.add_mannequin, action=action, location=location)
@@ -154,6 +173,8 @@ def _build_scene(bpy, frames):
     for kind, camera, person in OCCLUDERS:
         _op(bpy.ops.blendmimic3d.add_occluder, kind=kind, placement="BETWEEN",
             camera_index=camera, person_index=person)  # fmt: skip
+    if environment != "NONE":
+        _op(bpy.ops.blendmimic3d.add_environment, kind=environment)
 
 
 def _validate(dataset):

@@ -94,6 +94,24 @@ def test_demo_summary_numbers_come_from_the_files(module_mode, demo_run):
     assert timings and all(float(t) > 0 for t in timings.groups())
 
 
+def test_demo_cycles_renders_lit_videos_or_says_why_not(module_mode, tmp_path):
+    """The bug this replaced: ``demo --engine CYCLES`` wrote black videos and reported success.
+    Now the capture room lights the scene (the one-colour check passed on every video), and
+    without an environment the run fails in one line and writes nothing."""
+    out = tmp_path / "lit"
+    result = _run("demo", "--out", out, "--frames", 2, "--scale", 5, "--engine", "CYCLES")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rendering Realistic videos" in result.stdout
+    assert len(os.listdir(out / "dataset" / "S1" / "Videos")) == 16
+    dark = tmp_path / "dark"
+    result = _run("demo", "--out", dark, "--frames", 2, "--scale", 5, "--preset", "REALISTIC",
+                  "--environment", "NONE")  # fmt: skip
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith("no world and nothing that emits: add an environment or lighting")
+    assert not dark.exists()
+
+
 def test_demo_refuses_an_existing_folder_in_one_line(module_mode, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -117,6 +135,7 @@ def test_demo_refuses_bad_numbers_before_building_anything(addon, tmp_path):
     for argv, message in (
         (["--frames", "1"], "--frames: 1: give at least 2 frames"),
         (["--scale", "0"], "--scale: 0: give a percentage from 1 to 100"),
+        (["--engine", "CYCLES", "--preset", "FAST"], "--engine: CYCLES is not --preset FAST"),
     ):
         args = parser.parse_args(["--out", str(tmp_path / "out"), *argv])
         with pytest.raises(errors.DatasetError, match=re.escape(message)):

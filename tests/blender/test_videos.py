@@ -86,7 +86,7 @@ def test_one_video_per_camera_and_action(scene, videos, tmp_path):
     render = scene.render
     before = (render.engine, render.filepath, render.image_settings.file_format, scene.camera)
     scene.frame_set(7)
-    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), engine="WORKBENCH")
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), preset="PREVIEW")
     assert result == {"FINISHED"}
     names = sorted(os.listdir(tmp_path / "Videos"))
     assert names == ["Nod_0.mp4", "Nod_1.mp4", "Wave_0.mp4", "Wave_1.mp4"]
@@ -109,22 +109,138 @@ def test_resolution_scale_and_odd_sizes_are_padded_even(scene, videos, tmp_path)
     assert scene.render.resolution_percentage == 100
 
 
-@pytest.mark.parametrize("engine", ["CYCLES", "EEVEE"])
-def test_other_engines(scene, videos, tmp_path, engine):
+def _light(bpy, scene):
+    """A sun and a grey world: what an unlit scene lacks for the lit presets."""
+    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    sun.data.energy = 3.0
+    sun.rotation_euler = (0.6, 0.2, 0.4)
+    scene.collection.objects.link(sun)
+    _world(bpy, scene, 0.2)
+
+
+def _world(bpy, scene, grey):
+    """A plain world of one grey (its node tree's background too, where it has one)."""
+    scene.world = bpy.data.worlds.new("World")
+    scene.world.color = (grey, grey, grey)
+    nodes = scene.world.node_tree.nodes if scene.world.node_tree else []
+    for node in nodes:
+        if node.type == "BACKGROUND":
+            node.inputs["Color"].default_value = (grey, grey, grey, 1.0)
+
+
+@pytest.mark.parametrize("preset", ["REALISTIC", "FAST"])
+def test_lit_presets(scene, videos, tmp_path, preset):
+    import bpy
+
+    _light(bpy, scene)
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
+    scene.render.resolution_x, scene.render.resolution_y = 32, 24
+    factory = (scene.render.engine, scene.cycles.samples, scene.cycles.use_denoising)
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), preset=preset, samples=2)
+    assert result == {"FINISHED"}
+    assert _clip(bpy, str(tmp_path / "Videos" / "Nod_1.mp4"))[:2] == (2, (32, 24))
+    assert (scene.render.engine, scene.cycles.samples, scene.cycles.use_denoising) == factory
+
+
+@pytest.mark.parametrize("preset", ["REALISTIC", "FAST"])
+def test_unlit_scene_is_refused_before_rendering(scene, videos, tmp_path, preset):
+    """The demo's old bug: Cycles (or EEVEE) with no light and no world renders black frames."""
+    import bpy
+
+    assert scene.world is None and not [o for o in scene.objects if o.type == "LIGHT"]
+    with pytest.raises(RuntimeError, match="the scene has no light, no world and nothing that"):
+        bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), preset=preset)
+    assert os.listdir(tmp_path) == []
+    emitter = bpy.data.materials.new("Glow")  # a lamp shade that emits counts as light
+    if emitter.node_tree is None:  # Blender before 5.0 makes materials without nodes
+        emitter.use_nodes = True
+    emitter.node_tree.nodes["Principled BSDF"].inputs["Emission Strength"].default_value = 2.0
+    bpy.data.objects["Cube"].data.materials.append(emitter)
+    assert videos.render_presets.is_lit(scene)
+
+
+@pytest.mark.parametrize("preset", ["REALISTIC", "FAST"])
+def test_black_frames_are_an_error(scene, videos, tmp_path, preset):
+    """A world that gives no light passes the check before rendering, but every frame comes out
+    black: an error naming the video, and nothing is written."""
     import bpy
 
     bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
+    _world(bpy, scene, 0.0)
+    with pytest.raises(RuntimeError, match=r"Nod_0.mp4: every frame is one colour \(0, 0, 0\)"):
+        bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), preset=preset, samples=1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_camera_that_sees_one_colour_is_an_error(scene, videos, tmp_path):
+    """Preview (Workbench) needs no light, but a camera turned away from everything sees only the
+    background."""
+    import bpy
+
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
+    bpy.data.objects["Camera_1"].rotation_euler = (0.0, 0.0, 0.0)  # straight down, at nothing
+    bpy.data.objects["Camera_1"].location.z = -3.0
+    with pytest.raises(RuntimeError, match=r"Nod_1.mp4: every frame is one colour"):
+        bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_realistic_denoises_where_the_build_can(scene, videos, tmp_path):
+    """The bpy wheel has OpenImageDenoise; Debian's Blender 4.3 has not: there one note, shown
+    once, and the render goes on without denoising."""
+    import bpy
+
+    presets = videos.render_presets
+    has = presets.has_denoiser()
+    assert presets.notes("REALISTIC") == ([] if has else [presets.NO_DENOISER])
+    assert presets.notes("PREVIEW") == presets.notes("FAST") == []
+    presets.apply(scene, "REALISTIC")
+    assert scene.cycles.use_denoising == has and scene.cycles.use_adaptive_sampling
+    assert scene.cycles.samples == presets.PRESETS["REALISTIC"].samples
+    _light(bpy, scene)
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Nod"]
     scene.render.resolution_x, scene.render.resolution_y = 32, 24
-    factory_engine = scene.render.engine
-    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), engine=engine, samples=1)
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), preset="REALISTIC",
+                                                samples=2, write_videos=False,
+                                                image_sequence="PNG")  # fmt: skip
     assert result == {"FINISHED"}
-    assert _clip(bpy, str(tmp_path / "Videos" / "Nod_1.mp4"))[:2] == (2, (32, 24))
-    assert scene.render.engine == factory_engine
+    assert len(os.listdir(tmp_path / "Frames" / "Nod_0")) == 2
 
 
-def test_engine_identifier_is_one_blender_accepts(scene, videos, job):
-    for choice, *_ in videos.ENGINES:
-        scene.render.engine = job.engine_identifier(choice)  # TypeError if unknown
+def test_frame_check_tells_flat_from_sparse(job):
+    check = job.frame_check
+    black = np.zeros((48, 64, 3), np.uint8)
+    assert check.is_flat(black) and check.median_colour(black) == (0, 0, 0)
+    noisy = black + np.random.default_rng(0).integers(0, 8, black.shape, dtype=np.uint8)
+    assert check.is_flat(noisy)  # render noise and compression stay below the tolerance
+    small = black.copy()
+    small[20:22, 30:32] = 200  # a far person: 4 of 3072 pixels
+    assert not check.is_flat(small)
+    assert "no light or world" in check.flat_message((0, 0, 0))
+    assert "one surface" in check.flat_message((128, 128, 128))
+
+
+def test_image_sequences_beside_or_instead_of_videos(scene, videos, frames_io, tmp_path):
+    import bpy
+
+    bpy.data.objects["Person"]["bm3d_actions"] = ["Wave"]
+    result = bpy.ops.blendmimic3d.render_videos(directory=str(tmp_path), image_sequence="PNG")
+    assert result == {"FINISHED"}
+    assert sorted(os.listdir(tmp_path / "Frames")) == ["Wave_0", "Wave_1"]
+    frames = tmp_path / "Frames" / "Wave_1"
+    assert sorted(os.listdir(frames)) == ["000000.png", "000001.png", "000002.png"]
+    first, last = (frames_io.read_frame(str(frames / n)) for n in ("000000.png", "000002.png"))
+    assert first.shape[:2] == (48, 64) and np.abs(first.astype(int) - last).max() > 50
+    assert sorted(os.listdir(tmp_path / "Videos")) == ["Wave_0.mp4", "Wave_1.mp4"]
+    (frames / "stale.png").write_bytes(b"old")  # a frames folder is replaced whole
+    result = bpy.ops.blendmimic3d.render_videos(
+        directory=str(tmp_path), image_sequence="JPEG", write_videos=False, overwrite=True
+    )
+    assert result == {"FINISHED"}
+    assert sorted(os.listdir(frames)) == ["000000.jpg", "000001.jpg", "000002.jpg"]
+    jpeg = frames_io.read_frame(str(frames / "000000.jpg"))
+    assert np.abs(jpeg[..., :3].astype(int) - first[..., :3]).mean() < 4
+    assert _leftovers(tmp_path) == []
 
 
 def _write_dataset(io, directory, action, frames, uv_pixel, types, res=(128, 96)):
@@ -231,6 +347,7 @@ def test_errors_name_the_problem_and_change_nothing(scene, videos, tmp_path):
             {"directory": str(tmp_path), "overwrite": True, "qa_video": True},
             r"Cameras/matrices_\w+\.npz: file is missing",
         ),
+        ({"directory": str(tmp_path), "write_videos": False}, "choose videos, QA videos or image"),
     ]
     for kwargs, message in cases:
         with pytest.raises(RuntimeError, match=message):
@@ -258,7 +375,7 @@ def test_cancel_half_way_leaves_videos_as_they_were(scene, videos, tmp_path, job
     before = _snapshot(tmp_path)
     plan = job.plan_videos(scene, _Settings(directory=str(tmp_path), overwrite=True))
     steps = job.render_steps(scene, plan)
-    for _ in range(5):  # Wave_0 done and encoded, Wave_1 half-way
+    for _ in range(5):  # half-way through the takes: nothing encoded into Videos/ yet
         next(steps)
     assert _leftovers(tmp_path), "the staging folder should exist while rendering"
     steps.close()  # what Esc does
@@ -273,8 +390,10 @@ class _Settings:
 
     def __init__(self, **values):
         self.directory = ""
-        self.engine = "WORKBENCH"
+        self.preset = "PREVIEW"
         self.samples = 1
+        self.write_videos = True
+        self.image_sequence = "NONE"
         self.scale = 100
         self.qa_video = False
         self.overwrite = False
@@ -286,7 +405,7 @@ def test_panel_and_settings_registered(scene, videos):
 
     panel = bpy.types.Panel.bl_rna_get_subclass_py("BM3D_PT_videos")
     assert panel.bl_parent_id == "BM3D_PT_main" and panel.bl_order == 55
-    assert scene.bm3d_videos.engine == "WORKBENCH"
+    assert scene.bm3d_videos.preset == "PREVIEW"
     assert hasattr(bpy.ops.blendmimic3d, "render_videos")
 
 

@@ -13,11 +13,11 @@ import bpy
 from windowed import Harness
 
 
-def run(operator, kwargs_of, staging_prefix, panel, prepare_panel):
+def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=()):
     """``operator``: the name under bpy.ops.blendmimic3d; ``kwargs_of(folder)`` its settings for
     the dataset folder given on the command line (the folder watched); ``staging_prefix``: its
     hidden staging folder's name start; ``panel``: the panel class name to draw;
-    ``prepare_panel(scene)``: settings changed before drawing."""
+    ``prepare_panel(scene)``: settings changed before drawing; ``extra_panels`` are drawn too."""
     harness = Harness()
     seen, finish, then = harness.seen, harness.finish, harness.then
     (folder,) = harness.args
@@ -53,6 +53,9 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel):
         add_person(scene, 0, location=(2.0, 5.0, 0.0), walk=(1.0, 0.0))
         with context_override():
             bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=False)
+            # The stand-in has no body: a room gives every camera something to see (a video
+            # of one colour is an error).
+            bpy.ops.blendmimic3d.add_environment(kind="CAPTURE_ROOM")
             seen["before"] = settings()
             seen["files_before"] = files()
             seen["invoke"] = list(op("INVOKE_DEFAULT", **kwargs))
@@ -98,7 +101,8 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel):
     def draw_panel(self, context):
         """The panel's own draw code, run in the 3D Viewport's header (always drawn)."""
         try:
-            bpy.types.Panel.bl_rna_get_subclass_py(panel).draw(self, context)
+            for name in (panel, *extra_panels):
+                bpy.types.Panel.bl_rna_get_subclass_py(name).draw(self, context)
             drawn["ok"] += 1
         except Exception:
             drawn["errors"].append(traceback.format_exc())

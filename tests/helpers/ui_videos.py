@@ -18,4 +18,6 @@ def show_qa_legend(scene):
     scene.bm3d_videos.qa_video = True  # the panel then shows the QA legend
 
 
-ui_modal_render.run("render_videos", settings, ".videos.", "BM3D_PT_videos", show_qa_legend)
+# The looks' panels (Environment & Lighting, Appearance) are drawn with the Videos panel.
+ui_modal_render.run("render_videos", settings, ".videos.", "BM3D_PT_videos", show_qa_legend,
+                    extra_panels=("BM3D_PT_environment", "BM3D_PT_appearance"))  # fmt: skip

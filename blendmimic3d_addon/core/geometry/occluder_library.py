@@ -49,6 +49,12 @@ def _box(x0, x1, y0, y1, z0, z1):
     return verts, faces
 
 
+def box_mesh(x0, x1, y0, y1, z0, z1):
+    """A closed, outward-wound box as (V, 3) vertices and faces (for other scene geometry)."""
+    verts, faces = _box(x0, x1, y0, y1, z0, z1)
+    return np.array(verts, dtype=np.float64), faces
+
+
 def _cylinder(radius, height, segments=24):
     angles = np.linspace(0.0, 2.0 * math.pi, segments, endpoint=False)
     ring = [(radius * math.cos(a), radius * math.sin(a)) for a in angles]
