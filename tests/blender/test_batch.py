@@ -243,14 +243,14 @@ def test_an_output_that_cannot_be_written_is_named(addon, tmp_path):
     (tmp_path / "file").write_text("x")
     process = _cli("generate", tmp_path / "tiny.toml", "--out", tmp_path / "file")
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 2 and "--out: is a file, not a folder" in err
+    assert process.returncode == 1 and "--out: is a file, not a folder" in err
 
 
 def test_the_command_names_a_recipe_mistake_with_key_and_line(tmp_path):
     path = _recipe(tmp_path, TINY.replace("heading = 6.0", "heading = -6.0"))
     process = _cli("generate", path, "--out", tmp_path / "out")
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 2
+    assert process.returncode == 1
     assert f"error: {path}: cameras.heading (line 17): must be at least 0.0, got -6.0" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 

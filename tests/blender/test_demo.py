@@ -106,7 +106,7 @@ def test_demo_cycles_renders_lit_videos_or_says_why_not(module_mode, tmp_path):
     dark = tmp_path / "dark"
     result = _run("demo", "--out", dark, "--frames", 2, "--scale", 5, "--preset", "REALISTIC",
                   "--environment", "NONE")  # fmt: skip
-    assert result.returncode == 2
+    assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith("no world and nothing that emits: add an environment or lighting")
     assert not dark.exists()

@@ -67,10 +67,10 @@ def test_the_command_writes_the_scripts_and_names_mistakes(tmp_path):
     assert f"export PYTHONPATH={REPO}" in array
     assert (tmp_path / "out" / "slurm" / "finish.sbatch").is_file()
     done = _run("slurm", recipe, "--out", tmp_path / "x", "--array", 7)
-    assert done.returncode == 2 and "7 tasks for 6 subject(s)" in done.stderr
+    assert done.returncode == 1 and "7 tasks for 6 subject(s)" in done.stderr
     assert not (tmp_path / "x").exists()
     done = _run("slurm", recipe, "--out", tmp_path / "y", "--array", 2, "--time", "soon")
-    assert done.returncode == 2 and "error: --time: 'soon'" in done.stderr
+    assert done.returncode == 1 and "error: --time: 'soon'" in done.stderr
     empty_path = dict(os.environ, PATH=str(tmp_path))
     done = _run("slurm", recipe, "--out", tmp_path / "z", "--array", 2, "--submit", env=empty_path)
-    assert done.returncode == 2 and "sbatch: not found" in done.stderr
+    assert done.returncode == 1 and "sbatch: not found" in done.stderr
