@@ -51,7 +51,10 @@ def patch(checkout):
 
 def _run(cmd, cwd):
     print("$", " ".join(map(str, cmd)), flush=True)
-    done = subprocess.run([str(c) for c in cmd], cwd=cwd, text=True, capture_output=True)
+    # PyTorch 2.6 and later load checkpoints weights-only by default, and VideoPose3D's own
+    # checkpoints hold a numpy RandomState: load the checkpoint this script just trained in full.
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    done = subprocess.run([str(c) for c in cmd], cwd=cwd, text=True, capture_output=True, env=env)
     print(done.stdout[-4000:], done.stderr[-4000:], sep="\n", flush=True)
     if done.returncode:
         raise SystemExit(f"failed with exit status {done.returncode}")
