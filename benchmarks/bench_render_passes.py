@@ -40,7 +40,7 @@ def main(argv=None):
         for _ in range(args.repeat):
             for passes in (False, True):
                 settings = types.SimpleNamespace(
-                    directory=subject, engine="CYCLES", samples=args.samples, scale=100,
+                    directory=subject, preset="REALISTIC", samples=args.samples, scale=100,
                     masks=passes, depth=passes, depth_format="PNG", overwrite=True,
                 )  # fmt: skip
                 plan = render_passes.plan_passes(scene, settings)

@@ -78,7 +78,7 @@ def demo(work, out):
         action.frame_start, action.frame_end = 1, 6
     data_dir = os.path.join(work, "data")
     bpy.ops.blendmimic3d.export_dataset(directory=data_dir, subject="S1", actions="Walk")
-    bpy.ops.blendmimic3d.render_frames(directory=os.path.join(data_dir, "S1"), engine="CYCLES",
+    bpy.ops.blendmimic3d.render_frames(directory=os.path.join(data_dir, "S1"), preset="REALISTIC",
                                        samples=8, masks=True, depth=True)  # fmt: skip
     coco_dir = os.path.join(work, "coco")
     bpy.ops.blendmimic3d.export_coco(directory=data_dir, out=coco_dir)

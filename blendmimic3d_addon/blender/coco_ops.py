@@ -8,10 +8,10 @@ import bpy
 
 from ..core.errors import DatasetError
 from ..core.format import coco_dataset
-from .modal_progress import ModalSteps, refuse_second_run
+from . import render_presets
+from .modal_progress import RenderSteps, refuse_second_run
 from .registration import classes_and_scene_settings
 from .render_passes import plan_passes, render_steps
-from .video_ops import ENGINES
 
 _LAYOUT_ITEMS = [
     ("coco", "COCO-17", "COCO's person keypoints (category 1)"),
@@ -26,8 +26,11 @@ class FrameSettings:
         description="Subject folder of an exported dataset (e.g. //dataset/S1)",
         subtype="DIR_PATH",
     )
-    engine: bpy.props.EnumProperty(name="Engine", items=ENGINES, default="CYCLES")
-    samples: bpy.props.IntProperty(name="Samples", default=16, min=1, max=4096)
+    # Masks and depth come from Cycles' passes: the Realistic preset (Cycles) by default.
+    preset: bpy.props.EnumProperty(name="Preset", items=render_presets.ITEMS, default="REALISTIC")
+    samples: bpy.props.IntProperty(
+        name="Samples", description="0: the preset's default", default=0, min=0, max=4096
+    )
     scale: bpy.props.IntProperty(
         name="Resolution %", default=100, min=1, max=100, subtype="PERCENTAGE"
     )
@@ -77,19 +80,15 @@ class BM3D_PG_coco(CocoSettings, bpy.types.PropertyGroup):
     pass
 
 
-class BM3D_OT_render_frames(FrameSettings, ModalSteps, bpy.types.Operator):
+class BM3D_OT_render_frames(FrameSettings, RenderSteps, bpy.types.Operator):
     """Render Frames/<A>_<i>/ of a subject, with instance masks and depth from the same render"""
 
     bl_idname = "blendmimic3d.render_frames"
     bl_label = "Render Frames"
     bl_options = {"REGISTER", "UNDO"}
 
-    step_seconds = 0.0  # one frame per timer tick: a render takes longer than a tick's share
-    # ReferenceError: a camera or person deleted while the modal run was going on.
-    reported_errors = (DatasetError, RuntimeError, OSError, ReferenceError)
     cancel_message = "Cancelled: nothing written"
-    _total = 0
-    _done_text = ""
+    progress_label = "Rendering frames"
     _busy = False
 
     @classmethod
@@ -101,14 +100,6 @@ class BM3D_OT_render_frames(FrameSettings, ModalSteps, bpy.types.Operator):
         self._total = plan.total_steps
         self._done_text = f"Rendered {self._total} frames into {plan.directory}"
         return render_steps(context.scene, plan), self._total
-
-    def progress(self, value):
-        done, message = value
-        return done, f"Rendering frames {done}/{self._total}: {message} (Esc to cancel)"
-
-    def finished(self, context, _result):
-        self.report({"INFO"}, self._done_text)
-        return {"FINISHED"}
 
 
 class BM3D_OT_export_coco(CocoSettings, bpy.types.Operator):

@@ -158,3 +158,23 @@ class ModalSteps:
         if self._steps is not None:
             self._steps.close()
         end(self, context)
+
+
+class RenderSteps(ModalSteps):
+    """``ModalSteps`` for a render job yielding ``(done, message)``: one frame per timer tick (a
+    frame takes longer than a tick's share), ``_total`` and ``_done_text`` set by ``make_steps``.
+    ReferenceError: a camera or person deleted while the modal run was going on."""
+
+    step_seconds = 0.0
+    reported_errors = (DatasetError, RuntimeError, OSError, ReferenceError)
+    progress_label = "Rendering"
+    _total = 0
+    _done_text = ""
+
+    def progress(self, value):
+        done, message = value
+        return done, f"{self.progress_label} {done}/{self._total}: {message} (Esc to cancel)"
+
+    def finished(self, context, _result):
+        self.report({"INFO"}, self._done_text)
+        return {"FINISHED"}

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.errors import DatasetError
 from ..core.format import coco_dataset, exr_channels, png16
-from . import scene_model, video_frames, video_job
+from . import render_presets, scene_model, video_frames, video_job
 
 DEPTH_FORMATS = ("PNG", "EXR")
 _NOTHING_HIT = 1e9  # Cycles' depth where a pixel sees no surface is 1e10
@@ -31,7 +31,7 @@ _NOTHING_HIT = 1e9  # Cycles' depth where a pixel sees no surface is 1e10
 @dataclasses.dataclass
 class PassPlan:
     directory: str
-    engine: str
+    preset: str
     samples: int
     scale: int
     masks: bool
@@ -61,14 +61,15 @@ def plan_passes(scene, settings):
     directory = video_job.subject_directory(
         settings, "choose the subject folder of an exported dataset"
     )
-    if (settings.masks or settings.depth) and settings.engine != "CYCLES":
-        raise DatasetError(None, "engine", "masks and depth come from Cycles' passes: "
-                           "choose Cycles (1 sample is enough for them)")  # fmt: skip
+    engine = render_presets.PRESETS[settings.preset].engine
+    if (settings.masks or settings.depth) and engine != "CYCLES":
+        raise DatasetError(None, "preset", "masks and depth come from Cycles' passes: "
+                           "choose Realistic (Cycles)")  # fmt: skip
     if settings.depth_format not in DEPTH_FORMATS:
         raise DatasetError(None, "depth_format", f"{settings.depth_format!r}: PNG or EXR")
     cameras, takes = video_job.cameras_and_takes(scene, directory)
     plan = PassPlan(
-        directory, settings.engine, settings.samples, settings.scale, settings.masks,
+        directory, settings.preset, settings.samples, settings.scale, settings.masks,
         settings.depth, settings.depth_format, cameras, takes,
     )  # fmt: skip
     for take, index, kinds in plan.outputs():

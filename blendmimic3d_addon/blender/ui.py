@@ -425,7 +425,7 @@ class BM3D_PT_coco(bpy.types.Panel):
         layout = self.layout
         frames, settings = context.scene.bm3d_frames, context.scene.bm3d_coco
         box = layout.box()
-        for name in ("directory", "engine", "samples", "scale", "masks", "depth"):
+        for name in ("directory", "preset", "samples", "scale", "masks", "depth"):
             box.prop(frames, name)
         if frames.depth:
             box.prop(frames, "depth_format")

@@ -5,17 +5,10 @@ coloured by occlusion type. The operator and its settings; the work itself is in
 
 import bpy
 
-from ..core.errors import DatasetError
 from . import render_presets
-from .modal_progress import ModalSteps, refuse_second_run
+from .modal_progress import RenderSteps, refuse_second_run
 from .registration import classes_and_scene_settings
 from .video_job import plan_videos, render_steps
-
-ENGINES = (
-    ("WORKBENCH", "Workbench", "Fast solid shading: quick previews and QA"),
-    ("EEVEE", "EEVEE", "Real-time engine: lit and shaded, slower to start headless"),
-    ("CYCLES", "Cycles", "Path tracer on the CPU: the most realistic and the slowest"),
-)
 
 SEQUENCE_ITEMS = (
     ("NONE", "None", "No image sequences"),
@@ -90,7 +83,7 @@ class BM3D_PG_videos(bpy.types.PropertyGroup):
     __annotations__ = video_settings()
 
 
-class BM3D_OT_render_videos(ModalSteps, bpy.types.Operator):
+class BM3D_OT_render_videos(RenderSteps, bpy.types.Operator):
     """Render Videos/<Action>_<i>.mp4 through every dataset camera for every action"""
 
     bl_idname = "blendmimic3d.render_videos"
@@ -98,12 +91,8 @@ class BM3D_OT_render_videos(ModalSteps, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
     __annotations__ = video_settings()
 
-    step_seconds = 0.0  # one frame per timer tick: a render takes longer than a tick's share
-    # ReferenceError: a camera or person deleted while the modal run was going on.
-    reported_errors = (DatasetError, RuntimeError, OSError, ReferenceError)
     cancel_message = "Cancelled: no video written"
-    _total = 0
-    _done_text = ""
+    progress_label = "Rendering videos"
     # One modal render at a time: both would set up, and put back, the same render settings.
     _busy = False
 
@@ -118,14 +107,6 @@ class BM3D_OT_render_videos(ModalSteps, bpy.types.Operator):
         for note in plan.notes:
             self.report({"WARNING"}, note)
         return render_steps(context.scene, plan), self._total
-
-    def progress(self, value):
-        done, message = value
-        return done, f"Rendering videos {done}/{self._total}: {message} (Esc to cancel)"
-
-    def finished(self, context, _result):
-        self.report({"INFO"}, self._done_text)
-        return {"FINISHED"}
 
 
 CLASSES = (BM3D_PG_videos, BM3D_OT_render_videos)

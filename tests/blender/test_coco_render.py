@@ -55,7 +55,7 @@ def rendered(addon, tmp_path_factory):
     bpy.ops.blendmimic3d.export_dataset(directory=str(root / "data"), subject="S1")
     subject = str(root / "data" / "S1")
     result = bpy.ops.blendmimic3d.render_frames(
-        directory=subject, engine="CYCLES", samples=1, masks=True, depth=True
+        directory=subject, preset="REALISTIC", samples=1, masks=True, depth=True
     )
     assert result == {"FINISHED"}
     out = root / "coco"
@@ -175,7 +175,7 @@ def test_depth_is_along_the_camera_axis(addon, tmp_path, depth_format):
     wall = bpy.context.object
     wall.matrix_world = camera.matrix_world
     wall.location = camera.matrix_world @ __import__("mathutils").Vector((0, 0, -3.0))
-    result = bpy.ops.blendmimic3d.render_frames(directory=str(tmp_path / "S1"), engine="CYCLES",
+    result = bpy.ops.blendmimic3d.render_frames(directory=str(tmp_path / "S1"), preset="REALISTIC",
                                                 samples=1, masks=False, depth=True,
                                                 depth_format=depth_format)  # fmt: skip
     assert result == {"FINISHED"}
@@ -194,7 +194,7 @@ def test_depth_is_along_the_camera_axis(addon, tmp_path, depth_format):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"engine": "WORKBENCH", "masks": True}, "masks and depth come from Cycles' passes"),
+        ({"preset": "PREVIEW", "masks": True}, "masks and depth come from Cycles' passes"),
         ({"directory": "/nonexistent/S1"}, "folder does not exist; export the dataset first"),
     ],
 )
@@ -204,7 +204,7 @@ def test_render_frames_refuses_bad_settings(addon, tmp_path, settings, message):
     _scene()
     bpy.ops.blendmimic3d.export_dataset(directory=str(tmp_path), subject="S1")
     before = sorted(os.listdir(tmp_path / "S1"))
-    kwargs = {"directory": str(tmp_path / "S1"), "engine": "CYCLES", "samples": 1, **settings}
+    kwargs = {"directory": str(tmp_path / "S1"), "preset": "REALISTIC", "samples": 1, **settings}
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.blendmimic3d.render_frames(**kwargs)
     assert sorted(os.listdir(tmp_path / "S1")) == before

@@ -11,7 +11,7 @@ import ui_modal_render  # noqa: E402
 
 
 def settings(folder):
-    return {"directory": folder, "engine": "CYCLES", "samples": 1, "scale": 10, "masks": True,
+    return {"directory": folder, "preset": "REALISTIC", "samples": 1, "scale": 10, "masks": True,
             "depth": True, "overwrite": True}  # fmt: skip
 
 
