@@ -299,6 +299,7 @@ def slurm_packages():
         print("SLURM and munge are installed")
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-q"], env=env)  # a new machine has no package lists yet
     run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *SLURM_PACKAGES], env=env)
 
 
