@@ -128,11 +128,7 @@ def convert_custom(folder, out, name="blendmimic3d", joint_order="h36m"):
     metadata = dict(_metadata(joint_order, fps), video_metadata=videos)
     path = os.path.join(out, f"data_2d_custom_{name}.npz")
     if os.path.exists(path):
-        arrays = read_npz(path, pickled=("positions_2d", "metadata"))
-        old_2d, old_meta = arrays["positions_2d"].item(), arrays["metadata"].item()
-        if old_meta.get("layout_name") != metadata["layout_name"]:
-            raise DatasetError(path, "metadata", f"holds {old_meta.get('layout_name')!r} joints, "
-                               f"not {metadata['layout_name']!r}")  # fmt: skip
+        old_2d, old_meta = _existing_2d(path, metadata)
         clash = sorted(set(old_2d) & set(positions_2d))
         if clash:
             raise DatasetError(path, clash[0], "already converted into this file; "
@@ -200,15 +196,24 @@ def _existing(paths, metadata):
         raise DatasetError(missing, None, "missing while the other converted files exist; "
                            "remove them or choose another --name")  # fmt: skip
     old_3d = read_npz(paths[0], pickled=("positions_3d",))["positions_3d"].item()
-    arrays = read_npz(paths[1], pickled=("positions_2d", "metadata"))
-    old_2d, old_meta = arrays["positions_2d"].item(), arrays["metadata"].item()
-    if old_meta.get("layout_name") != metadata["layout_name"]:
-        raise DatasetError(paths[1], "metadata", f"holds {old_meta.get('layout_name')!r} joints, "
-                           f"not {metadata['layout_name']!r}")  # fmt: skip
+    old_2d, old_meta = _existing_2d(paths[1], metadata)
     old_cameras = read_json(paths[2])  # a regular file of bounded size, or one message
-    if not all(isinstance(d, dict) for d in (old_3d, old_2d, old_cameras)):
+    if not all(isinstance(d, dict) for d in (old_3d, old_cameras)):
         raise DatasetError(paths[0], None, "not a VideoPose3D dataset of subjects")
     return old_3d, old_2d, old_meta, old_cameras
+
+
+def _existing_2d(path, metadata):
+    """(positions_2d, metadata) of an earlier 2D file, checked to hold dicts of the same joints
+    (the dataset and the custom layout both extend such a file)."""
+    arrays = read_npz(path, pickled=("positions_2d", "metadata"))
+    old_2d, old_meta = arrays["positions_2d"].item(), arrays["metadata"].item()
+    if not (isinstance(old_2d, dict) and isinstance(old_meta, dict)):
+        raise DatasetError(path, None, "not a VideoPose3D 2D file (positions_2d, metadata dicts)")
+    if old_meta.get("layout_name") != metadata["layout_name"]:
+        raise DatasetError(path, "metadata", f"holds {old_meta.get('layout_name')!r} joints, "
+                           f"not {metadata['layout_name']!r}")  # fmt: skip
+    return old_2d, old_meta
 
 
 def _checked_2d(subject_dir, action, frames, cameras):
