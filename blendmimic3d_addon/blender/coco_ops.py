@@ -115,7 +115,7 @@ class BM3D_OT_export_coco(CocoSettings, bpy.types.Operator):
         try:
             if not folder or not out:
                 raise DatasetError(None, "folders", "choose the dataset folder and a COCO folder")
-            cameras = _camera_indices(self.cameras)
+            cameras = coco_dataset.camera_indices(self.cameras) or None
             layouts = [name for name, *_ in _LAYOUT_ITEMS if name in self.layouts]
             paths = coco_dataset.convert(folder, out, self.every, cameras, layouts or ["coco"],
                                          self.split, self.overwrite)  # fmt: skip
@@ -124,13 +124,6 @@ class BM3D_OT_export_coco(CocoSettings, bpy.types.Operator):
             return {"CANCELLED"}
         self.report({"INFO"}, f"Wrote {len(paths)} COCO file(s) to {out}")
         return {"FINISHED"}
-
-
-def _camera_indices(text):
-    try:
-        return [int(c) for c in text.split(",") if c.strip()] or None
-    except ValueError:
-        raise DatasetError(None, "cameras", f"{text!r}: give indices such as 0,2") from None
 
 
 _CLASSES = (BM3D_PG_frames, BM3D_PG_coco, BM3D_OT_render_frames, BM3D_OT_export_coco)

@@ -9,16 +9,13 @@ too until the artist unticks something.
 import bpy
 
 from . import scene_model
+from .export_job import split_list
 from .takes import scene_actions
 
 KINDS = (
     ("ACTIONS", "Actions", "The primary person's actions"),
     ("CAMERAS", "Cameras", "The dataset cameras, by index"),
 )
-
-
-def _split(text):
-    return [item.strip() for item in str(text or "").split(",") if item.strip()]
 
 
 def available(scene, kind):
@@ -31,7 +28,7 @@ def available(scene, kind):
 def chosen(props, scene, kind):
     """The items the export will take: those named in the text, or all when it is empty."""
     items = available(scene, kind)
-    named = _split(props.actions if kind == "ACTIONS" else props.cameras)
+    named = split_list(props.actions if kind == "ACTIONS" else props.cameras)
     return [item for item in items if item in named] if named else items
 
 

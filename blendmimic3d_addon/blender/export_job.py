@@ -20,7 +20,8 @@ from .sampling import SceneSampler, blend_name
 from .takes import action_folder_name, frame_range, scene_actions
 
 
-def _split(text):
+def split_list(text):
+    """Comma-separated text as its stripped, non-empty items."""
     return [item.strip() for item in str(text or "").split(",") if item.strip()]
 
 
@@ -62,7 +63,7 @@ class ExportJob:
 
     def _actions(self, wanted):
         available = scene_actions(self.scene)
-        names = _split(wanted) if isinstance(wanted, str) else list(wanted or [])
+        names = split_list(wanted) if isinstance(wanted, str) else list(wanted or [])
         if not names:
             names = available
         if not names:
@@ -85,7 +86,7 @@ class ExportJob:
         if wanted is None or wanted == "":
             return list(range(count))
         try:
-            indices = [int(i) for i in (_split(wanted) if isinstance(wanted, str) else wanted)]
+            indices = [int(i) for i in (split_list(wanted) if isinstance(wanted, str) else wanted)]
         except ValueError:
             raise DatasetError(
                 None, "cameras", f"{wanted!r}: give camera indices such as 0,1,2,3"

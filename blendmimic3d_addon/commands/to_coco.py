@@ -1,17 +1,7 @@
 """``to-coco DATASET OUT``: COCO keypoint files of an exported dataset with rendered frames."""
 
-from ..core.errors import DatasetError
 from ..core.format import coco
-from ..core.format.coco_dataset import convert
-
-
-def _indices(text):
-    try:
-        return [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise DatasetError(
-            None, "--cameras", f"{text!r}: give camera indices such as 0,2"
-        ) from None
+from ..core.format.coco_dataset import camera_indices, convert
 
 
 def add_arguments(parser):
@@ -34,7 +24,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    cameras = None if args.cameras is None else _indices(args.cameras)
+    cameras = None if args.cameras is None else camera_indices(args.cameras, "--cameras")
     layouts = tuple(item.strip() for item in args.layouts.split(",") if item.strip())
     paths = convert(args.folder, args.out, args.every, cameras, layouts, args.split,
                     args.overwrite)  # fmt: skip

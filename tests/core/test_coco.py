@@ -246,3 +246,15 @@ def test_validate_checks_face_points(tmp_path):
     problems = validate_dataset(root).problems
     assert len(problems) == 1 and "face_points.npz: Cam_2: 2D differs" in problems[0]
     assert "frame 3, joint 9" in problems[0]  # person 1's fifth point
+
+
+def test_camera_indices_from_text_and_one_line_for_bad_text(tmp_path, capsys):
+    from blendmimic3d_addon import cli
+
+    assert coco_dataset.camera_indices("0, 2,") == [0, 2]
+    with pytest.raises(DatasetError, match=r"'0,x': give camera indices such as 0,2"):
+        coco_dataset.camera_indices("0,x")
+    out = tmp_path / "never"
+    assert cli.main(["to-coco", str(tmp_path), str(out), "--cameras", "0,x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --cameras: '0,x': give camera indices") and not out.exists()

@@ -30,6 +30,14 @@ UNKNOWN = -1
 _NO_FRAMES = "frame image missing: render the frames first (Export: COCO Keypoints: Render Frames)"
 
 
+def camera_indices(text: str, field: str = "cameras") -> list[int]:
+    """Comma-separated camera indices ("0,2") as ints; a DatasetError naming ``field`` if not."""
+    try:
+        return [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise DatasetError(None, field, f"{text!r}: give camera indices such as 0,2") from None
+
+
 def take_folder(action, camera):
     return f"{action}_{int(camera)}"
 
