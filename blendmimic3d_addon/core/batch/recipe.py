@@ -14,6 +14,7 @@ import tomllib
 from ..errors import DatasetError
 from ..geometry import layout as layout_core
 from ..geometry import occluder_library
+from ..render.presets import ENGINE_PRESETS
 
 MAX_RECIPE_BYTES = 1 << 20
 MAX_SUBJECTS = 100_000
@@ -22,7 +23,7 @@ MAX_FRAMES = 100_000
 MANNEQUIN_ACTIONS = ("Walk", "Wave", "Sit", "PickUp")
 SCENARIOS = ("CAPTURE_ROOM", "OBJECT_OCCLUSION", "OUT_OF_FRAME", "RETAIL_AISLE")
 CAMERA_PRESETS = ("BLENDMIMIC3D", "HUMAN36M", "RING")
-RENDER_ENGINES = ("WORKBENCH", "EEVEE", "CYCLES")
+RENDER_ENGINES = tuple(ENGINE_PRESETS)  # what batch.py maps to a render preset
 # Reserved for the appearance work (environments and lighting); today only these values exist.
 ENVIRONMENTS = ("none",)
 LIGHTINGS = ("default",)
