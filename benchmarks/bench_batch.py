@@ -87,7 +87,7 @@ def memory(count):
 def throughput(recipe_path, limit):
     import bpy
 
-    from blendmimic3d_addon.blender import batch, camera_job
+    from blendmimic3d_addon.blender import batch, camera_job, takes
     from blendmimic3d_addon.core.batch.recipe import read_recipe
     from blendmimic3d_addon.core.format import shards
 
@@ -104,7 +104,7 @@ def throughput(recipe_path, limit):
         started = time.perf_counter()
         for take, frame in sampler.frames:
             if take is not None and take in (plan.takes or (take,)):
-                sampler.base.set_take(take)
+                takes.play_take(scene, take)
                 scene.frame_set(frame)
         split["evaluate"] += time.perf_counter() - started
         sampler.restore()

@@ -25,7 +25,8 @@ from ..core.format import atomic, manifest
 from ..core.geometry import camera_fit, camera_presets, occluder_library
 from ..core.geometry import layout as layout_core
 from ..core.render.presets import ENGINE_PRESETS
-from . import camera_job, mannequin, mixamo_import, occluders, sampling, scene_model, takes
+from . import (appearance, camera_job, environments, mannequin, mixamo_import, occluders,
+               sampling, scene_model, takes)  # fmt: skip
 from .export_job import ExportJob
 from .video_job import plan_videos, render_steps
 
@@ -73,6 +74,7 @@ def _build(context, recipe, plan):
     if result != {"FINISHED"}:
         raise DatasetError(None, f"{plan.name}: scenario", f"{plan.scenario} did not apply")
     _extra_occluders(scene, plan, arms)
+    _looks_environment_lighting(scene, recipe, plan)
     scene.frame_set(scene.frame_start)
     return arms
 
@@ -153,6 +155,18 @@ def _extra_occluders(scene, plan, arms):
         xy, floor_z = occluders.person_floor_point(arms[person])
         for spot, yaw in occluder_library.around(xy, 1, *AROUND_RADII, seed):
             occluders.add_occluder_object(scene, kind, spot, yaw, floor_z)
+
+
+def _looks_environment_lighting(scene, recipe, plan):
+    """The people's looks, then the environment sized around the people and the jittered
+    cameras (so it is built last), lit by the plan's lighting."""
+    if recipe.appearance["vary"]:
+        appearance.vary(scene, plan.looks_seed, recipe.appearance["same_look"])
+    if plan.environment != "none":
+        preset = "AUTO" if plan.lighting == "default" else plan.lighting
+        environments.build_environment(scene, plan.environment, preset, plan.lighting_seed)
+    elif plan.lighting != "default":
+        environments.relight(scene, plan.lighting, plan.lighting_seed)
 
 
 # ---- generating subjects -----------------------------------------------------------------------

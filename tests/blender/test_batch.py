@@ -15,6 +15,8 @@ from conftest import DEV_REPO_MODULE, EXTENSION_ID, REPO, in_blender_executable
 TINY = """\
 seed = 11
 frames = 4
+environment = ["none", "CAPTURE_ROOM", "OUTDOORS"]
+lighting = ["default", "STUDIO"]
 [subjects]
 count = 3
 [people]
@@ -170,6 +172,35 @@ def test_subjects_differ_as_the_recipe_draws_them(one_process):
     assert not np.allclose(firsts[0], firsts[1]) or not np.allclose(firsts[1], firsts[2])
 
 
+def test_subjects_get_their_environment_lighting_and_looks(one_process):
+    """Each saved scene holds its plan's environment and lights, and its people their own looks
+    (S3 draws the capture room lit by the studio preset, S1 and S2 no environment)."""
+    import bpy
+
+    from blendmimic3d_addon.core.batch import plan as plan_core
+    from blendmimic3d_addon.core.batch import recipe as recipe_core
+
+    environments = _addon_module("blender.environments")
+    appearance = _addon_module("blender.appearance")
+    scene_model = _addon_module("blender.scene_model")
+    recipe_path, out = one_process
+    recipe = recipe_core.read_recipe(recipe_path)
+    plans = {name: plan_core.draw_plan(recipe, name) for name in recipe.subjects}
+    assert {p.environment for p in plans.values()} == {"none", "CAPTURE_ROOM"}
+    for name, plan in plans.items():
+        bpy.ops.wm.open_mainfile(filepath=str(out / "scenes" / f"{name}.blend"))
+        scene = bpy.context.scene
+        stored = environments.stored_layout(scene)
+        lights = environments.lighting.lights(scene)
+        if plan.environment == "none":
+            assert stored is None and not environments.parts(scene) and not lights
+        else:
+            assert stored["kind"] == plan.environment and environments.parts(scene)
+            assert len(lights) == 2  # the studio preset: a key and a fill
+        looks = [arm[appearance.LOOK]["summary"] for arm in scene_model.people(scene)]
+        assert len(set(looks)) == len(looks), looks
+
+
 def _counts():
     import bpy
 
@@ -247,11 +278,13 @@ def test_an_output_that_cannot_be_written_is_named(addon, tmp_path):
 
 
 def test_the_command_names_a_recipe_mistake_with_key_and_line(tmp_path):
-    path = _recipe(tmp_path, TINY.replace("heading = 6.0", "heading = -6.0"))
+    text = TINY.replace("heading = 6.0", "heading = -6.0")
+    line = text.splitlines().index("heading = -6.0") + 1
+    path = _recipe(tmp_path, text)
     process = _cli("generate", path, "--out", tmp_path / "out")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1
-    assert f"error: {path}: cameras.heading (line 17): must be at least 0.0, got -6.0" in err
+    assert f"error: {path}: cameras.heading (line {line}): must be at least 0.0, got -6.0" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 

@@ -47,7 +47,12 @@ def test_the_example_recipe_reads():
     r = recipe.read_recipe(EXAMPLE)
     assert r.subjects == tuple(f"S{i}" for i in range(10, 16))
     assert r.people == (1, 3) and r.takes == (1, 2)
-    assert r.render["engine"] == "WORKBENCH" and r.environment == "none"
+    assert r.render["engine"] == "WORKBENCH"
+    assert set(r.environments) == {"none", "CAPTURE_ROOM", "SHOP", "OUTDOORS"}
+    assert r.lightings == ("default", "STUDIO") and r.appearance == {
+        "vary": True,
+        "same_look": False,
+    }
     assert r.characters[0].actions == recipe.MANNEQUIN_ACTIONS
 
 
@@ -87,7 +92,12 @@ def test_unknown_choices_and_reserved_keys_are_named():
     assert f"layout.presets (line {_line_of(text, 'PYRAMID')})" in message
     assert "'PYRAMID' is not one of SINGLE" in message
     text = 'environment = "forest"\n' + BASE
-    assert "environment (line 1): 'forest' is not one of none" in _error(text)
+    assert "environment (line 1): 'forest' is not one of none, CAPTURE_ROOM" in _error(text)
+    text = 'lighting = ["STUDIO", "STUDIO"]\n' + BASE
+    assert "lighting (line 1): lists a value twice" in _error(text)
+    text = BASE + "\n[appearance]\nvary = 1\n"
+    line = _line_of(text, "vary = 1")
+    assert f"appearance.vary (line {line}): must be true or false" in _error(text)
     text = BASE + '\n[render]\nengine = "OPTIX"\n'
     line = _line_of(text, "OPTIX")
     message = _error(text)
@@ -188,6 +198,21 @@ def test_plans_draw_within_the_recipe():
         assert all(k == "chair" and 0 <= who < len(p.people) for k, who, _ in p.occluders)
         assert len(p.cameras) == 4 and 1 <= len(p.takes) <= 1
         assert p.people[0].start_offset == 0 and p.people[0].action == p.takes[0]
+
+
+def test_environment_lighting_and_looks_are_drawn_per_subject():
+    text = 'environment = ["none", "CAPTURE_ROOM", "SHOP", "OUTDOORS"]\n' + BASE.replace(
+        "count = 4", "count = 40"
+    )
+    r = _parse(text)
+    plans = [plan.draw_plan(r, name) for name in r.subjects]
+    assert {p.environment for p in plans} == set(r.environments)
+    assert {p.lighting for p in plans} == {"default"}
+    assert len({p.looks_seed for p in plans}) == len(plans)
+    # the new draws come after the older ones: adding a pool leaves the rest of a plan alone
+    before = plan.draw_plan(_parse(BASE), "S1")
+    after = plan.draw_plan(_parse('environment = ["none", "SHOP"]\n' + BASE), "S1")
+    assert before.people == after.people and before.cameras == after.cameras
 
 
 def test_subject_selection_and_shards():

@@ -39,6 +39,10 @@ class SubjectPlan:
     scenario: str
     occluders: tuple  # (kind, person index, seed) of extra occluders around a person
     cameras: tuple  # CameraJitter per camera
+    environment: str = "none"  # recipe ENVIRONMENTS
+    lighting: str = "default"  # recipe LIGHTINGS
+    lighting_seed: int = 0
+    looks_seed: int = 0  # the people's looks (core/render/appearance.looks)
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -112,5 +116,10 @@ def draw_plan(recipe, name):
         )
         for _ in range(camera_count(recipe))
     )
+    # Drawn after everything above, so adding them left earlier recipes' subjects as they were.
+    environment = recipe.environments[int(rng.integers(len(recipe.environments)))]
+    lighting = recipe.lightings[int(rng.integers(len(recipe.lightings)))]
+    lighting_seed, looks_seed = (int(v) for v in rng.integers(2**31, size=2))
     return SubjectPlan(name, seed, tuple(people), takes, layout, spacing, layout_seed, scenario,
-                       occluders, cameras)  # fmt: skip
+                       occluders, cameras, environment, lighting, lighting_seed,
+                       looks_seed)  # fmt: skip

@@ -14,6 +14,7 @@ import tomllib
 from ..errors import DatasetError
 from ..geometry import layout as layout_core
 from ..geometry import occluder_library
+from ..render import environment_layout, lighting_plan
 from ..render.presets import ENGINE_PRESETS
 
 MAX_RECIPE_BYTES = 1 << 20
@@ -24,9 +25,11 @@ MANNEQUIN_ACTIONS = ("Walk", "Wave", "Sit", "PickUp")
 SCENARIOS = ("CAPTURE_ROOM", "OBJECT_OCCLUSION", "OUT_OF_FRAME", "RETAIL_AISLE")
 CAMERA_PRESETS = ("BLENDMIMIC3D", "HUMAN36M", "RING")
 RENDER_ENGINES = tuple(ENGINE_PRESETS)  # what batch.py maps to a render preset
-# Reserved for the appearance work (environments and lighting); today only these values exist.
-ENVIRONMENTS = ("none",)
-LIGHTINGS = ("default",)
+# "none": no environment (people and occluders on nothing, as before environments existed).
+ENVIRONMENTS = ("none", *environment_layout.KINDS)
+# "default": the environment's own lighting (ceiling lights indoors, daylight outdoors); no
+# lights without an environment.
+LIGHTINGS = ("default", *lighting_plan.PRESETS)
 SUBJECT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RANGE_SPEC = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*-\s*([A-Za-z0-9_-]+)\s*$")
 
@@ -63,8 +66,9 @@ class Recipe:
     fit: bool
     jitter: dict  # height (m), distance (m), heading (degrees), focal (fraction): each +/- value
     render: dict  # engine, scale, samples, videos, qa_videos
-    environment: str
-    lighting: str
+    environments: tuple  # each subject draws one (ENVIRONMENTS)
+    lightings: tuple  # each subject draws one (LIGHTINGS)
+    appearance: dict  # vary (seeded looks per subject), same_look (everyone dressed alike)
 
 
 class _Reader:
@@ -206,7 +210,7 @@ def _key_lines(text):
 
 
 _TOP_KEYS = {"seed", "fps", "frames", "subjects", "characters", "people", "layout", "scene",
-             "cameras", "render", "environment", "lighting"}  # fmt: skip
+             "cameras", "render", "environment", "lighting", "appearance"}  # fmt: skip
 _TABLE_KEYS = {
     "subjects": {"names", "prefix", "first", "count"},
     "people": {"count", "actions_per_subject", "start_offset"},
@@ -214,6 +218,7 @@ _TABLE_KEYS = {
     "scene": {"scenarios", "occluders", "occluder_kinds"},
     "cameras": {"preset", "count", "radius", "fit", "height", "distance", "heading", "focal"},
     "render": {"engine", "scale", "samples", "videos", "qa_videos"},
+    "appearance": {"vary", "same_look"},
 }
 _CHARACTER_KEYS = {"kind", "path", "actions", "weight"}
 
@@ -286,8 +291,12 @@ def parse_recipe(text, path="recipe.toml"):
             "videos": r.boolean("render.videos", True),
             "qa_videos": r.boolean("render.qa_videos", False),
         },
-        environment=r.choice("environment", ENVIRONMENTS, "none"),
-        lighting=r.choice("lighting", LIGHTINGS, "default"),
+        environments=r.choices("environment", ENVIRONMENTS, ["none"]),
+        lightings=r.choices("lighting", LIGHTINGS, ["default"]),
+        appearance={
+            "vary": r.boolean("appearance.vary", True),
+            "same_look": r.boolean("appearance.same_look", False),
+        },
     )
 
 
