@@ -25,8 +25,17 @@ from ..core.format import atomic, manifest
 from ..core.geometry import camera_fit, camera_presets, occluder_library
 from ..core.geometry import layout as layout_core
 from ..core.render.presets import ENGINE_PRESETS
-from . import (appearance, camera_job, environments, mannequin, mixamo_import, occluders,
-               sampling, scene_model, takes)  # fmt: skip
+from . import (
+    appearance,
+    camera_job,
+    environments,
+    mannequin,
+    mixamo_import,
+    occluders,
+    sampling,
+    scene_model,
+    takes,
+)
 from .export_job import ExportJob
 from .video_job import plan_videos, render_steps
 
