@@ -1,0 +1,299 @@
+"""Runs inside a windowed Blender (see test_sidebar_ui.py): opens the sidebar's BlendMimic3D tab
+with every panel and sub-panel expanded at the sidebar's default width, in several scene states
+(empty; people, occluders, cameras, budget, refined predictions; the other choices of each
+setting), grabs the window and looks for truncated text (Blender's ellipsis) in the sidebar;
+reads the text every panel draws in the empty scene. Writes what it saw to OUT, the sidebar of
+each state to SHOTS/sidebar_<state>.png.
+
+    blender --factory-startup --enable-event-simulate --python ui_sidebar.py -- REPO OUT SHOTS
+"""
+
+import sys
+import traceback
+
+import bpy
+
+sys.path.insert(0, __file__.rpartition("/")[0])
+from windowed import Harness  # noqa: E402
+
+harness = Harness()
+seen, finish, then = harness.seen, harness.finish, harness.then
+(SHOTS,) = harness.args
+sys.path[:0] = [f"{harness.repo}/tests/blender", harness.repo]
+
+import conftest  # noqa: E402  (after the path is set)
+import ellipsis  # noqa: E402
+import gpu  # noqa: E402
+import numpy as np  # noqa: E402
+
+TAB = "BlendMimic3D"
+state = {}
+
+
+def areas():
+    window = bpy.context.window_manager.windows[0]
+    area = max((a for a in window.screen.areas if a.type == "VIEW_3D"),
+               key=lambda a: a.width * a.height)  # fmt: skip
+    return window, area
+
+
+def sidebar():
+    return next(r for r in areas()[1].regions if r.type == "UI")
+
+
+def start():
+    module = next(conftest.addon.__wrapped__())
+    seen["extension"] = module
+    ui = sys.modules[f"{module}.blender.ui"]
+    state["ui"] = ui
+    open_every_panel(ui)
+    window, area = areas()
+    area.spaces.active.show_region_ui = True
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    area.tag_redraw()
+    then(choose_tab, 1.0)
+
+
+def open_every_panel(ui):
+    """Panels marked closed by default open like the others (what a user clicking each
+    header gets): registered again without DEFAULT_CLOSED before the sidebar first shows."""
+    panels = [c for c in ui.CLASSES if issubclass(c, bpy.types.Panel)]
+    for cls in reversed(panels):
+        bpy.utils.unregister_class(cls)
+    for cls in panels:
+        cls.bl_options = set(getattr(cls, "bl_options", set())) - {"DEFAULT_CLOSED"}
+        bpy.utils.register_class(cls)
+
+
+def choose_tab(tries=[0]):  # noqa: B006  (a counter between calls)
+    """A click on each spot of the sidebar's tab strip, top down, as a user looks for the tab,
+    until it shows (Blender 4.3 gives scripts no way to choose it)."""
+    window, area = areas()
+    region = sidebar()
+    if region.active_panel_category == TAB:
+        then(lambda: shoot("empty", read_empty_panels), 1.0)
+        return None
+    tries[0] += 1
+    seen.setdefault("tabs", []).append(region.active_panel_category)
+    if tries[0] > 40:
+        raise RuntimeError(f"the {TAB} tab never showed ({seen['tabs']})")
+    x, y = region.x + region.width - 8, region.y + region.height - 10 * tries[0]
+    window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="PRESS", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="RELEASE", x=x, y=y)
+    area.tag_redraw()
+    return 0.3
+
+
+def shoot(name, after):
+    """Ask the sidebar's next redraw for its pixels; keep them as SHOTS/sidebar_<name>.png and
+    the ellipses found in them in ``seen[name]``; then ``after``."""
+    state["want"] = name
+    state["handler"] = bpy.types.SpaceView3D.draw_handler_add(read_sidebar, (), "UI",
+                                                               "POST_PIXEL")  # fmt: skip
+    areas()[1].tag_redraw()
+
+    def collect():
+        """Two reads alike: panels that opened or grew have settled where they stay."""
+        if name not in state:
+            areas()[1].tag_redraw()
+            return 0.2
+        pixels = state.pop(name)
+        if state.get("last") is None or not np.array_equal(state["last"], pixels):
+            state["last"] = pixels
+            state["want"] = name
+            areas()[1].tag_redraw()
+            return 0.5
+        state["last"] = None
+        bpy.types.SpaceView3D.draw_handler_remove(state.pop("handler"), "UI")
+        save_png(f"{SHOTS}/sidebar_{name}.png", pixels)
+        top_down = pixels[::-1] * 255.0
+        seen[name] = {
+            "size": [pixels.shape[1], pixels.shape[0]],
+            "ellipses": ellipsis.find_ellipses(top_down, ui_scale()),
+            "blank_rows_at_bottom": blank_rows_at_bottom(top_down),
+        }
+        after()
+        return None
+
+    then(collect, 0.5)
+
+
+def ui_scale():
+    return bpy.context.preferences.system.ui_scale
+
+
+def blank_rows_at_bottom(top_down):
+    """Rows under the last panel (all one colour): some, or the sidebar was cut off."""
+    width = top_down.shape[1] - int(30 * ui_scale())  # without the tab strip
+    rows = top_down[:, :width, :3]
+    uniform = (rows.max(axis=1) - rows.min(axis=1)).max(axis=1) < 2
+    return int(np.argmin(uniform[::-1])) if not uniform.all() else len(uniform)
+
+
+def read_sidebar():
+    """POST_PIXEL of the sidebar: the region as drawn, panels and all."""
+    if "want" not in state:
+        return
+    name = state.pop("want")
+    x, y, width, height = gpu.state.viewport_get()
+    state["viewport"] = [x, y, width, height]
+    buffer = gpu.state.active_framebuffer_get().read_color(x, y, width, height, 4, 0, "UBYTE")
+    buffer.dimensions = width * height * 4
+    state[name] = np.asarray(buffer, np.float32).reshape(height, width, 4) / 255.0
+
+
+def save_png(path, rgba):
+    height, width = rgba.shape[:2]
+    image = bpy.data.images.new("bm3d_shot", width, height)
+    rgba = rgba.copy()
+    rgba[..., 3] = 1.0
+    image.pixels.foreach_set(rgba.ravel())
+    image.filepath_raw, image.file_format = path, "PNG"
+    image.save()
+    bpy.data.images.remove(image)
+
+
+class Recording:
+    """A layout that draws as the one it wraps and keeps the text of every label drawn."""
+
+    def __init__(self, layout, texts):
+        object.__setattr__(self, "_layout", layout)
+        object.__setattr__(self, "_texts", texts)
+
+    def __getattr__(self, name):
+        attr = getattr(self._layout, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            if name == "label":
+                self._texts.append(kwargs.get("text", args[0] if args else ""))
+            result = attr(*args, **kwargs)
+            return (
+                Recording(result, self._texts) if isinstance(result, bpy.types.UILayout) else result
+            )
+
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self._layout, name, value)
+
+
+def read_empty_panels():
+    """Each panel's own draw code, run in the viewport's header (always drawn) through a
+    recording layout: the lines every panel shows in the empty scene."""
+    from types import SimpleNamespace
+
+    ui = state["ui"]
+    panels = [c for c in ui.CLASSES if issubclass(c, bpy.types.Panel)]
+    texts, errors = {}, []
+
+    def draw(header, context):
+        for cls in panels:
+            if cls.bl_idname in texts:
+                continue
+            texts[cls.bl_idname] = []
+            try:
+                cls.draw(SimpleNamespace(layout=Recording(header.layout, texts[cls.bl_idname])),
+                         context)  # fmt: skip
+            except Exception:
+                errors.append(traceback.format_exc())
+
+    bpy.types.VIEW3D_HT_header.append(draw)
+    areas()[1].tag_redraw()
+
+    def drawn():
+        if not texts:
+            areas()[1].tag_redraw()
+            return 0.2
+        bpy.types.VIEW3D_HT_header.remove(draw)
+        seen["empty_texts"], seen["empty_errors"] = texts, errors
+        build()
+        return None
+
+    then(drawn, 0.5)
+
+
+def build():
+    """People, cameras, an occluder, an environment, the budget with targets, the overlay,
+    refined predictions compared with the scene, and every optional section shown."""
+    window, area = areas()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    scene = bpy.context.scene
+    ops = bpy.ops.blendmimic3d
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        ops.add_mannequin(action="Walk")
+        ops.add_mannequin(action="Wave")
+        ops.layout_people(preset="SIDE_BY_SIDE", spacing=1.2)
+        ops.rig_cameras(preset="BLENDMIMIC3D", fit=True)
+        ops.add_occluder(kind="TABLE", placement="BETWEEN")
+        ops.add_environment(kind="CAPTURE_ROOM")
+        scene.bm3d_overlay.targets = "0: object 0-10; 1: hidden 20-40"
+        scene.bm3d_overlay.live_budget = False  # no budget restarted while the shots are taken
+        ops.compute_occlusion_budget(background=False)
+        scene.bm3d_overlay.show = True
+        refine_against_the_scene(ops)
+    person = bpy.data.objects["Mannequin"]
+    bpy.context.view_layer.objects.active = person  # the Characters panel lists its actions
+    scene.bm3d_people.active_index = 0
+    scene.bm3d_videos.qa_video = True
+    scene.bm3d_frames.depth = True
+    then(lambda: shoot("full", other_choices), 2.0)
+
+
+def refine_against_the_scene(ops):
+    """Predictions: the primary person's take as camera 0 sees it, with noise; refined and
+    compared with the scene (the Pose Refiner's results, per joint, and the plot)."""
+    module = seen["extension"]
+    refine_job = sys.modules[f"{module}.blender.refine_job"]
+    scene = bpy.context.scene
+    truth, _ = refine_job.scene_ground_truth(scene, bpy.context.evaluated_depsgraph_get(), 0, 97)
+    noisy = truth + np.random.default_rng(0).normal(0, 0.02, truth.shape)
+    path = f"{SHOTS}/Walk_predictions.npy"
+    np.save(path, noisy.astype(np.float32))
+    ops.import_predictions(filepath=path, joint_order="blendmimic3d")
+    settings = scene.bm3d_refine
+    settings.ground_truth, settings.gt_camera = "SCENE", 0
+    ops.refine_predictions()
+    settings.show_per_joint = True
+
+
+def other_choices():
+    """The other branch of every choice that changes what a panel shows."""
+    scene = bpy.context.scene
+    scene.bm3d_people.preset = "RANDOM"
+    scene.bm3d_occluders.placement = "AROUND"
+    scene.bm3d_occluders.scenario = "OUT_OF_FRAME"
+    scene.bm3d_occluders.width = 1.5
+    scene.bm3d_cameras.preset = "RING"
+    scene.bm3d_environment.lighting = next(
+        item.identifier
+        for item in scene.bm3d_environment.bl_rna.properties["lighting"].enum_items
+        if item.identifier != "AUTO"
+    )
+    scene.bm3d_refine.ground_truth = "DATASET"
+    scene.bm3d_videos.preset = "REALISTIC"
+    scene.bm3d_overlay.targets = "0: objekt 0-10"  # the error line
+    then(lambda: shoot("other", probe), 1.0)
+
+
+class Probe(bpy.types.Panel):
+    """A label too long for the sidebar, in the tab: the search must find its ellipsis."""
+
+    bl_idname = "BM3D_PT_truncation_probe"
+    bl_label = "Probe"
+    bl_space_type, bl_region_type, bl_category = "VIEW_3D", "UI", TAB
+    bl_order = 1000
+
+    def draw(self, context):
+        self.layout.label(text="A label that is much too long for the sidebar's default width")
+
+
+def probe():
+    bpy.utils.register_class(Probe)
+    then(lambda: shoot("probe", finish), 1.0)
+
+
+then(start, 1.0)
