@@ -105,8 +105,9 @@ def label_wrapped(layout, text, icon="NONE", reserve=90):
     region = bpy.context.region
     width = max((region.width if region else 300) - reserve * scale, 100 * scale)
     column = layout.column(align=True)
+    indent = "BLANK1" if icon != "NONE" else "NONE"  # later lines line up with the first
     for i, line in enumerate(wrap(text, width, lambda t: blf.dimensions(0, t)[0])):
-        column.label(text=line, icon=icon if i == 0 else ("BLANK1" if icon != "NONE" else icon))
+        column.label(text=line, icon=icon if i == 0 else indent)
 
 
 def pass_settings(op_props, props, names):

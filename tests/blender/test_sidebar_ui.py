@@ -11,8 +11,6 @@ import tempfile
 import pytest
 from windowed import run_windowed
 
-from blendmimic3d_addon.blender.panel_hints import HINTS, PANEL_NEEDS
-
 SHOTS = tempfile.mkdtemp(prefix="bm3d-ui-sidebar-")
 # Tall enough for the whole tab with every section open, so nothing is scrolled out of sight.
 SCREEN = (1400, 6400)
@@ -36,6 +34,13 @@ def test_no_text_is_cut_short_in_the_sidebar(seen, state):
 
 
 @pytest.mark.parametrize("state", STATES)
+def test_every_panel_draws_without_an_error(seen, state):
+    """(An error in a panel's draw would leave it half drawn, with nothing cut short.)"""
+    assert seen[state]["errors"] == []
+    assert len(seen[state]["texts"]) == 13  # every panel drew
+
+
+@pytest.mark.parametrize("state", STATES)
 def test_the_whole_tab_was_in_the_picture(seen, state):
     assert seen[state]["blank_rows_at_bottom"] > 20, "the tab runs past the window: make it taller"
 
@@ -47,8 +52,9 @@ def test_the_search_finds_a_label_cut_short(seen):
 
 
 def test_each_panel_says_what_to_do_in_an_empty_scene(seen):
-    texts = seen["empty_texts"]
-    assert seen["empty_errors"] == []
+    from blendmimic3d_addon.blender.panel_hints import HINTS, PANEL_NEEDS
+
+    texts = seen["empty"]["texts"]
     for panel, needs in PANEL_NEEDS.items():
         assert HINTS[needs[0]] in texts[panel], (panel, texts[panel])
     assert "0 people in the scene" not in texts["BM3D_PT_characters"]  # the hint says it

@@ -19,12 +19,13 @@ from windowed import Harness  # noqa: E402
 harness = Harness()
 seen, finish, then = harness.seen, harness.finish, harness.then
 (SHOTS,) = harness.args
-sys.path[:0] = [f"{harness.repo}/tests/blender", harness.repo]
+sys.path[:0] = [f"{harness.repo}/tests/blender", harness.repo, f"{harness.repo}/tools"]
 
 import conftest  # noqa: E402  (after the path is set)
 import ellipsis  # noqa: E402
 import gpu  # noqa: E402
 import numpy as np  # noqa: E402
+import sidebar_scene  # noqa: E402
 
 TAB = "BlendMimic3D"
 state = {}
@@ -46,7 +47,7 @@ def start():
     seen["extension"] = module
     ui = sys.modules[f"{module}.blender.ui"]
     state["ui"] = ui
-    open_every_panel(ui)
+    sidebar_scene.open_every_panel(ui)
     window, area = areas()
     area.spaces.active.show_region_ui = True
     for obj in list(bpy.data.objects):
@@ -55,24 +56,13 @@ def start():
     then(choose_tab, 1.0)
 
 
-def open_every_panel(ui):
-    """Panels marked closed by default open like the others (what a user clicking each
-    header gets): registered again without DEFAULT_CLOSED before the sidebar first shows."""
-    panels = [c for c in ui.CLASSES if issubclass(c, bpy.types.Panel)]
-    for cls in reversed(panels):
-        bpy.utils.unregister_class(cls)
-    for cls in panels:
-        cls.bl_options = set(getattr(cls, "bl_options", set())) - {"DEFAULT_CLOSED"}
-        bpy.utils.register_class(cls)
-
-
 def choose_tab(tries=[0]):  # noqa: B006  (a counter between calls)
     """A click on each spot of the sidebar's tab strip, top down, as a user looks for the tab,
     until it shows (Blender 4.3 gives scripts no way to choose it)."""
     window, area = areas()
     region = sidebar()
     if region.active_panel_category == TAB:
-        then(lambda: shoot("empty", read_empty_panels), 1.0)
+        then(lambda: shoot("empty", lambda: read_panels("empty", build)), 1.0)
         return None
     tries[0] += 1
     seen.setdefault("tabs", []).append(region.active_panel_category)
@@ -181,9 +171,9 @@ class Recording:
         setattr(self._layout, name, value)
 
 
-def read_empty_panels():
+def read_panels(name, after):
     """Each panel's own draw code, run in the viewport's header (always drawn) through a
-    recording layout: the lines every panel shows in the empty scene."""
+    recording layout: the lines every panel shows, and any error, in ``seen[name]``."""
     from types import SimpleNamespace
 
     ui = state["ui"]
@@ -209,55 +199,18 @@ def read_empty_panels():
             areas()[1].tag_redraw()
             return 0.2
         bpy.types.VIEW3D_HT_header.remove(draw)
-        seen["empty_texts"], seen["empty_errors"] = texts, errors
-        build()
+        seen[name].update(texts=texts, errors=errors)
+        after()
         return None
 
     then(drawn, 0.5)
 
 
 def build():
-    """People, cameras, an occluder, an environment, the budget with targets, the overlay,
-    refined predictions compared with the scene, and every optional section shown."""
+    """Every section of every panel shown (tools/sidebar_scene.py, as in docs/panels.png)."""
     window, area = areas()
-    region = next(r for r in area.regions if r.type == "WINDOW")
-    scene = bpy.context.scene
-    ops = bpy.ops.blendmimic3d
-    with bpy.context.temp_override(window=window, area=area, region=region):
-        ops.add_mannequin(action="Walk")
-        ops.add_mannequin(action="Wave")
-        ops.layout_people(preset="SIDE_BY_SIDE", spacing=1.2)
-        ops.rig_cameras(preset="BLENDMIMIC3D", fit=True)
-        ops.add_occluder(kind="TABLE", placement="BETWEEN")
-        ops.add_environment(kind="CAPTURE_ROOM")
-        scene.bm3d_overlay.targets = "0: object 0-10; 1: hidden 20-40"
-        scene.bm3d_overlay.live_budget = False  # no budget restarted while the shots are taken
-        ops.compute_occlusion_budget(background=False)
-        scene.bm3d_overlay.show = True
-        refine_against_the_scene(ops)
-    person = bpy.data.objects["Mannequin"]
-    bpy.context.view_layer.objects.active = person  # the Characters panel lists its actions
-    scene.bm3d_people.active_index = 0
-    scene.bm3d_videos.qa_video = True
-    scene.bm3d_frames.depth = True
-    then(lambda: shoot("full", other_choices), 2.0)
-
-
-def refine_against_the_scene(ops):
-    """Predictions: the primary person's take as camera 0 sees it, with noise; refined and
-    compared with the scene (the Pose Refiner's results, per joint, and the plot)."""
-    module = seen["extension"]
-    refine_job = sys.modules[f"{module}.blender.refine_job"]
-    scene = bpy.context.scene
-    truth, _ = refine_job.scene_ground_truth(scene, bpy.context.evaluated_depsgraph_get(), 0, 97)
-    noisy = truth + np.random.default_rng(0).normal(0, 0.02, truth.shape)
-    path = f"{SHOTS}/Walk_predictions.npy"
-    np.save(path, noisy.astype(np.float32))
-    ops.import_predictions(filepath=path, joint_order="blendmimic3d")
-    settings = scene.bm3d_refine
-    settings.ground_truth, settings.gt_camera = "SCENE", 0
-    ops.refine_predictions()
-    settings.show_per_joint = True
+    sidebar_scene.build(window, area, seen["extension"], SHOTS)
+    then(lambda: shoot("full", lambda: read_panels("full", other_choices)), 2.0)
 
 
 def other_choices():
@@ -276,7 +229,7 @@ def other_choices():
     scene.bm3d_refine.ground_truth = "DATASET"
     scene.bm3d_videos.preset = "REALISTIC"
     scene.bm3d_overlay.targets = "0: objekt 0-10"  # the error line
-    then(lambda: shoot("other", probe), 1.0)
+    then(lambda: shoot("other", lambda: read_panels("other", probe)), 1.0)
 
 
 class Probe(bpy.types.Panel):
