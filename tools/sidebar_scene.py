@@ -1,11 +1,91 @@
-"""Inside Blender: the scene that shows every section of the BlendMimic3D tab, and every panel
-opened. Shared by the docs' screenshots (screenshot_in_blender.py) and the sidebar's windowed
-test (tests/helpers/ui_sidebar.py), so that the pictures show what the test checked."""
+"""Inside Blender: the BlendMimic3D tab with every panel open, a scene that shows every section,
+the tab chosen by clicks and its pixels as drawn. Shared by the docs' screenshots
+(screenshot_in_blender.py) and the sidebar's windowed test (tests/helpers/ui_sidebar.py), so
+that the pictures show what the test checked."""
 
 import sys
 
 import bpy
+import gpu
 import numpy as np
+
+TAB = "BlendMimic3D"
+
+
+def view3d():
+    """(window, the largest 3D Viewport area)."""
+    window = bpy.context.window_manager.windows[0]
+    area = max((a for a in window.screen.areas if a.type == "VIEW_3D"),
+               key=lambda a: a.width * a.height)  # fmt: skip
+    return window, area
+
+
+def sidebar():
+    return next(r for r in view3d()[1].regions if r.type == "UI")
+
+
+def show_tab(after, guard, tries=40):
+    """Clicks down the sidebar's tab strip, top down, as a user looks for the tab, until it
+    shows; then ``after``. Blender 4.3 takes an assignment to ``active_panel_category`` without
+    a word and shows another tab. Needs ``--enable-event-simulate``; ``guard`` wraps a timer
+    step (reports its errors)."""
+    count = [0]
+
+    def step():
+        window, area = view3d()
+        region = sidebar()
+        if region.active_panel_category == TAB:
+            after()
+            return None
+        count[0] += 1
+        if count[0] > tries:
+            raise RuntimeError(f"the {TAB} tab never showed ({region.active_panel_category})")
+        x, y = region.x + region.width - 8, region.y + region.height - 10 * count[0]
+        window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
+        window.event_simulate(type="LEFTMOUSE", value="PRESS", x=x, y=y)
+        window.event_simulate(type="LEFTMOUSE", value="RELEASE", x=x, y=y)
+        area.tag_redraw()
+        return 0.3
+
+    bpy.app.timers.register(guard(step), first_interval=0.3)
+
+
+def read_sidebar(after, guard):
+    """The sidebar's pixels as drawn ((H, W, 4) floats, bottom row first) once two redraws
+    give the same (panels that opened or grew have settled), to ``after``."""
+    reads = []
+
+    def read():  # POST_PIXEL of the sidebar, after its panels
+        x, y, width, height = gpu.state.viewport_get()
+        buffer = gpu.state.active_framebuffer_get().read_color(x, y, width, height, 4, 0, "UBYTE")
+        buffer.dimensions = width * height * 4
+        reads.append(np.asarray(buffer, np.float32).reshape(height, width, 4) / 255.0)
+
+    handler = bpy.types.SpaceView3D.draw_handler_add(read, (), "UI", "POST_PIXEL")
+
+    def settled():
+        if len(reads) < 2 or not np.array_equal(reads[-1], reads[-2]):
+            del reads[:-1]
+            view3d()[1].tag_redraw()
+            return 0.5
+        bpy.types.SpaceView3D.draw_handler_remove(handler, "UI")
+        after(reads[-1])
+        return None
+
+    view3d()[1].tag_redraw()
+    bpy.app.timers.register(guard(settled), first_interval=0.5)
+
+
+def save_png(path, rgba):
+    """(H, W, 4) floats, bottom row first, as an opaque PNG (Blender's own image saving)."""
+    height, width = rgba.shape[:2]
+    image = bpy.data.images.new("bm3d_shot", width, height)
+    rgba = rgba.copy()
+    rgba[..., 3] = 1.0
+    image.pixels.foreach_set(rgba.ravel())
+    image.filepath_raw, image.file_format = path, "PNG"
+    image.save()
+    bpy.data.images.remove(image)
 
 
 def open_every_panel(ui):
