@@ -23,23 +23,11 @@ sys.path[:0] = [f"{harness.repo}/tests/blender", harness.repo, f"{harness.repo}/
 
 import conftest  # noqa: E402  (after the path is set)
 import ellipsis  # noqa: E402
-import gpu  # noqa: E402
 import numpy as np  # noqa: E402
 import sidebar_scene  # noqa: E402
 
-TAB = "BlendMimic3D"
 state = {}
-
-
-def areas():
-    window = bpy.context.window_manager.windows[0]
-    area = max((a for a in window.screen.areas if a.type == "VIEW_3D"),
-               key=lambda a: a.width * a.height)  # fmt: skip
-    return window, area
-
-
-def sidebar():
-    return next(r for r in areas()[1].regions if r.type == "UI")
+areas, sidebar = sidebar_scene.view3d, sidebar_scene.sidebar
 
 
 def start():
@@ -53,51 +41,16 @@ def start():
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
     area.tag_redraw()
-    then(choose_tab, 1.0)
-
-
-def choose_tab(tries=[0]):  # noqa: B006  (a counter between calls)
-    """A click on each spot of the sidebar's tab strip, top down, as a user looks for the tab,
-    until it shows (Blender 4.3 gives scripts no way to choose it)."""
-    window, area = areas()
-    region = sidebar()
-    if region.active_panel_category == TAB:
-        then(lambda: shoot("empty", lambda: read_panels("empty", build)), 1.0)
-        return None
-    tries[0] += 1
-    seen.setdefault("tabs", []).append(region.active_panel_category)
-    if tries[0] > 40:
-        raise RuntimeError(f"the {TAB} tab never showed ({seen['tabs']})")
-    x, y = region.x + region.width - 8, region.y + region.height - 10 * tries[0]
-    window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
-    window.event_simulate(type="LEFTMOUSE", value="PRESS", x=x, y=y)
-    window.event_simulate(type="LEFTMOUSE", value="RELEASE", x=x, y=y)
-    area.tag_redraw()
-    return 0.3
+    empty = lambda: shoot("empty", lambda: read_panels("empty", build))  # noqa: E731
+    sidebar_scene.show_tab(lambda: then(empty, 1.0), harness.guarded)
 
 
 def shoot(name, after):
-    """Ask the sidebar's next redraw for its pixels; keep them as SHOTS/sidebar_<name>.png and
-    the ellipses found in them in ``seen[name]``; then ``after``."""
-    state["want"] = name
-    state["handler"] = bpy.types.SpaceView3D.draw_handler_add(read_sidebar, (), "UI",
-                                                               "POST_PIXEL")  # fmt: skip
-    areas()[1].tag_redraw()
+    """The sidebar as drawn, kept as SHOTS/sidebar_<name>.png, and the ellipses found in it in
+    ``seen[name]``; then ``after``."""
 
-    def collect():
-        """Two reads alike: panels that opened or grew have settled where they stay."""
-        if name not in state:
-            areas()[1].tag_redraw()
-            return 0.2
-        pixels = state.pop(name)
-        if state.get("last") is None or not np.array_equal(state["last"], pixels):
-            state["last"] = pixels
-            state["want"] = name
-            areas()[1].tag_redraw()
-            return 0.5
-        state["last"] = None
-        bpy.types.SpaceView3D.draw_handler_remove(state.pop("handler"), "UI")
-        save_png(f"{SHOTS}/sidebar_{name}.png", pixels)
+    def found(pixels):
+        sidebar_scene.save_png(f"{SHOTS}/sidebar_{name}.png", pixels)
         top_down = pixels[::-1] * 255.0
         seen[name] = {
             "size": [pixels.shape[1], pixels.shape[0]],
@@ -105,9 +58,8 @@ def shoot(name, after):
             "blank_rows_at_bottom": blank_rows_at_bottom(top_down),
         }
         after()
-        return None
 
-    then(collect, 0.5)
+    sidebar_scene.read_sidebar(found, harness.guarded)
 
 
 def ui_scale():
@@ -120,29 +72,6 @@ def blank_rows_at_bottom(top_down):
     rows = top_down[:, :width, :3]
     uniform = (rows.max(axis=1) - rows.min(axis=1)).max(axis=1) < 2
     return int(np.argmin(uniform[::-1])) if not uniform.all() else len(uniform)
-
-
-def read_sidebar():
-    """POST_PIXEL of the sidebar: the region as drawn, panels and all."""
-    if "want" not in state:
-        return
-    name = state.pop("want")
-    x, y, width, height = gpu.state.viewport_get()
-    state["viewport"] = [x, y, width, height]
-    buffer = gpu.state.active_framebuffer_get().read_color(x, y, width, height, 4, 0, "UBYTE")
-    buffer.dimensions = width * height * 4
-    state[name] = np.asarray(buffer, np.float32).reshape(height, width, 4) / 255.0
-
-
-def save_png(path, rgba):
-    height, width = rgba.shape[:2]
-    image = bpy.data.images.new("bm3d_shot", width, height)
-    rgba = rgba.copy()
-    rgba[..., 3] = 1.0
-    image.pixels.foreach_set(rgba.ravel())
-    image.filepath_raw, image.file_format = path, "PNG"
-    image.save()
-    bpy.data.images.remove(image)
 
 
 class Recording:
@@ -237,7 +166,7 @@ class Probe(bpy.types.Panel):
 
     bl_idname = "BM3D_PT_truncation_probe"
     bl_label = "Probe"
-    bl_space_type, bl_region_type, bl_category = "VIEW_3D", "UI", TAB
+    bl_space_type, bl_region_type, bl_category = "VIEW_3D", "UI", sidebar_scene.TAB
     bl_order = 1000
 
     def draw(self, context):
