@@ -464,8 +464,8 @@ class BM3D_PT_coco(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         frames, settings = context.scene.bm3d_frames, context.scene.bm3d_coco
-        panel_hints.draw(layout, context.scene, "BM3D_PT_coco")
-        box = layout.box()
+        box = layout.box()  # frames rendered from the scene; the COCO files need only a dataset
+        panel_hints.draw(box, context.scene, "BM3D_PT_coco")
         labelled(box, frames, "directory")
         for name in ("preset", "samples", "scale", "masks", "depth"):
             box.prop(frames, name)
