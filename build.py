@@ -7,7 +7,7 @@ python3 build.py test [--blender V | --executable PATH | --debian] [-- PYTEST AR
 python3 build.py demo [--out DIR]                the main job: install check + demo dataset
 python3 build.py debian-blender                  a real Blender 4.3 executable (Debian, chroot)
 python3 build.py slurm-packages                  munge + SLURM for the single-node cluster tests
-python3 build.py screenshot                      PNG of the sidebar tab in a real Blender window
+python3 build.py screenshot [--what W]           docs/ PNG: the sidebar tab, all panels, the overlay
 python3 build.py train                           train the GCN refiner and export the ONNX model
 python3 build.py bench                           run the benchmarks
 """
@@ -330,19 +330,24 @@ def demo(args):
     run([python, "-m", "blendmimic3d_addon", "demo", "--out", args.out, "--overwrite"], cwd=REPO)
 
 
+SHOT_FILES = {"sidebar": "sidebar.png", "panels": "panels.png", "overlay": "overlay.png"}
+
+
 def screenshot(args):
-    zip_path = platform_zip()
+    zip_path = package_and_find("linux_x64")  # the pictures show this checkout, never an old zip
     blender = args.executable or debian_blender()
     run(
         [
-            sys.executable,
+            setup(quiet=True),  # numpy for the PNG
             REPO / "tools" / "screenshot.py",
             "--blender",
             blender,
             "--zip",
             zip_path,
             "--out",
-            args.out,
+            args.out or REPO / "docs" / SHOT_FILES[args.what],
+            "--what",
+            args.what,
         ]
     )
 
@@ -408,7 +413,8 @@ def main(argv=None):
     sub.add_parser("slurm-packages", help="install munge and SLURM (apt) for the job-array tests")
     p = sub.add_parser("screenshot", help="PNG of the sidebar tab in a real Blender window")
     p.add_argument("--executable")
-    p.add_argument("--out", default=str(REPO / "docs" / "sidebar.png"))
+    p.add_argument("--what", choices=sorted(SHOT_FILES), default="sidebar")
+    p.add_argument("--out", help="default: docs/sidebar.png, panels.png or overlay.png")
     p = sub.add_parser("train", help="train the refiner (extra arguments go to training.train)")
     p.add_argument("train_args", nargs=argparse.REMAINDER)
     p = sub.add_parser("test-training", help="PyTorch-side tests (ONNX parity) in .venv-train")

@@ -1,8 +1,15 @@
-"""A real screenshot of the sidebar tab: Blender in a window on Xvfb, the extension installed from
-its zip into a private user folder, the BlendMimic3D tab open, the screen grabbed with xwd.
+"""Real screenshots for docs/: Blender in a window on Xvfb, the extension installed from its zip
+into a private user folder, the screen grabbed with xwd and written as PNG here (numpy and
+zlib: no ImageMagick).
 
-    python3 tools/screenshot.py --blender BLENDER --zip ZIP --out docs/sidebar.png
-(``python3 build.py screenshot`` finds both.) Needs Debian's xvfb, x11-apps, xdotool, imagemagick.
+    python3 tools/screenshot.py --blender BLENDER --zip ZIP --what WHAT --out OUT.png
+
+WHAT: ``sidebar`` the window with the BlendMimic3D tab (docs/sidebar.png); ``panels`` the whole
+tab, every panel open and every section shown, in three columns (docs/panels.png; Blender reads
+the tab's pixels itself and saves them); ``overlay`` the 3D Viewport through Camera_0 with the
+occlusion overlay and strips (docs/overlay.png).
+(``python3 build.py screenshot --what WHAT`` finds Blender and the zip.) Needs Debian's xvfb and
+x11-apps; Blender runs with --enable-event-simulate and clicks the tab itself.
 """
 
 import argparse
@@ -10,14 +17,20 @@ import json
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
+
+import numpy as np
 
 IN_BLENDER = pathlib.Path(__file__).with_name("screenshot_in_blender.py")
-TOOLS = {"Xvfb": "xvfb", "xwd": "x11-apps", "xdotool": "xdotool", "/usr/bin/convert": "imagemagick"}
-SIZE = (1600, 900)
+TOOLS = {"Xvfb": "xvfb", "xwd": "x11-apps"}
+# The whole tab with every panel open is about 5,400 pixels tall at UI scale 1.
+TAB = "BlendMimic3D"
+SIZES = {"sidebar": (1600, 900), "panels": (1600, 6400), "overlay": (1600, 900)}
 
 
 def ensure_tools():
@@ -35,25 +48,80 @@ def wait_for(path, seconds):
     return None
 
 
-def choose_tab_with_mouse(display, info):
-    """Ctrl+Wheel over the sidebar's tab strip (its right edge) cycles the tabs: Blender 4.2 and
-    4.3 give scripts no way to choose one. The add-on tab is the last, after Item, Tool and View."""
-    x, y, width, height = info["sidebar"]
-    screen_x = x + width - 8
-    screen_y = info["window_height"] - (y + height - 60)
-    env = dict(os.environ, DISPLAY=display)
-    subprocess.run(["xdotool", "mousemove", str(screen_x), str(screen_y)], env=env, check=True)
-    time.sleep(0.5)
-    for _ in range(3):
-        subprocess.run(["xdotool", "keydown", "ctrl", "click", "5", "keyup", "ctrl"], env=env)
-        time.sleep(0.3)
+def steady_grab(display, seconds=120):
+    """The screen once two grabs 3 s apart are alike: a tall window with the 3D Viewport drawn
+    in software takes seconds to redraw after a click."""
+    previous, deadline = None, time.time() + seconds
+    while True:
+        time.sleep(3)
+        grab = subprocess.run(
+            ["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True
+        ).stdout
+        if grab == previous or time.time() > deadline:
+            return grab
+        previous = grab
 
 
-def close_splash(display):
-    """A fresh user folder opens the Quick Setup splash; a click outside it closes it."""
-    env = dict(os.environ, DISPLAY=display)
-    subprocess.run(["xdotool", "mousemove", "200", "600", "click", "1"], env=env, check=True)
-    time.sleep(1)
+def xwd_rgb(data):
+    """(H, W, 3) uint8 of an xwd dump (ZPixmap, 24 or 32 bits a pixel, any byte order)."""
+    fields = struct.unpack(">25I", data[:100])
+    header_size, width, height = fields[0], fields[4], fields[5]
+    byte_order, bits, per_line = fields[7], fields[11], fields[12]
+    masks, n_colours = fields[14:17], fields[19]
+    if fields[2] != 2 or bits not in (24, 32):
+        sys.exit(f"xwd: format {fields[2]} with {bits} bits a pixel is not read here")
+    start = header_size + 12 * n_colours
+    rows = np.frombuffer(data, np.uint8, height * per_line, start).reshape(height, per_line)
+    step = bits // 8
+    raw = rows[:, : width * step].reshape(height, width, step).astype(np.uint32)
+    order = range(step) if byte_order == 0 else reversed(range(step))  # 0: least first
+    value = sum(raw[..., i] << (8 * k) for k, i in enumerate(order))
+    channels = []
+    for mask in masks:
+        shift = (mask & -mask).bit_length() - 1
+        channels.append(((value & mask) >> shift).astype(np.uint8))
+    return np.stack(channels, axis=-1)
+
+
+def write_png(path, rgb):
+    """An 8-bit RGB PNG (zlib only)."""
+    height, width = rgb.shape[:2]
+    raw = b"".join(b"\0" + row.tobytes() for row in np.ascontiguousarray(rgb, np.uint8))
+
+    def chunk(tag, body):
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+    pathlib.Path(path).write_bytes(png + chunk(b"IEND", b""))
+
+
+def crop(rgb, rect, window_height):
+    """``rect`` (x, y, width, height; Blender's window pixels, bottom-left origin)."""
+    x, y, width, height = rect
+    top = window_height - (y + height)
+    return rgb[top : top + height, x : x + width]
+
+
+def in_columns(tab, count=3, gap=16):
+    """The whole tab cut into ``count`` side-by-side columns of about equal height, each cut at
+    a row like the one above it (between widgets, never through one)."""
+    changes = np.abs(np.diff(tab.astype(np.int16), axis=0)).max(axis=(1, 2))
+    last = len(tab) - int(np.argmax(changes[::-1] > 0))  # under it: the empty sidebar
+    content = tab[: min(last + 8, len(tab))]
+    plain = np.flatnonzero(changes[: len(content) - 1] == 0) + 1
+    cuts = [0]
+    for k in range(1, count):
+        target = k * len(content) // count
+        cuts.append(int(plain[np.argmin(np.abs(plain - target))]))
+    cuts.append(len(content))
+    parts = [content[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    width = content.shape[1]
+    out = np.empty((max(len(p) for p in parts), count * (width + gap) - gap, 3), np.uint8)
+    out[:] = content[-1, 0]  # the sidebar's background
+    for i, part in enumerate(parts):
+        out[: len(part), i * (width + gap) : i * (width + gap) + width] = part
+    return out
 
 
 def main():
@@ -61,6 +129,7 @@ def main():
     parser.add_argument("--blender", required=True)
     parser.add_argument("--zip", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--what", choices=sorted(SIZES), default="sidebar")
     parser.add_argument("--display", default=":97")
     args = parser.parse_args()
     ensure_tools()
@@ -68,39 +137,36 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="bm3d-shot-"))
     ready = work / "ready.json"
-    screen = f"{SIZE[0]}x{SIZE[1]}x24"
-    xvfb = subprocess.Popen(["Xvfb", args.display, "-screen", "0", screen, "-nolisten", "tcp"])
+    size = SIZES[args.what]
+    xvfb = subprocess.Popen(
+        ["Xvfb", args.display, "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"]
+    )
     blender = None
     try:
         time.sleep(2)
         env = dict(os.environ, DISPLAY=args.display, BLENDER_USER_RESOURCES=str(work / "user"))
-        cmd = [args.blender, "--factory-startup", "--window-geometry", "0", "0", *map(str, SIZE)]
-        cmd += [
-            "--python",
-            str(IN_BLENDER),
-            "--",
-            str(pathlib.Path(args.zip).resolve()),
-            str(ready),
-        ]
-        blender = subprocess.Popen(cmd, env=env)
-        info = wait_for(ready, 240)
-        if info is None:
-            sys.exit("Blender did not open its window in time")
-        close_splash(args.display)
-        if not info["tab_chosen"]:
-            choose_tab_with_mouse(args.display, info)
-        time.sleep(3)
-        grab = subprocess.run(
-            ["xwd", "-root", "-silent", "-display", args.display], capture_output=True, check=True
-        )
-        subprocess.run(["/usr/bin/convert", "xwd:-", str(out)], input=grab.stdout, check=True)
+        cmd = [args.blender, "--factory-startup", "--window-geometry", "0", "0", *map(str, size)]
+        cmd += ["--enable-event-simulate", "--python", str(IN_BLENDER), "--"]
+        cmd.append(str(pathlib.Path(args.zip).resolve()))
+        blender = subprocess.Popen([*cmd, str(ready), args.what, str(out)], env=env)
+        info = wait_for(ready, 400)
+        if info is None or "error" in info:
+            sys.exit(f"Blender did not open its window in time {info or ''}")
+        if args.what == "panels":
+            print(f"wrote {out} (Blender {info['blender']}, {info['size'][0]} x {info['size'][1]})")
+            return
+        grab = steady_grab(args.display)
     finally:
         if blender is not None:
             blender.kill()
             blender.wait()
         xvfb.terminate()
         xvfb.wait()
-    print(f"wrote {out} (Blender {info['blender']})")
+    rgb = xwd_rgb(grab)
+    if args.what == "overlay":
+        rgb = crop(rgb, info["view"], info["window_height"])
+    write_png(out, rgb)
+    print(f"wrote {out} (Blender {info['blender']}, {rgb.shape[1]} x {rgb.shape[0]})")
 
 
 if __name__ == "__main__":

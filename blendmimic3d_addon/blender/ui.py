@@ -6,6 +6,7 @@ panel's settings (a property group on the scene) into it (``pass_settings``).
 
 import json
 
+import blf
 import bpy
 
 from .. import __version__
@@ -45,10 +46,11 @@ CATEGORY = "BlendMimic3D"
 _SHORT = {"visible": "visible", "self": "self", "other_person": "person", "object": "object",
           "out_of_frame": "out", "behind_camera": "behind"}  # fmt: skip
 
-QA_LEGEND = (
-    "QA colours: green visible, yellow self-occluded,",
-    "orange another person, red an object,",
-    "cyan out of frame, magenta occluded (untyped)",
+QA_LEGEND = (  # short lines: the sidebar is narrow
+    "QA colours: green visible,",
+    "yellow self, orange another person,",
+    "red an object, cyan out of frame,",
+    "magenta occluded (untyped)",
 )
 
 
@@ -73,6 +75,41 @@ class SubPanel:
     bl_parent_id = BM3D_PT_main.bl_idname
 
 
+def labelled(layout, data, name, text=None, factor=0.4):
+    """A setting with its name to the left in a fixed share of the row: Blender gives the name
+    of a dropdown or a text field a third of the row and cuts longer ones short."""
+    split = layout.split(factor=factor, align=True)
+    split.label(text=text or data.bl_rna.properties[name].name)
+    split.prop(data, name, text="")
+    return split
+
+
+def wrap(text, width, measure):
+    """``text`` split into lines no wider than ``width`` by ``measure`` (a word longer than
+    the width keeps a line of its own)."""
+    lines = []
+    for word in text.split():
+        if lines and measure(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def label_wrapped(layout, text, icon="NONE", reserve=90):
+    """A message on as many lines as the region's width needs (Blender cuts a long label
+    short); ``reserve``: pixels at UI scale 1 that tabs, margins, a box and the icon take."""
+    prefs = bpy.context.preferences
+    scale = prefs.system.ui_scale or 1.0
+    blf.size(0, prefs.ui_styles[0].widget.points * scale)
+    region = bpy.context.region
+    width = max((region.width if region else 300) - reserve * scale, 100 * scale)
+    column = layout.column(align=True)
+    indent = "BLANK1" if icon != "NONE" else "NONE"  # later lines line up with the first
+    for i, line in enumerate(wrap(text, width, lambda t: blf.dimensions(0, t)[0])):
+        column.label(text=line, icon=icon if i == 0 else indent)
+
+
 def pass_settings(op_props, props, names):
     """A panel button carries the scene's settings into the operator it calls."""
     for name in names:
@@ -91,7 +128,8 @@ class BM3D_PT_characters(SubPanel, bpy.types.Panel):
         col.operator_menu_enum(mannequin.BM3D_OT_add_mannequin.bl_idname, "action",
                               icon="OUTLINER_OB_ARMATURE")  # fmt: skip
         persons = scene_model.people(context.scene)
-        layout.label(text=f"{len(persons)} people in the scene")
+        if not panel_hints.draw(layout, context.scene, "BM3D_PT_characters"):
+            layout.label(text=f"{len(persons)} people in the scene")
         active = context.view_layer.objects.active
         if active is not None and active in persons:
             box = layout.box()
@@ -107,7 +145,7 @@ class BM3D_UL_people(bpy.types.UIList):
             layout.label(text="(removed: refresh)", icon="ERROR")
             return
         primary = int(arm.get(scene_model.PERSON_INDEX, -1)) == 0
-        row = layout.row(align=True)
+        row = layout.split(factor=0.68, align=True)  # names are longer than actions
         row.label(text=arm.name, icon="SOLO_ON" if primary else "ARMATURE_DATA")
         action, offset = takes.take(arm)
         text = action.name if action is not None else "(no action)"
@@ -122,7 +160,7 @@ class BM3D_PT_people(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_people
-        panel_hints.draw(layout, context.scene)
+        panel_hints.draw(layout, context.scene, "BM3D_PT_people")
         row = layout.row()
         row.template_list(
             BM3D_UL_people.__name__, "", settings, "people", settings, "active_index", rows=3
@@ -164,6 +202,7 @@ class BM3D_PT_appearance(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_appearance
+        panel_hints.draw(layout, context.scene, "BM3D_PT_appearance")
         row = layout.row(align=True)
         row.prop(settings, "seed")
         row.prop(settings, "same_look", text="Same Look")
@@ -173,7 +212,8 @@ class BM3D_PT_appearance(SubPanel, bpy.types.Panel):
         for armature in scene_model.people(context.scene):
             look = armature.get(appearance.LOOK)
             text = look["summary"] if look is not None else "its own materials"
-            column.label(text=f"{armature.name}: {text}", icon="USER")
+            column.label(text=armature.name, icon="USER")
+            column.label(text=f"    {text}")
 
 
 class BM3D_PT_environment(SubPanel, bpy.types.Panel):
@@ -184,14 +224,14 @@ class BM3D_PT_environment(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_environment
-        layout.prop(settings, "kind")
-        row = layout.row(align=True)
-        row.prop(settings, "lighting")
-        row.prop(settings, "seed")
+        panel_hints.draw(layout, context.scene, "BM3D_PT_environment")
+        labelled(layout, settings, "kind")
+        labelled(layout, settings, "lighting")
+        layout.prop(settings, "seed")
         row = layout.row(align=True)
         op = row.operator(environments.BM3D_OT_add_environment.bl_idname, icon="WORLD")
         pass_settings(op, settings, environments.environment_settings())
-        row.operator(environments.BM3D_OT_clear_environment.bl_idname, text="Clear", icon="TRASH")
+        row.operator(environments.BM3D_OT_clear_environment.bl_idname, text="", icon="TRASH")
         if settings.lighting != "AUTO":
             op = layout.operator(environments.BM3D_OT_relight.bl_idname, icon="LIGHT_AREA")
             op.preset, op.seed = settings.lighting, settings.seed
@@ -203,7 +243,7 @@ class BM3D_PT_environment(SubPanel, bpy.types.Panel):
             counts = f"{n_parts} parts, {n_lights} lights"
             layout.label(text=f"{label}: {counts}", icon="SCENE_DATA")
         for name in environments.cameras_outside(context.scene):
-            layout.label(text=f"{name} is outside the walls: build again", icon="ERROR")
+            label_wrapped(layout, f"{name} is outside the walls: build again", icon="ERROR")
 
 
 class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
@@ -214,9 +254,9 @@ class BM3D_PT_occluders(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_occluders
-        panel_hints.draw(layout, context.scene, ("people", "cameras"))
+        panel_hints.draw(layout, context.scene, "BM3D_PT_occluders")
         layout.prop(props, "kind")
-        layout.prop(props, "placement")
+        layout.prop(props, "placement", text="")  # its choices say what it is
         col = layout.column(align=True)
         col.prop(props, "person_index")
         if props.placement == "BETWEEN":
@@ -260,7 +300,7 @@ class BM3D_PT_cameras(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_cameras
-        panel_hints.draw(layout, context.scene)
+        panel_hints.draw(layout, context.scene, "BM3D_PT_cameras")
         layout.prop(props, "preset")
         if props.preset == "RING":
             col = layout.column(align=True)
@@ -303,7 +343,7 @@ class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
         scene = context.scene
         settings = scene.bm3d_overlay
         cameras = scene_model.dataset_cameras(scene)
-        panel_hints.draw(layout, scene, ("people", "cameras"))
+        panel_hints.draw(layout, scene, "BM3D_PT_occlusion")
         row = layout.row(align=True)
         row.prop(settings, "show", toggle=True, icon="HIDE_OFF" if settings.show else "HIDE_ON")
         row.operator(
@@ -314,7 +354,7 @@ class BM3D_PT_occlusion(SubPanel, bpy.types.Panel):
         name = cameras[settings.camera].name if settings.camera < len(cameras) else "none"
         split.label(text=name, icon="CAMERA_DATA")
         if settings.show and LIVE.message:
-            layout.label(text=LIVE.message, icon="ERROR")
+            label_wrapped(layout, LIVE.message, icon="ERROR")
         elif settings.show and settings.camera in LIVE.types:
             total, detail = shares_text(budget_core.type_shares(LIVE.types[settings.camera][None]))
             layout.label(text=f"Frame {LIVE.frame}: {total}")
@@ -338,14 +378,14 @@ def draw_budget(layout, settings, cameras):
     else:
         box.operator(occlusion_ops.BM3D_OT_compute_budget.bl_idname, icon="PLAY")
     if LIVE.budget_message:
-        box.label(text=LIVE.budget_message, icon="ERROR")
+        label_wrapped(box, LIVE.budget_message, icon="ERROR")
     try:
         targets = budget_core.parse_targets(settings.targets, len(cameras))
         target_error = None
     except ValueError as exc:
         targets, target_error = [], str(exc)
     if not LIVE.budget and progress is None and not LIVE.budget_message:
-        box.label(text="Compute it to see each camera's share", icon="INFO")
+        box.label(text="Compute it for each camera", icon="INFO")
     for camera, budget in sorted(LIVE.budget.items()):
         name = cameras[camera].name if camera < len(cameras) else f"Camera {camera}"
         total, detail = shares_text(budget.shares)
@@ -367,13 +407,13 @@ def draw_budget(layout, settings, cameras):
         box.label(text="The scene changed since", icon="TIME")
     box.prop(settings, "targets", text="", icon="TRACKER")
     if target_error:
-        box.label(text=target_error, icon="ERROR")
+        label_wrapped(box, target_error, icon="ERROR")
 
 
 def draw_export_choices(layout, scene, props):
     """Checkbox lists, or a one-line hint of what to do first."""
     cameras = scene_model.dataset_cameras(scene)
-    panel_hints.draw(layout, scene, ("people", "cameras"))
+    panel_hints.draw(layout, scene, "BM3D_PT_export")
     for kind, label, _ in export_choices.KINDS:
         items = export_choices.available(scene, kind)
         if not items:
@@ -424,22 +464,29 @@ class BM3D_PT_coco(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         frames, settings = context.scene.bm3d_frames, context.scene.bm3d_coco
-        box = layout.box()
-        for name in ("directory", "preset", "samples", "scale", "masks", "depth"):
+        box = layout.box()  # frames rendered from the scene; the COCO files need only a dataset
+        panel_hints.draw(box, context.scene, "BM3D_PT_coco")
+        labelled(box, frames, "directory")
+        for name in ("preset", "samples", "scale", "masks", "depth"):
             box.prop(frames, name)
         if frames.depth:
-            box.prop(frames, "depth_format")
+            labelled(box, frames, "depth_format")
         box.prop(frames, "overwrite")
         op = box.operator(coco_ops.BM3D_OT_render_frames.bl_idname, icon="RENDER_STILL")
         pass_settings(op, frames, coco_ops.FrameSettings.__annotations__)
         box = layout.box()
-        for name in ("directory", "out", "every", "cameras", "split"):
+        labelled(box, settings, "directory")
+        labelled(box, settings, "out")
+        for name in ("every", "cameras", "split"):
             box.prop(settings, name)
         box.prop(settings, "layouts")
         box.prop(settings, "overwrite")
         op = box.operator(coco_ops.BM3D_OT_export_coco.bl_idname, icon="EXPORT")
         pass_settings(op, settings, coco_ops.CocoSettings.__annotations__)
-        box.label(text=f"Face points: {', '.join(coco.FACE_POINTS)}", icon="INFO")
+        box.label(text="Face points:", icon="INFO")
+        half = (len(coco.FACE_POINTS) + 1) // 2  # two lines: one is too wide for the sidebar
+        for names in (coco.FACE_POINTS[:half], coco.FACE_POINTS[half:]):
+            box.label(text=f"    {', '.join(names)}")
 
 
 class BM3D_PT_videos(SubPanel, bpy.types.Panel):
@@ -450,20 +497,19 @@ class BM3D_PT_videos(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.bm3d_videos
-        panel_hints.draw(layout, context.scene, ("people", "cameras"))
-        layout.prop(settings, "directory")
+        panel_hints.draw(layout, context.scene, "BM3D_PT_videos")
+        labelled(layout, settings, "directory")
         layout.prop(settings, "preset")
         for note in render_presets.notes(settings.preset):
-            layout.label(text=note, icon="INFO")
-        row = layout.row(align=True)
-        row.prop(settings, "samples")
-        row.prop(settings, "scale")
+            label_wrapped(layout, note, icon="INFO")
+        col = layout.column(align=True)
+        col.prop(settings, "samples")
+        col.prop(settings, "scale")
         row = layout.row(align=True)
         row.prop(settings, "write_videos")
         row.prop(settings, "qa_video")
-        row = layout.row(align=True)
-        row.prop(settings, "image_sequence")
-        row.prop(settings, "overwrite")
+        labelled(layout, settings, "image_sequence")
+        layout.prop(settings, "overwrite")
         if settings.qa_video:
             legend = layout.column(align=True)
             for line in QA_LEGEND:
@@ -484,20 +530,22 @@ class BM3D_PT_refiner(SubPanel, bpy.types.Panel):
         layout = self.layout
         settings = context.scene.bm3d_refine
         col = layout.column(align=True)
-        col.prop(settings, "joint_order")
+        labelled(col, settings, "joint_order")
         op = col.operator(refine_ops.BM3D_OT_import_predictions.bl_idname, icon="IMPORT")
         op.joint_order = settings.joint_order
-        layout.prop(settings, "ground_truth")
+        panel_hints.draw(layout, context.scene, "BM3D_PT_refiner")
+        labelled(layout, settings, "ground_truth")
         if settings.ground_truth == "DATASET":
             box = layout.column(align=True)
-            box.prop(settings, "gt_folder")
+            labelled(box, settings, "gt_folder")
             box.prop(settings, "gt_action")
             box.prop(settings, "gt_camera")
         elif settings.ground_truth == "SCENE":
             layout.prop(settings, "gt_camera")
-        layout.prop(settings, "confidence_path")
+        labelled(layout, settings, "confidence_path")
         row = layout.row(align=True)
-        row.operator(refine_ops.BM3D_OT_refine_predictions.bl_idname, icon="MOD_SMOOTH")
+        row.operator(refine_ops.BM3D_OT_refine_predictions.bl_idname, icon="MOD_SMOOTH",
+                     text="Refine")  # fmt: skip
         row.operator(refine_ops.BM3D_OT_export_refined.bl_idname, icon="EXPORT", text="Export")
         if settings.results:
             _draw_results(layout, settings, json.loads(settings.results))
@@ -506,7 +554,8 @@ class BM3D_PT_refiner(SubPanel, bpy.types.Panel):
 def _draw_results(layout, settings, report):
     box = layout.box()
     frames, total = report["frames"], report.get("total", report["frames"])
-    box.label(text=f"{report['source']}: {frames} of {total} frames counted (mm, before -> after)")
+    box.label(text=report["source"], icon="ARMATURE_DATA")
+    box.label(text=f"{frames} of {total} frames counted")
     if frames < total:
         box.label(text=f"{total - frames} frames with missing joints left out", icon="INFO")
     before, after = report["before"], report["after"]
@@ -515,11 +564,11 @@ def _draw_results(layout, settings, report):
         rows = [("MPJPE", "mpjpe"), ("P-MPJPE", "p_mpjpe"), *rows]
     if "occluded" in before:
         rows += [("Occluded", "occluded"), ("Visible", "visible"), ("P Occluded", "p_occluded")]
-    grid = box.grid_flow(columns=3, align=True)
+    table = box.column(align=True)
+    _table_row(table, "mm", "Before", "After")
     for label, key in rows:
-        grid.label(text=label)
-        grid.label(text=f"{before.get(key, float('nan')):.1f}")
-        grid.label(text=f"{after.get(key, float('nan')):.1f}")
+        _table_row(table, label, f"{before.get(key, float('nan')):.1f}",
+                   f"{after.get(key, float('nan')):.1f}")  # fmt: skip
     if "occluded_share" in report:
         box.label(text=f"Occluded joints: {100 * report['occluded_share']:.1f} %")
     if "per_joint" not in before:
@@ -527,17 +576,27 @@ def _draw_results(layout, settings, report):
     box.prop(settings, "show_per_joint")
     if settings.show_per_joint:
         names = JOINT_SETS["blendmimic3d"]
-        col = box.grid_flow(columns=3, align=True)
+        table = box.column(align=True)
         for name, b, a in zip(names, before["per_joint"], after["per_joint"], strict=True):
-            col.label(text=name)
-            col.label(text=f"{b:.1f}")
-            col.label(text=f"{a:.1f}")
+            _table_row(table, name, f"{b:.1f}", f"{a:.1f}")
     image = bpy.data.images.get(refine_job.PLOT_NAME)
     if image is not None:
         top = image.get("bm3d_plot_top_mm", 0.0)
-        box.label(text=f"Error over time (0-{top:.0f} mm): red before, green after")
+        box.label(text=f"Error over time, 0-{top:.0f} mm:")
+        box.label(text="    red before, green after")
         box.template_icon(icon_value=image.preview_ensure().icon_id, scale=8.0)
-        box.label(text=f"Image '{refine_job.PLOT_NAME}' (open it in an Image Editor)")
+        box.label(text=f"Image '{refine_job.PLOT_NAME}'")
+        box.label(text="    (open it in an Image Editor)")
+
+
+def _table_row(layout, name, before, after):
+    """One row of a results table: the name in half the width (joint names are long), the two
+    numbers in a quarter each (a grid flow would fill it column by column)."""
+    split = layout.split(factor=0.5, align=True)
+    split.label(text=name)
+    numbers = split.split(factor=0.5, align=True)
+    numbers.label(text=before)
+    numbers.label(text=after)
 
 
 def draw_overlay_popover(self, context):
@@ -558,6 +617,7 @@ class BM3D_PT_batch(SubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.bm3d_batch
+        panel_hints.draw(layout, context.scene, "BM3D_PT_batch")
         layout.prop(props, "recipe")
         row = layout.row(align=True)
         row.prop(props, "subject_index")

@@ -67,20 +67,3 @@ def test_an_item_the_scene_lacks_is_refused_and_nothing_changes(scene):
     with pytest.raises(RuntimeError, match="No camera '7' to export in this scene"):
         _toggle("CAMERAS", "7")
     assert props.actions == "Wave" and props.cameras == ""
-
-
-def test_panels_hint_at_what_is_missing_first(addon):
-    import bpy
-    from test_export import add_cameras, add_person
-
-    from blendmimic3d_addon.blender import panel_hints
-
-    bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bpy.context.scene
-    assert panel_hints.missing(scene, ("people", "cameras")) == "people"
-    add_person(0, (0.0, 0.0, 0.0))
-    assert panel_hints.missing(scene, ("people", "cameras")) == "cameras"
-    assert panel_hints.missing(scene, ("people",)) is None
-    add_cameras()
-    assert panel_hints.missing(scene, ("people", "cameras")) is None
-    assert all(len(text) <= 32 for text in panel_hints.HINTS.values())  # the default width

@@ -25,7 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def run_windowed(script, *args, timeout=400):
+def run_windowed(script, *args, timeout=400, screen=None):
     from conftest import find_blender_executable
 
     if shutil.which("Xvfb") is None:
@@ -36,13 +36,18 @@ def run_windowed(script, *args, timeout=400):
     work = pathlib.Path(tempfile.mkdtemp(prefix="bm3d-ui-"))
     out = work / "seen.json"
     display = f":{70 + os.getpid() % 20}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    width, height = screen or (1280, 800)
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"]
+    )
     try:
         time.sleep(2)
         env = dict(os.environ, DISPLAY=display, BLENDER_USER_RESOURCES=str(work / "user"))
         env.pop("BM3D_TEST_USER_RESOURCES", None)
-        cmd = [blender, "--factory-startup", "--enable-event-simulate", "--python",
-               str(HERE / script), "--", str(REPO), str(out), *map(str, args)]  # fmt: skip
+        cmd = [blender, "--factory-startup", "--enable-event-simulate"]
+        if screen:  # the window fills the screen
+            cmd += ["--window-geometry", "0", "0", str(width), str(height)]
+        cmd += ["--python", str(HERE / script), "--", str(REPO), str(out), *map(str, args)]
         run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     finally:
         xvfb.terminate()
