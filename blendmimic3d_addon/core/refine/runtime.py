@@ -5,8 +5,8 @@ sequence in one pass (dynamic length; the graph edge-pads the ends itself), with
 per-joint confidence (1 visible, 0 occluded). Long takes run in chunks that overlap by the
 receptive field, so the result is the one-pass result in bounded memory. The caller's joint order
 is converted in and out, the caller's root trajectory is kept, and by default each bone keeps the
-input's own median length (the smallest move that does it), so a Human3.6M skeleton is not
-pulled toward Mixamo proportions.
+input's own median length (a small move, vectorised over bones and frames), so a Human3.6M
+skeleton is not pulled toward Mixamo proportions.
 """
 
 import os
@@ -162,33 +162,61 @@ def keep_bone_lengths(
     source: ArrayLike,
     own_joints: Sequence[int] = (),
     parents: ArrayLike = PARENTS_BM3D,
-    iterations: int = 20,
+    iterations: int = 10,
+    relax: float = 1.5,
 ) -> np.ndarray:
-    """``refined`` root-relative poses moved as little as it takes for each bone to have the
-    median length of that bone in ``source`` over the sequence (alternating projections onto
-    each bone's length: the error is shared by the bone's two joints, all of it to the child of
-    the root, which stays in place). The joints in ``own_joints`` start from ``source``'s
-    positions instead of the model's. Both joint orders share one tree."""
+    """A copy of ``refined`` root-relative poses in which each bone has the median length of
+    that bone in ``source`` over the sequence, reached by a small move: ``iterations`` rounds
+    of simultaneous projections onto every bone's length (each joint moves by the mean of its
+    bones' corrections, over-relaxed by ``relax``; a bone's error is shared by its two joints,
+    all of it to a child of the root, which stays in place), then an exact pass from the root
+    outward that sets the small remaining errors along each bone's direction. The joints in
+    ``own_joints`` start from ``source``'s positions instead of the model's. Both joint orders
+    share one tree. numpy over all bones and frames at once: no loop per bone."""
     refined, source = np.asarray(refined, np.float64), np.asarray(source, np.float64)
-    # joint-major copy: each joint's (T, 3) track is contiguous, which the loop below walks
-    out = np.ascontiguousarray(refined.transpose(1, 0, 2))
-    for j in own_joints:
-        out[j] = source[:, j]
-    bones = [(j, int(parents[j])) for j in range(1, refined.shape[1])]
-    lengths = [np.median(np.sqrt(((source[:, j] - source[:, p]) ** 2).sum(-1))) for j, p in bones]
+    parents = np.asarray(parents)
+    n_frames, joints, _ = refined.shape
+    child, parent = np.arange(1, joints), parents[1:]
+    lengths = np.median(np.linalg.norm(source[:, child] - source[:, parent], axis=-1), 0)
+    # (J, 3, T) joint- and coordinate-major: each joint's x, y and z tracks are contiguous rows
+    out = refined.transpose(1, 2, 0).copy()
+    own = list(own_joints)
+    if own:
+        out[own] = source[:, own].transpose(1, 2, 0)
+    degree = np.bincount(np.concatenate([child, parent]), minlength=joints)
+    to_child = (relax * np.where(parent == 0, 1.0, 0.5) / degree[child])[:, None, None]
+    # bones grouped by their rank among siblings: within a group no two share a parent, so one
+    # indexed add per group moves the parents without a scatter that would drop repeats
+    rank = np.array([np.count_nonzero(parent[:k] == parent[k]) for k in range(len(parent))])
+    groups = []
+    for r in range(rank.max() + 1):
+        bones = np.flatnonzero((rank == r) & (parent != 0))
+        if len(bones):
+            groups.append(
+                (bones, parent[bones], (relax * 0.5 / degree[parent[bones]])[:, None, None])
+            )
+    target = lengths[:, None]
     for _ in range(iterations):
-        for (j, p), length in zip(bones, lengths, strict=True):
-            bone = out[j] - out[p]
-            norm = np.sqrt((bone * bone).sum(-1, keepdims=True))
-            # a bone of no length has no direction to scale: its neighbours decide
-            fix = bone * ((norm - length) / np.where(norm > 1e-9, norm, np.inf))
-            if p == 0:  # the root stays at the origin
-                out[j] -= fix
-            else:
-                fix *= 0.5
-                out[j] -= fix
-                out[p] += fix
-    return out.transpose(1, 0, 2)
+        bone = out[child] - out[parent]
+        norm = np.sqrt(np.einsum("bct,bct->bt", bone, bone))
+        # a bone of no length has no direction to scale: its neighbours decide
+        scale = np.where(norm > 1e-9, 1.0 - target / np.maximum(norm, 1e-9), 0.0)
+        bone *= scale[:, None]
+        out[child] -= to_child * bone
+        for bones, at, share in groups:
+            out[at] += share * bone[bones]
+    # exact lengths, root outward: the rounds above left errors of a fraction of a millimetre
+    depth = np.zeros(joints, dtype=int)
+    for j in child:
+        depth[j] = depth[parents[j]] + 1
+    exact = np.zeros_like(out)
+    for level in range(1, depth.max() + 1):
+        js = np.flatnonzero(depth == level)
+        bone = out[js] - out[parents[js]]
+        norm = np.sqrt(np.einsum("bct,bct->bt", bone, bone))[:, None]
+        unit = np.where(norm > 1e-9, bone / np.maximum(norm, 1e-9), 0.0)
+        exact[js] = exact[parents[js]] + lengths[js - 1][:, None, None] * unit
+    return exact.transpose(2, 0, 1)
 
 
 def check_confidence(confidence: ArrayLike, n_frames: int, path: str | None = None) -> np.ndarray:
