@@ -304,3 +304,21 @@ def test_h36m_spine_neck_and_head_start_from_the_input():
     np.testing.assert_allclose(kept[:, 7:11], clean[:, 7:11], atol=1e-9)
     moved = rf.keep_bone_lengths(pulled, clean)
     assert np.abs(moved[:, 7:11] - clean[:, 7:11]).max() > 0.01
+
+
+def test_refine_steps_yield_per_model_call_and_return_what_refine_returns(model):
+    """The generator the panel's modal run drives: its inputs are checked before any step, it
+    yields (frames done, total) after each model call, and returns refine's result."""
+    poses = _walk(100, noise=0.01)
+    with pytest.raises(DatasetError, match="joint_order"):
+        model.refine_steps(poses, "coco")
+    steps = model.refine_steps(poses, "h36m", batch_size=32)
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert seen == [(32, 100), (64, 100), (96, 100), (100, 100)]
+    np.testing.assert_array_equal(result, model.refine(poses, "h36m"))

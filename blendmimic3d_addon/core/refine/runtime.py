@@ -10,7 +10,7 @@ skeleton is not pulled toward Mixamo proportions.
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -123,11 +123,40 @@ class Refiner:
         ``keep_proportions``: each bone keeps the input's median length (see
         ``keep_bone_lengths``). ``path`` names the input in errors.
         """
+        steps = self.refine_steps(
+            poses, joint_order, batch_size, path, confidence, keep_proportions
+        )
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if progress is not None:
+                progress(done, total)
+
+    def refine_steps(
+        self,
+        poses: np.ndarray,
+        joint_order: str = "blendmimic3d",
+        batch_size: int = CHUNK_FRAMES,
+        path: str | None = None,
+        confidence: ArrayLike | None = None,
+        keep_proportions: bool = True,
+    ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """``refine`` as a generator, for a caller that shows progress and may stop early: the
+        inputs are checked now (a DatasetError before any step), then it yields ``(frames done,
+        total)`` after each model call and returns the refined poses. Nothing is written
+        anywhere, so closing it early leaves nothing behind."""
         poses = check_poses(poses, MIN_FRAMES, path)
         if joint_order not in JOINT_SETS:
             raise DatasetError(path, "joint_order", f"must be one of {', '.join(JOINT_SETS)}")
         if confidence is not None:
             confidence = check_confidence(confidence, len(poses), path)
+        return self._steps(
+            poses, joint_order, max(1, int(batch_size)), confidence, keep_proportions
+        )
+
+    def _steps(self, poses, joint_order, chunk, confidence, keep_proportions):
         bad = missing_frames(poses)
         filled = fill_missing_frames(poses, bad)
         root = filled[:, :1]
@@ -138,7 +167,12 @@ class Refiner:
             conf = convert_joint_order(confidence[..., None], joint_order, MODEL_JOINT_ORDER)[
                 ..., 0
             ]
-        refined = self._run(local.astype(np.float32), conf.astype(np.float32), batch_size, progress)
+        local, conf = local.astype(np.float32), conf.astype(np.float32)
+        refined = np.empty_like(local)
+        for lo, start, stop, hi in chunk_bounds(len(local), chunk, self.pad):
+            feed = {"poses": local[None, lo:hi], "confidence": conf[None, lo:hi]}
+            refined[start:stop] = self.session.run(None, feed)[0][0, start - lo : stop - lo]
+            yield stop, len(local)
         out = convert_joint_order(refined, MODEL_JOINT_ORDER, joint_order).astype(np.float64)
         if keep_proportions:
             own = OWN_SEMANTICS_H36M if joint_order == "h36m" else ()
@@ -146,15 +180,6 @@ class Refiner:
         out = out + root
         out[bad] = np.nan
         return out.astype(poses.dtype)
-
-    def _run(self, local, conf, chunk, progress):
-        refined = np.empty_like(local)
-        for lo, start, stop, hi in chunk_bounds(len(local), max(1, int(chunk)), self.pad):
-            feed = {"poses": local[None, lo:hi], "confidence": conf[None, lo:hi]}
-            refined[start:stop] = self.session.run(None, feed)[0][0, start - lo : stop - lo]
-            if progress is not None:
-                progress(stop, len(local))
-        return refined
 
 
 def keep_bone_lengths(
