@@ -11,7 +11,8 @@ ground truth with a fixed seed: the ground truth itself, white noise and smooth 
 displacement per joint), and the lifter's predictions. Savitzky-Golay and the one-euro filter are
 tuned on the training split's lifter predictions (best MPJPE), as the refiner never sees the
 held-out data. ``--old-model`` adds a window-per-frame model (the previous shipped refiner) run
-the way the previous runtime ran it.
+the way the previous runtime ran it; ``--baseline`` adds another whole-sequence model (e.g. the
+one this model replaces) through today's runtime, with and without labels.
 """
 
 import argparse
@@ -119,7 +120,7 @@ class WindowedModel:
         return out
 
 
-def methods(model, old, savgol, euro, sg_params, euro_params):
+def methods(model, old, savgol, euro, sg_params, euro_params, baseline=None):
     table = {
         "input": lambda x, v: x,
         f"Savitzky-Golay {sg_params}": lambda x, v: savgol(x),
@@ -127,6 +128,11 @@ def methods(model, old, savgol, euro, sg_params, euro_params):
     }
     if old is not None:
         table["previous refiner (9-frame windows)"] = lambda x, v: old.refine(x)
+    if baseline is not None:
+        table["baseline refiner, no labels"] = lambda x, v: baseline.refine(x, "blendmimic3d")
+        table["baseline refiner, with labels"] = lambda x, v: baseline.refine(
+            x, "blendmimic3d", confidence=v.astype(np.float32)
+        )
     table["refiner, no labels"] = lambda x, v: model.refine(x, "blendmimic3d")
     table["refiner, with labels"] = lambda x, v: model.refine(
         x, "blendmimic3d", confidence=v.astype(np.float32)
@@ -134,7 +140,7 @@ def methods(model, old, savgol, euro, sg_params, euro_params):
     return table
 
 
-def sweep(cache_path, model, old, tune_stride):
+def sweep(cache_path, model, old, tune_stride, baseline=None):
     with np.load(cache_path) as archive:  # read each array once, not once per sequence
         cache = dict(archive)
     train = sequences(cache, "train")[::tune_stride]
@@ -150,7 +156,7 @@ def sweep(cache_path, model, old, tune_stride):
         lambda c, b: lambda p: filters.one_euro(p, FPS, c, b),
         train,
     )
-    table = methods(model, old, savgol, euro, sg_params, euro_params)
+    table = methods(model, old, savgol, euro, sg_params, euro_params, baseline)
     result = {}
     for split, title in SPLITS.items():
         if f"{split}_gt" not in cache:
@@ -281,6 +287,9 @@ def main(argv=None):
     )
     p.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
     p.add_argument("--old-model", default=None, help="a previous window-per-frame ONNX model")
+    p.add_argument(
+        "--baseline", default=None, help="another whole-sequence model (e.g. the one on main)"
+    )
     p.add_argument("--tune-stride", type=int, default=4, help="tune on every n-th sequence")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-sweep", action="store_true")
@@ -289,9 +298,10 @@ def main(argv=None):
 
     model = rf.Refiner(args.model, threads=args.threads)
     old = WindowedModel(args.old_model) if args.old_model else None
+    baseline = rf.Refiner(args.baseline, threads=args.threads) if args.baseline else None
     report = {"model": model.model_path, "window": model.window}
     if os.path.isfile(args.cache) and not args.skip_sweep:
-        table = sweep(args.cache, model, old, args.tune_stride)
+        table = sweep(args.cache, model, old, args.tune_stride, baseline)
         report["sweep"] = {f"{s}|{lvl}": rows for (s, lvl), rows in table.items()}
         report["targets"] = _print_targets(table)
         _print_markdown(table)

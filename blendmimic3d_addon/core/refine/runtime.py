@@ -201,15 +201,17 @@ def keep_bone_lengths(
     refined, source = np.asarray(refined, np.float64), np.asarray(source, np.float64)
     parents = np.asarray(parents)
     n_frames, joints, _ = refined.shape
-    child, parent = np.arange(1, joints), parents[1:]
-    lengths = np.median(np.linalg.norm(source[:, child] - source[:, parent], axis=-1), 0)
+    parent = parents[1:]  # bone b joins joint b + 1 to its parent
     # (J, 3, T) joint- and coordinate-major: each joint's x, y and z tracks are contiguous rows
+    src = source.transpose(1, 2, 0).copy()
+    src_bones = src[1:] - src[parent]
+    lengths = np.median(np.sqrt(np.einsum("bct,bct->bt", src_bones, src_bones)), axis=1)
     out = refined.transpose(1, 2, 0).copy()
     own = list(own_joints)
     if own:
-        out[own] = source[:, own].transpose(1, 2, 0)
-    degree = np.bincount(np.concatenate([child, parent]), minlength=joints)
-    to_child = (relax * np.where(parent == 0, 1.0, 0.5) / degree[child])[:, None, None]
+        out[own] = src[own]
+    degree = np.bincount(np.concatenate([np.arange(1, joints), parent]), minlength=joints)
+    to_child = (relax * np.where(parent == 0, 1.0, 0.5) / degree[1:])[:, None, None]
     # bones grouped by their rank among siblings: within a group no two share a parent, so one
     # indexed add per group moves the parents without a scatter that would drop repeats
     rank = np.array([np.count_nonzero(parent[:k] == parent[k]) for k in range(len(parent))])
@@ -217,30 +219,34 @@ def keep_bone_lengths(
     for r in range(rank.max() + 1):
         bones = np.flatnonzero((rank == r) & (parent != 0))
         if len(bones):
-            groups.append(
-                (bones, parent[bones], (relax * 0.5 / degree[parent[bones]])[:, None, None])
-            )
+            share = (relax * 0.5 / degree[parent[bones]])[:, None, None]
+            groups.append((bones, parent[bones], share))
     target = lengths[:, None]
-    for _ in range(iterations):
-        bone = out[child] - out[parent]
-        norm = np.sqrt(np.einsum("bct,bct->bt", bone, bone))
-        # a bone of no length has no direction to scale: its neighbours decide
-        scale = np.where(norm > 1e-9, 1.0 - target / np.maximum(norm, 1e-9), 0.0)
+    bone, scale = np.empty((joints - 1, 3, n_frames)), np.empty((joints - 1, n_frames))
+    for _ in range(iterations):  # in place: this loop is most of the step's time
+        np.subtract(out[1:], out[parent], out=bone)
+        np.einsum("bct,bct->bt", bone, bone, out=scale)
+        np.sqrt(scale, out=scale)
+        # a bone of no length has no direction to scale (0 * anything): its neighbours decide
+        np.maximum(scale, 1e-9, out=scale)
+        np.divide(target, scale, out=scale)
+        np.subtract(1.0, scale, out=scale)
         bone *= scale[:, None]
-        out[child] -= to_child * bone
+        out[1:] -= to_child * bone
         for bones, at, share in groups:
             out[at] += share * bone[bones]
     # exact lengths, root outward: the rounds above left errors of a fraction of a millimetre
     depth = np.zeros(joints, dtype=int)
-    for j in child:
+    for j in range(1, joints):
         depth[j] = depth[parents[j]] + 1
     exact = np.zeros_like(out)
     for level in range(1, depth.max() + 1):
         js = np.flatnonzero(depth == level)
         bone = out[js] - out[parents[js]]
         norm = np.sqrt(np.einsum("bct,bct->bt", bone, bone))[:, None]
-        unit = np.where(norm > 1e-9, bone / np.maximum(norm, 1e-9), 0.0)
-        exact[js] = exact[parents[js]] + lengths[js - 1][:, None, None] * unit
+        exact[js] = exact[parents[js]] + bone * (
+            lengths[js - 1, None, None] / np.maximum(norm, 1e-9)
+        )
     return exact.transpose(2, 0, 1)
 
 
