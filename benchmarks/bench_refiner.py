@@ -214,7 +214,7 @@ def _cpu_and_wall(fn, repeats):
     return {"wall_ms": 1000 * float(np.median(wall)), "cpu_ms": 1000 * float(np.median(cpu))}
 
 
-def latency(model_path, old_path, frames=600, repeats=15):
+def latency(model_path, old_path, frames=600, repeats=15, baseline_path=None):
     """One ``frames``-long sequence on one thread: the one-pass runtime, the same network run
     window by window, the previous windowed model, and PyTorch eager (where torch is)."""
     rng = np.random.default_rng(0)
@@ -226,6 +226,9 @@ def latency(model_path, old_path, frames=600, repeats=15):
     result["one pass, network only (session.run)"] = _cpu_and_wall(
         lambda: one.session.run(None, {"poses": poses[None], "confidence": unknown_seq}), repeats
     )
+    if baseline_path:
+        other = rf.Refiner(baseline_path, threads=1)
+        result["baseline model, same runtime"] = _cpu_and_wall(lambda: other.refine(poses), repeats)
     idx = rf.sliding_windows(frames, one.window)
     unknown = np.full((frames, one.window, 17), one.unknown, np.float32)
 
@@ -311,7 +314,9 @@ def main(argv=None):
         report["real"] = proportions(args.real, model)
         print("\nreal VideoPose3D predictions (H36M order, no ground truth):")
         print(json.dumps(report["real"], indent=1))
-    report["latency_600_frames"] = latency(model.model_path, args.old_model)
+    report["latency_600_frames"] = latency(
+        model.model_path, args.old_model, baseline_path=args.baseline
+    )
     print("\nlatency, one 600-frame sequence, one thread (median; CPU time of this process):")
     for name, t in report["latency_600_frames"].items():
         print(f"  {name}: {t['cpu_ms']:.1f} ms CPU, {t['wall_ms']:.1f} ms wall")

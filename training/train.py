@@ -42,7 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--chunks-per-epoch", type=int, default=2000, help="refiner chunks per epoch")
     p.add_argument("--draws", type=int, default=2, help="noisy 2D draws per training sequence")
     p.add_argument("--virtual-cameras", type=int, default=4, help="virtual views per training take")
-    p.add_argument("--channels", type=int, default=32)
+    p.add_argument("--channels", type=int, default=16)
     p.add_argument("--dilations", default="1,2,4,8", help="temporal dilation of each graph layer")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is best on a busy CPU)")
     p.add_argument("--no-augment", action="store_true", help="mirror only: no turn or scale")
@@ -59,6 +59,11 @@ def parse_args(argv=None):
         type=float,
         default=0.25,
         help="weight of the penalty on a chunk made worse than its input",
+    )
+    p.add_argument(
+        "--quality-shares",
+        default=",".join(f"{k}={v}" for k, v in QUALITIES.items()),
+        help="shares of the training chunks' input qualities, e.g. lifter=1",
     )
     p.add_argument("--limit", type=int, default=0, help="use only N sequences (smoke tests)")
     return p.parse_args(argv)
@@ -187,9 +192,24 @@ def degrade(gt, lifted, quality, rng):
     return lifted.copy()
 
 
-def training_chunks(train_sets, length, rng, aug=True):
+def parse_shares(text):
+    """``"lifter=1"`` or ``"ground_truth=0.2,white=0.2,..."`` -> {quality: share} summing to 1;
+    qualities not named get none."""
+    shares = dict.fromkeys(QUALITIES, 0.0)
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() not in shares:
+            raise SystemExit(f"--quality-shares: {name!r} is not one of {', '.join(QUALITIES)}")
+        shares[name.strip()] = float(value)
+    total = sum(shares.values())
+    if total <= 0:
+        raise SystemExit("--quality-shares: the shares add up to nothing")
+    return {k: v / total for k, v in shares.items()}
+
+
+def training_chunks(train_sets, length, rng, aug=True, qualities=QUALITIES):
     """One epoch of (input, confidence, target) chunks of ``length`` frames, drawn afresh."""
-    names, shares = list(QUALITIES), np.array(list(QUALITIES.values()))
+    names, shares = list(qualities), np.array(list(qualities.values()))
     inputs, confs, targets = [], [], []
     for draws, gt, visible in train_sets:
         if len(gt) < length:
@@ -242,7 +262,9 @@ def train_refiner(model, train_sets, epochs, rng, log, checkpoint=None, val=None
     length = 64 + 2 * p
     for epoch in range(epochs):
         model.train()
-        inputs, confs, targets = training_chunks(train_sets, length, rng, not args.no_augment)
+        inputs, confs, targets = training_chunks(
+            train_sets, length, rng, not args.no_augment, parse_shares(args.quality_shares)
+        )
         order = rng.permutation(len(inputs))[: args.chunks_per_epoch]
         total, t0 = 0.0, time.time()
         for i in range(0, len(order), 32):
