@@ -11,7 +11,8 @@ ground truth with a fixed seed: the ground truth itself, white noise and smooth 
 displacement per joint), and the lifter's predictions. Savitzky-Golay and the one-euro filter are
 tuned on the training split's lifter predictions (best MPJPE), as the refiner never sees the
 held-out data. ``--old-model`` adds a window-per-frame model (the previous shipped refiner) run
-the way the previous runtime ran it.
+the way the previous runtime ran it; ``--baseline`` adds another whole-sequence model (e.g. the
+one this model replaces) through today's runtime, with and without labels.
 """
 
 import argparse
@@ -119,7 +120,7 @@ class WindowedModel:
         return out
 
 
-def methods(model, old, savgol, euro, sg_params, euro_params):
+def methods(model, old, savgol, euro, sg_params, euro_params, baseline=None):
     table = {
         "input": lambda x, v: x,
         f"Savitzky-Golay {sg_params}": lambda x, v: savgol(x),
@@ -127,6 +128,11 @@ def methods(model, old, savgol, euro, sg_params, euro_params):
     }
     if old is not None:
         table["previous refiner (9-frame windows)"] = lambda x, v: old.refine(x)
+    if baseline is not None:
+        table["baseline refiner, no labels"] = lambda x, v: baseline.refine(x, "blendmimic3d")
+        table["baseline refiner, with labels"] = lambda x, v: baseline.refine(
+            x, "blendmimic3d", confidence=v.astype(np.float32)
+        )
     table["refiner, no labels"] = lambda x, v: model.refine(x, "blendmimic3d")
     table["refiner, with labels"] = lambda x, v: model.refine(
         x, "blendmimic3d", confidence=v.astype(np.float32)
@@ -134,7 +140,7 @@ def methods(model, old, savgol, euro, sg_params, euro_params):
     return table
 
 
-def sweep(cache_path, model, old, tune_stride):
+def sweep(cache_path, model, old, tune_stride, baseline=None):
     with np.load(cache_path) as archive:  # read each array once, not once per sequence
         cache = dict(archive)
     train = sequences(cache, "train")[::tune_stride]
@@ -150,7 +156,7 @@ def sweep(cache_path, model, old, tune_stride):
         lambda c, b: lambda p: filters.one_euro(p, FPS, c, b),
         train,
     )
-    table = methods(model, old, savgol, euro, sg_params, euro_params)
+    table = methods(model, old, savgol, euro, sg_params, euro_params, baseline)
     result = {}
     for split, title in SPLITS.items():
         if f"{split}_gt" not in cache:
@@ -208,7 +214,7 @@ def _cpu_and_wall(fn, repeats):
     return {"wall_ms": 1000 * float(np.median(wall)), "cpu_ms": 1000 * float(np.median(cpu))}
 
 
-def latency(model_path, old_path, frames=600, repeats=15):
+def latency(model_path, old_path, frames=600, repeats=15, baseline_path=None):
     """One ``frames``-long sequence on one thread: the one-pass runtime, the same network run
     window by window, the previous windowed model, and PyTorch eager (where torch is)."""
     rng = np.random.default_rng(0)
@@ -220,6 +226,9 @@ def latency(model_path, old_path, frames=600, repeats=15):
     result["one pass, network only (session.run)"] = _cpu_and_wall(
         lambda: one.session.run(None, {"poses": poses[None], "confidence": unknown_seq}), repeats
     )
+    if baseline_path:
+        other = rf.Refiner(baseline_path, threads=1)
+        result["baseline model, same runtime"] = _cpu_and_wall(lambda: other.refine(poses), repeats)
     idx = rf.sliding_windows(frames, one.window)
     unknown = np.full((frames, one.window, 17), one.unknown, np.float32)
 
@@ -281,6 +290,9 @@ def main(argv=None):
     )
     p.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
     p.add_argument("--old-model", default=None, help="a previous window-per-frame ONNX model")
+    p.add_argument(
+        "--baseline", default=None, help="another whole-sequence model (e.g. the one on main)"
+    )
     p.add_argument("--tune-stride", type=int, default=4, help="tune on every n-th sequence")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-sweep", action="store_true")
@@ -289,9 +301,10 @@ def main(argv=None):
 
     model = rf.Refiner(args.model, threads=args.threads)
     old = WindowedModel(args.old_model) if args.old_model else None
+    baseline = rf.Refiner(args.baseline, threads=args.threads) if args.baseline else None
     report = {"model": model.model_path, "window": model.window}
     if os.path.isfile(args.cache) and not args.skip_sweep:
-        table = sweep(args.cache, model, old, args.tune_stride)
+        table = sweep(args.cache, model, old, args.tune_stride, baseline)
         report["sweep"] = {f"{s}|{lvl}": rows for (s, lvl), rows in table.items()}
         report["targets"] = _print_targets(table)
         _print_markdown(table)
@@ -301,7 +314,9 @@ def main(argv=None):
         report["real"] = proportions(args.real, model)
         print("\nreal VideoPose3D predictions (H36M order, no ground truth):")
         print(json.dumps(report["real"], indent=1))
-    report["latency_600_frames"] = latency(model.model_path, args.old_model)
+    report["latency_600_frames"] = latency(
+        model.model_path, args.old_model, baseline_path=args.baseline
+    )
     print("\nlatency, one 600-frame sequence, one thread (median; CPU time of this process):")
     for name, t in report["latency_600_frames"].items():
         print(f"  {name}: {t['cpu_ms']:.1f} ms CPU, {t['wall_ms']:.1f} ms wall")

@@ -14,6 +14,7 @@ from ..core.format.predictions import load_predictions, save_predictions_like
 from ..core.refine import runtime as rf
 from ..core.refine.confidence import load_confidence
 from . import preferences
+from .modal_progress import ModalSteps, refuse_second_run
 from .refine_job import (
     BESIDE,
     FRAME_START,
@@ -88,47 +89,58 @@ class BM3D_OT_import_predictions(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
-class BM3D_OT_refine_predictions(bpy.types.Operator):
+class BM3D_OT_refine_predictions(ModalSteps, bpy.types.Operator):
     """Refine the active predictions skeleton with the bundled GCN; the result goes beside it"""
 
     bl_idname = "blendmimic3d.refine_predictions"
     bl_label = "Refine Predictions"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context):
+    chunk_frames = 1024  # frames per model call: a progress step (the result does not depend on it)
+    cancel_message = "Refining cancelled: nothing was changed"
+
+    @classmethod
+    def poll(cls, context):
+        return refuse_second_run(cls, "Refining")
+
+    def make_steps(self, context):
+        """The refiner's steps over the active skeleton's poses; the ground truth and the
+        confidence file are read (and checked) first, so their errors change nothing."""
         source = input_skeleton(context)
         if source is None:
-            self.report({"ERROR"}, "Select an imported predictions skeleton first")
-            return {"CANCELLED"}
+            raise DatasetError(None, None, "Select an imported predictions skeleton first")
         settings = context.scene.bm3d_refine
         poses = skeleton_poses(source)
-        wm = context.window_manager
-        try:
-            ground_truth = None
-            if settings.ground_truth == "DATASET":
-                ground_truth = dataset_ground_truth(settings.gt_folder, settings.gt_action,
+        self._ground_truth = None
+        if settings.ground_truth == "DATASET":
+            self._ground_truth = dataset_ground_truth(settings.gt_folder, settings.gt_action,
+                                                      settings.gt_camera, len(poses))  # fmt: skip
+        elif settings.ground_truth == "SCENE":
+            self._ground_truth = scene_ground_truth(context.scene,
+                                                    context.evaluated_depsgraph_get(),
                                                     settings.gt_camera, len(poses))  # fmt: skip
-            elif settings.ground_truth == "SCENE":
-                ground_truth = scene_ground_truth(context.scene, context.evaluated_depsgraph_get(),
-                                                  settings.gt_camera, len(poses))  # fmt: skip
-            confidence = None
-            if settings.confidence_path:  # optional per-joint (T, 17) labels or scores
-                path = bpy.path.abspath(settings.confidence_path)
-                confidence = load_confidence(path, len(poses))
-            prefs = preferences.get(context)
-            model = rf.Refiner(threads=prefs.refiner_threads if prefs else 0)
-            wm.progress_begin(0, len(poses))
-            _status(context, "Refining poses...")
-            refined = model.refine(
-                poses, source[ORDER], progress=lambda done, _total: wm.progress_update(done),
-                path=source.get(SOURCE), confidence=confidence,
-            )  # fmt: skip
-        except DatasetError as exc:
-            self.report({"ERROR"}, str(exc))
+        confidence = None
+        if settings.confidence_path:  # optional per-joint (T, 17) labels or scores
+            confidence = load_confidence(bpy.path.abspath(settings.confidence_path), len(poses))
+        prefs = preferences.get(context)
+        model = rf.Refiner(threads=prefs.refiner_threads if prefs else 0)
+        steps = model.refine_steps(
+            poses, source[ORDER], self.chunk_frames, path=source.get(SOURCE),
+            confidence=confidence,
+        )  # fmt: skip
+        self._source_name, self._poses = source.name, poses
+        return steps, len(poses)
+
+    def progress(self, value):
+        done, total = value
+        return done, f"Refining poses: frame {done} of {total}, Esc cancels"
+
+    def finished(self, context, refined):
+        source = bpy.data.objects.get(self._source_name)
+        if source is None:  # deleted while the modal run went on
+            self.report({"ERROR"}, f"{self._source_name}: the predictions skeleton is gone")
             return {"CANCELLED"}
-        finally:
-            wm.progress_end()
-            _status(context, None)
+        poses = self._poses
         old = refined_skeleton(source)
         if old is not None:
             remove_skeleton(old)
@@ -141,9 +153,9 @@ class BM3D_OT_refine_predictions(bpy.types.Operator):
         missing = int(rf.missing_frames(poses).sum())
         if missing:
             message += f" ({missing} missing frames left empty)"
-        report = compare(source, obj, ground_truth)
-        settings.results = json.dumps(report)
-        if ground_truth is not None:
+        report = compare(source, obj, self._ground_truth)
+        context.scene.bm3d_refine.results = json.dumps(report)
+        if self._ground_truth is not None:
             before, after = report["before"]["mpjpe"], report["after"]["mpjpe"]
             message += f"; MPJPE {before:.1f} -> {after:.1f} mm over {report['frames']} frames"
         self.report({"INFO"}, message)
@@ -192,11 +204,6 @@ class BM3D_OT_export_refined(bpy.types.Operator, ExportHelper):
         return {"FINISHED"}
 
 
-def _status(context, text):
-    if context.workspace is not None:
-        context.workspace.status_text_set(text)
-
-
 class BM3D_PG_refine(bpy.types.PropertyGroup):
     """The Pose Refiner panel's settings and last comparison (``scene.bm3d_refine``)."""
 
@@ -209,12 +216,6 @@ class BM3D_PG_refine(bpy.types.PropertyGroup):
             ("DATASET", "Dataset", "A BlendMimic3D subject folder, action and camera"),
             ("SCENE", "Scene Person", "The primary person's active action, seen by a camera"),
         ],
-    )
-    confidence_path: bpy.props.StringProperty(
-        name="Confidence",
-        subtype="FILE_PATH",
-        description="Optional per-joint confidence .npy/.npz, (T,17) in [0,1] in the "
-        "predictions' joint order (1 visible, 0 occluded)",
     )
     confidence_path: bpy.props.StringProperty(
         name="Confidence",

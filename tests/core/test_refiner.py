@@ -265,23 +265,60 @@ def _noisy_chain(rng, n=50):
 
 
 def test_keeping_bone_lengths_moves_noisy_joints_toward_the_truth():
-    """The smallest move onto the bones' lengths takes noise off (it does not pile it up along
-    the chain), and leaves a pose that already has them where it is."""
+    """A small move onto the bones' lengths takes noise off (it does not pile it up along the
+    chain: setting each bone's length along its direction from the root outward would), and
+    leaves a pose that already has them where it is. Measured: 20-21 % off on seeds 5-7; the
+    round-by-round projections this replaced took 22-23 % off, setting lengths from the root
+    outward alone adds error."""
     clean, noisy = _noisy_chain(np.random.default_rng(5))
+    noisy_copy = noisy.copy()
     fixed = rf.keep_bone_lengths(noisy, clean)
+    np.testing.assert_array_equal(noisy, noisy_copy)  # the caller's array is left as it was
     error = lambda p: np.linalg.norm(p - clean, axis=-1)[:, 1:].mean()  # noqa: E731
-    assert error(fixed) < 0.8 * error(noisy)
+    assert error(fixed) < 0.85 * error(noisy)
     np.testing.assert_allclose(rf.keep_bone_lengths(clean, clean), clean, atol=1e-12)
+
+
+def test_keeping_bone_lengths_is_exact_on_every_frame_and_keeps_the_root():
+    """Every bone of every frame ends at the source's median length (not only near it), the
+    root stays at the origin, and a joint-major view as input is not written through."""
+    clean, noisy = _noisy_chain(np.random.default_rng(8))
+    noisy *= 1.2  # other proportions, far from the target lengths
+    joint_major = np.ascontiguousarray(noisy.transpose(1, 0, 2)).transpose(1, 0, 2)
+    before = joint_major.copy()
+    fixed = rf.keep_bone_lengths(joint_major, clean)
+    np.testing.assert_array_equal(joint_major, before)
+    target = np.median(bone_lengths(clean), 0)
+    np.testing.assert_allclose(bone_lengths(fixed), np.broadcast_to(target, (50, 16)), atol=1e-9)
+    np.testing.assert_array_equal(fixed[:, 0], 0.0)
 
 
 def test_h36m_spine_neck_and_head_start_from_the_input():
     """Human3.6M's spine, thorax, neck/nose and head are not Mixamo's joints: where the model
-    would move them (here by 5 cm), they start from the input; the other joints follow the
-    model."""
+    would move them (here 5 cm forward, which no bone length undoes), they start from the
+    input; the other joints follow the model."""
     clean, _ = _noisy_chain(np.random.default_rng(6))
     pulled = clean.copy()
-    pulled[:, 7:11] += [0.0, -0.05, 0.0]  # toward another skeleton's head and neck
+    pulled[:, 7:11] += [0.0, 0.0, 0.05]  # toward another skeleton's head and neck
     kept = rf.keep_bone_lengths(pulled, clean, rf.OWN_SEMANTICS_H36M)
     np.testing.assert_allclose(kept[:, 7:11], clean[:, 7:11], atol=1e-9)
     moved = rf.keep_bone_lengths(pulled, clean)
     assert np.abs(moved[:, 7:11] - clean[:, 7:11]).max() > 0.01
+
+
+def test_refine_steps_yield_per_model_call_and_return_what_refine_returns(model):
+    """The generator the panel's modal run drives: its inputs are checked before any step, it
+    yields (frames done, total) after each model call, and returns refine's result."""
+    poses = _walk(100, noise=0.01)
+    with pytest.raises(DatasetError, match="joint_order"):
+        model.refine_steps(poses, "coco")
+    steps = model.refine_steps(poses, "h36m", batch_size=32)
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert seen == [(32, 100), (64, 100), (96, 100), (100, 100)]
+    np.testing.assert_array_equal(result, model.refine(poses, "h36m"))

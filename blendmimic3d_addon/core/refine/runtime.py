@@ -5,12 +5,12 @@ sequence in one pass (dynamic length; the graph edge-pads the ends itself), with
 per-joint confidence (1 visible, 0 occluded). Long takes run in chunks that overlap by the
 receptive field, so the result is the one-pass result in bounded memory. The caller's joint order
 is converted in and out, the caller's root trajectory is kept, and by default each bone keeps the
-input's own median length (the smallest move that does it), so a Human3.6M skeleton is not
-pulled toward Mixamo proportions.
+input's own median length (a small move, vectorised over bones and frames), so a Human3.6M
+skeleton is not pulled toward Mixamo proportions.
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -123,11 +123,40 @@ class Refiner:
         ``keep_proportions``: each bone keeps the input's median length (see
         ``keep_bone_lengths``). ``path`` names the input in errors.
         """
+        steps = self.refine_steps(
+            poses, joint_order, batch_size, path, confidence, keep_proportions
+        )
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if progress is not None:
+                progress(done, total)
+
+    def refine_steps(
+        self,
+        poses: np.ndarray,
+        joint_order: str = "blendmimic3d",
+        batch_size: int = CHUNK_FRAMES,
+        path: str | None = None,
+        confidence: ArrayLike | None = None,
+        keep_proportions: bool = True,
+    ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """``refine`` as a generator, for a caller that shows progress and may stop early: the
+        inputs are checked now (a DatasetError before any step), then it yields ``(frames done,
+        total)`` after each model call and returns the refined poses. Nothing is written
+        anywhere, so closing it early leaves nothing behind."""
         poses = check_poses(poses, MIN_FRAMES, path)
         if joint_order not in JOINT_SETS:
             raise DatasetError(path, "joint_order", f"must be one of {', '.join(JOINT_SETS)}")
         if confidence is not None:
             confidence = check_confidence(confidence, len(poses), path)
+        return self._steps(
+            poses, joint_order, max(1, int(batch_size)), confidence, keep_proportions
+        )
+
+    def _steps(self, poses, joint_order, chunk, confidence, keep_proportions):
         bad = missing_frames(poses)
         filled = fill_missing_frames(poses, bad)
         root = filled[:, :1]
@@ -138,7 +167,12 @@ class Refiner:
             conf = convert_joint_order(confidence[..., None], joint_order, MODEL_JOINT_ORDER)[
                 ..., 0
             ]
-        refined = self._run(local.astype(np.float32), conf.astype(np.float32), batch_size, progress)
+        local, conf = local.astype(np.float32), conf.astype(np.float32)
+        refined = np.empty_like(local)
+        for lo, start, stop, hi in chunk_bounds(len(local), chunk, self.pad):
+            feed = {"poses": local[None, lo:hi], "confidence": conf[None, lo:hi]}
+            refined[start:stop] = self.session.run(None, feed)[0][0, start - lo : stop - lo]
+            yield stop, len(local)
         out = convert_joint_order(refined, MODEL_JOINT_ORDER, joint_order).astype(np.float64)
         if keep_proportions:
             own = OWN_SEMANTICS_H36M if joint_order == "h36m" else ()
@@ -147,48 +181,73 @@ class Refiner:
         out[bad] = np.nan
         return out.astype(poses.dtype)
 
-    def _run(self, local, conf, chunk, progress):
-        refined = np.empty_like(local)
-        for lo, start, stop, hi in chunk_bounds(len(local), max(1, int(chunk)), self.pad):
-            feed = {"poses": local[None, lo:hi], "confidence": conf[None, lo:hi]}
-            refined[start:stop] = self.session.run(None, feed)[0][0, start - lo : stop - lo]
-            if progress is not None:
-                progress(stop, len(local))
-        return refined
-
 
 def keep_bone_lengths(
     refined: ArrayLike,
     source: ArrayLike,
     own_joints: Sequence[int] = (),
     parents: ArrayLike = PARENTS_BM3D,
-    iterations: int = 20,
+    iterations: int = 10,
+    relax: float = 1.5,
 ) -> np.ndarray:
-    """``refined`` root-relative poses moved as little as it takes for each bone to have the
-    median length of that bone in ``source`` over the sequence (alternating projections onto
-    each bone's length: the error is shared by the bone's two joints, all of it to the child of
-    the root, which stays in place). The joints in ``own_joints`` start from ``source``'s
-    positions instead of the model's. Both joint orders share one tree."""
+    """A copy of ``refined`` root-relative poses in which each bone has the median length of
+    that bone in ``source`` over the sequence, reached by a small move: ``iterations`` rounds
+    of simultaneous projections onto every bone's length (each joint moves by the mean of its
+    bones' corrections, over-relaxed by ``relax``; a bone's error is shared by its two joints,
+    all of it to a child of the root, which stays in place), then an exact pass from the root
+    outward that sets the small remaining errors along each bone's direction. The joints in
+    ``own_joints`` start from ``source``'s positions instead of the model's. Both joint orders
+    share one tree. numpy over all bones and frames at once: no loop per bone."""
     refined, source = np.asarray(refined, np.float64), np.asarray(source, np.float64)
-    # joint-major copy: each joint's (T, 3) track is contiguous, which the loop below walks
-    out = np.ascontiguousarray(refined.transpose(1, 0, 2))
-    for j in own_joints:
-        out[j] = source[:, j]
-    bones = [(j, int(parents[j])) for j in range(1, refined.shape[1])]
-    lengths = [np.median(np.sqrt(((source[:, j] - source[:, p]) ** 2).sum(-1))) for j, p in bones]
-    for _ in range(iterations):
-        for (j, p), length in zip(bones, lengths, strict=True):
-            bone = out[j] - out[p]
-            norm = np.sqrt((bone * bone).sum(-1, keepdims=True))
-            # a bone of no length has no direction to scale: its neighbours decide
-            fix = bone * ((norm - length) / np.where(norm > 1e-9, norm, np.inf))
-            if p == 0:  # the root stays at the origin
-                out[j] -= fix
-            else:
-                fix *= 0.5
-                out[j] -= fix
-                out[p] += fix
-    return out.transpose(1, 0, 2)
+    parents = np.asarray(parents)
+    n_frames, joints, _ = refined.shape
+    parent = parents[1:]  # bone b joins joint b + 1 to its parent
+    # (J, 3, T) joint- and coordinate-major: each joint's x, y and z tracks are contiguous rows
+    src = source.transpose(1, 2, 0).copy()
+    src_bones = src[1:] - src[parent]
+    lengths = np.median(np.sqrt(np.einsum("bct,bct->bt", src_bones, src_bones)), axis=1)
+    out = refined.transpose(1, 2, 0).copy()
+    own = list(own_joints)
+    if own:
+        out[own] = src[own]
+    degree = np.bincount(np.concatenate([np.arange(1, joints), parent]), minlength=joints)
+    to_child = (relax * np.where(parent == 0, 1.0, 0.5) / degree[1:])[:, None, None]
+    # bones grouped by their rank among siblings: within a group no two share a parent, so one
+    # indexed add per group moves the parents without a scatter that would drop repeats
+    rank = np.array([np.count_nonzero(parent[:k] == parent[k]) for k in range(len(parent))])
+    groups = []
+    for r in range(rank.max() + 1):
+        bones = np.flatnonzero((rank == r) & (parent != 0))
+        if len(bones):
+            share = (relax * 0.5 / degree[parent[bones]])[:, None, None]
+            groups.append((bones, parent[bones], share))
+    target = lengths[:, None]
+    bone, scale = np.empty((joints - 1, 3, n_frames)), np.empty((joints - 1, n_frames))
+    for _ in range(iterations):  # in place: this loop is most of the step's time
+        np.subtract(out[1:], out[parent], out=bone)
+        np.einsum("bct,bct->bt", bone, bone, out=scale)
+        np.sqrt(scale, out=scale)
+        # a bone of no length has no direction to scale (0 * anything): its neighbours decide
+        np.maximum(scale, 1e-9, out=scale)
+        np.divide(target, scale, out=scale)
+        np.subtract(1.0, scale, out=scale)
+        bone *= scale[:, None]
+        out[1:] -= to_child * bone
+        for bones, at, share in groups:
+            out[at] += share * bone[bones]
+    # exact lengths, root outward: the rounds above left errors of a fraction of a millimetre
+    depth = np.zeros(joints, dtype=int)
+    for j in range(1, joints):
+        depth[j] = depth[parents[j]] + 1
+    exact = np.zeros_like(out)
+    for level in range(1, depth.max() + 1):
+        js = np.flatnonzero(depth == level)
+        bone = out[js] - out[parents[js]]
+        norm = np.sqrt(np.einsum("bct,bct->bt", bone, bone))[:, None]
+        exact[js] = exact[parents[js]] + bone * (
+            lengths[js - 1, None, None] / np.maximum(norm, 1e-9)
+        )
+    return exact.transpose(2, 0, 1)
 
 
 def check_confidence(confidence: ArrayLike, n_frames: int, path: str | None = None) -> np.ndarray:
