@@ -79,7 +79,7 @@ def build_crowd_scene(fbx_paths, frames):
     import bpy
 
     from blendmimic3d_addon import register
-    from blendmimic3d_addon.blender import camera_rig, mixamo_import, scene_model
+    from blendmimic3d_addon.blender import camera_job, mixamo_import, scene_model
 
     try:
         bpy.ops.blendmimic3d.export_dataset.get_rna_type()
@@ -94,8 +94,8 @@ def build_crowd_scene(fbx_paths, frames):
         action.use_frame_range = True
         action.frame_start, action.frame_end = start, start + frames - 1
     bpy.ops.blendmimic3d.layout_people(preset="SIDE_BY_SIDE", spacing=1.0)
-    cameras, _ = camera_rig.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
-    camera_rig.fit_now(scene, cameras, "DISTANCE", 0.05, 4, True)
+    cameras, _ = camera_job.rig_scene(scene, {"preset": "BLENDMIMIC3D"})
+    camera_job.fit_now(scene, cameras, "DISTANCE", 0.05, 4, True)
     bpy.ops.blendmimic3d.apply_scenario(scenario="OBJECT_OCCLUSION")
     depsgraph = bpy.context.evaluated_depsgraph_get()
     triangles = 0

@@ -29,49 +29,61 @@ def _read_positions(mesh, out):
 class _Mesh:
     """One mesh object's triangles in chunk order, with their owner code."""
 
-    def __init__(self, obj, depsgraph, owner, deforming):
+    def __init__(self, obj, depsgraph, owner, deforming, parts=None):
         self.obj = obj
         self.owner = owner
         self.deforming = deforming
         self.local = None
         self.matrix = None
+        self.mirrored = False
         self.written = set()  # buffer slots that hold the current world positions
+        self._parts = {} if parts is None else parts
         self._read(depsgraph)
 
     def _read(self, depsgraph):
         evaluated = self.obj.evaluated_get(depsgraph)
         mesh = evaluated.data
         count = len(mesh.vertices)
-        self.matrix = np.array(evaluated.matrix_world, dtype=np.float64)
+        self._place(np.array(evaluated.matrix_world, dtype=np.float64))
         if self.local is None or len(self.local) != count:
             triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
             mesh.loop_triangles.foreach_get("vertices", triangles)
+            triangles = triangles.reshape(-1, 3)
             self.local = np.empty((count, 3), dtype=np.float32)
             _read_positions(mesh, self.local.reshape(-1))
-            triangles = triangle_rays.outward_triangles(self.local, triangles.reshape(-1, 3))
+            # Copies of one character share their topology, so its parts are found once.
+            key = (count, triangles.tobytes())
+            if key not in self._parts:
+                self._parts[key] = triangle_rays.connected_parts(triangles, count)
+            triangles = triangle_rays.outward_triangles(self.local, triangles, self._parts[key])
             centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
             self.triangles = triangles[triangle_rays.chunk_order(centroids)]
         else:
             _read_positions(mesh, self.local.reshape(-1))
         self.written.clear()
 
+    def _place(self, matrix):
+        """Take the object's world matrix; returns whether it changed."""
+        if self.matrix is not None and np.array_equal(matrix, self.matrix):
+            return False
+        self.matrix = matrix
+        self.mirrored = bool(np.linalg.det(matrix[:3, :3]) < 0)
+        return True
+
     def refresh(self, depsgraph):
         """Bring the mesh to the evaluated frame (rigid meshes: only their placement)."""
         if self.deforming:
             self._read(depsgraph)
-        else:
-            matrix = np.array(self.obj.evaluated_get(depsgraph).matrix_world, dtype=np.float64)
-            if not np.array_equal(matrix, self.matrix):
-                self.matrix = matrix
-                self.written.clear()
+        elif self._place(np.array(self.obj.evaluated_get(depsgraph).matrix_world, np.float64)):
+            self.written.clear()
 
     def layout_key(self):
         """What the shared triangle list depends on: the topology and the placement's handedness."""
-        return id(self.triangles), bool(np.linalg.det(self.matrix[:3, :3]) < 0)
+        return id(self.triangles), self.mirrored
 
     def world_triangles(self):
         """The triangles wound outwards in the world: a mirroring placement reverses winding."""
-        return self.triangles[:, ::-1] if self.layout_key()[1] else self.triangles
+        return self.triangles[:, ::-1] if self.mirrored else self.triangles
 
     def write_world(self, out):
         """World positions of the vertices into ``out``, planar (3,V) and single precision (what
@@ -97,14 +109,15 @@ class FrameRayCaster:
 
     def __init__(self, scene, depsgraph, bodies, capacity=1):
         self.capacity = capacity
+        parts = {}  # connected parts by topology, shared by the meshes
         self.meshes = [
-            _Mesh(o, depsgraph, person, deforming=True)
+            _Mesh(o, depsgraph, person, deforming=True, parts=parts)
             for person, meshes in enumerate(bodies)
             for o in meshes
         ]
         body_names = {o.name for meshes in bodies for o in meshes}
         self.meshes += [
-            _Mesh(o, depsgraph, occlusion.OBJECT_HIT, deforming=_deforms(o))
+            _Mesh(o, depsgraph, occlusion.OBJECT_HIT, deforming=_deforms(o), parts=parts)
             for o in _renderable_meshes(scene)
             if o.name not in body_names
         ]

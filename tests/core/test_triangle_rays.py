@@ -1,6 +1,8 @@
 """Every crossing of segments with triangle soups (pure core, no Blender): against brute force,
 over several frames at once, through a hierarchy of several levels, with padded chunks."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -209,27 +211,35 @@ def test_a_hierarchy_of_several_levels_and_padded_chunks_finds_every_crossing():
 
 def test_boxes_hold_their_triangles_and_their_children():
     rng = np.random.default_rng(5)
-    tris = rng.uniform(-1, 1, (1000, 3, 3))
+    tris = rng.uniform(-1, 1, (600, 3, 3))
     vertices, triangles, owners = _soup((tris, 0))
     chunks = TriangleChunks(triangles, owners, top=4)
+    assert chunks.sizes == [128, 16, 2]
+    assert chunks.padding.sum() == 128 - 75  # 600 triangles: 75 chunks, padded to 128
     frames = np.stack([vertices, vertices * 2 + 1])
     levels = chunks.boxes(np.ascontiguousarray(frames.transpose(0, 2, 1), dtype=np.float32))
     assert [level.shape for level in levels] == [(2, 6, size) for size in chunks.sizes[::-1]]
+    real = ~chunks.padding
     for frame in range(2):
-        corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
+        corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)[real]
         leaves = levels[-1][frame]
-        assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
+        assert np.isnan(leaves[:, chunks.padding]).all()  # no ray meets a padding chunk
+        low, high = leaves[:3, real].T[:, None], leaves[3:, real].T[:, None]
+        assert (low <= corners).all() and (corners <= high).all()
         # Each leaf is the tightest around its triangles, grown by GROW (single precision).
         single = corners.astype(np.float32)
-        np.testing.assert_array_equal(leaves[:3].T, single.min(axis=1) - np.float32(GROW))
-        np.testing.assert_array_equal(leaves[3:].T, single.max(axis=1) + np.float32(GROW))
+        np.testing.assert_array_equal(leaves[:3, real].T, single.min(axis=1) - np.float32(GROW))
+        np.testing.assert_array_equal(leaves[3:, real].T, single.max(axis=1) + np.float32(GROW))
         for parent, child in zip(levels[:-1], levels[1:], strict=True):
             below = child[frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
-            assert (parent[frame, :3, None, :] <= below[:3]).all()
-            assert (below[3:] <= parent[frame, 3:, None, :]).all()
-            # Each box is the tightest around its children (not merely holding them).
-            np.testing.assert_array_equal(parent[frame, :3], below[:3].min(axis=1))
-            np.testing.assert_array_equal(parent[frame, 3:], below[3:].max(axis=1))
+            # Each box is the tightest around its children, padding left out; a box of padding
+            # only is NaN like its children.
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+                np.testing.assert_array_equal(parent[frame, :3], np.nanmin(below[:3], axis=1))
+                np.testing.assert_array_equal(parent[frame, 3:], np.nanmax(below[3:], axis=1))
+        above = np.isnan(levels[-2][frame]).all(axis=0)  # 16 boxes: 10 hold the 75 chunks
+        assert above.sum() == 16 - 10
 
 
 def test_no_triangles_no_crossings():

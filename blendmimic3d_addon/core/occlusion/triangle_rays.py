@@ -46,19 +46,24 @@ def connected_parts(triangles: np.ndarray, vertex_count: int) -> np.ndarray:
             return label
 
 
-def outward_triangles(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def outward_triangles(
+    vertices: np.ndarray, triangles: np.ndarray, parts: np.ndarray | None = None
+) -> np.ndarray:
     """``triangles`` (T,3) with every connected part wound outwards (positive enclosed volume).
 
     The own-body test reads entering/leaving from the winding, and meshes come wound either way
     (imported ones with flipped normals, separate segments each their own way): a part whose
     signed volume is negative gets its triangles reversed. Parts are told apart by shared
-    vertices, so the separate segments of one mesh are oriented one by one.
+    vertices (``connected_parts``, or ``parts`` if already known), so the separate segments of
+    one mesh are oriented one by one.
     """
     vertices = np.asarray(vertices, dtype=np.float64)
     triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
     if not len(triangles):
         return triangles.copy()
-    part = connected_parts(triangles, len(vertices))[triangles[:, 0]]
+    if parts is None:
+        parts = connected_parts(triangles, len(vertices))
+    part = parts[triangles[:, 0]]
     corners = vertices[triangles]
     centre = vertices.mean(axis=0)  # volume relative to a nearby point: less rounding
     a, b, c = (corners[:, k] - centre for k in range(3))
@@ -104,42 +109,60 @@ class TriangleChunks:
         chunk_owner = np.asarray(chunk_owner)
         count = len(chunk_owner)
         # Level sizes, leaves first: the coarsest has at most ``top`` boxes; the chunks are
-        # padded, with copies of the last (their duplicate crossings are dropped like an edge's).
+        # padded, with copies of the last whose boxes are NaN, so that no ray meets them.
         coarsest, depth = max(count, 1), 0
         while coarsest > top:
             coarsest, depth = -(-coarsest // BRANCHING), depth + 1
         self.sizes = [coarsest * BRANCHING ** (depth - level) for level in range(depth + 1)]
         natural = np.minimum(np.arange(self.sizes[0]), max(count - 1, 0))
-        stored = natural[np.argsort(_sibling_major(self.sizes))]
+        order = np.argsort(_sibling_major(self.sizes))
+        stored = natural[order]
+        self.padding = order >= count  # (sizes[0],) whether each stored chunk is padding
         self.chunk_owner = chunk_owner[stored] if count else np.zeros(1, np.int64)
         chunks = triangles[stored] if count else np.zeros((1, CHUNK, 3), np.int64)
         self.triangles = chunks.reshape(-1, 3)
-        # (corner, triangle, chunk): a gather of chunks gives rows of one corner of one triangle
-        # of every pair, long contiguous rows for the tests.
-        self.corners = np.ascontiguousarray(chunks.transpose(2, 1, 0))
-        self._refit_columns(chunks.reshape(len(chunks), -1))
+        # (chunk, corner, triangle): a pair's vertex indices are one contiguous block.
+        self.corners = np.ascontiguousarray(chunks.transpose(0, 2, 1))
+        self._refit_columns(chunks.reshape(len(chunks), -1), np.flatnonzero(~self.padding))
         self.empty = count == 0
 
-    def _refit_columns(self, corners):
-        """The distinct vertices of each chunk, chunk after chunk in leaf order (``_refs``), and
-        where each chunk's run starts (``_starts``): a leaf box is then one minimum and one
-        maximum ``reduceat`` over a frame's gathered vertices."""
-        corners = np.sort(corners, axis=1)
+    def _refit_columns(self, corners, real):
+        """What a leaf box is refitted from: the distinct vertices of the ``real`` chunks, in
+        rows. Chunks are taken in order of their count of distinct vertices, most first
+        (``_by_count``), so that row w, the w-th vertex of every chunk that has one, covers a
+        prefix of them (``_rows``). A frame's leaf boxes are then running minima and maxima of
+        contiguous prefixes, and gather each distinct vertex of a chunk once."""
+        corners = np.sort(corners[real], axis=1)
         distinct = np.ones(corners.shape, dtype=bool)
         distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
-        self._refs = np.ascontiguousarray(corners[distinct])
+        # Distinct vertices first (a stable sort of the repeats to the end).
+        corners = np.take_along_axis(corners, np.argsort(~distinct, axis=1, kind="stable"), 1)
         counts = distinct.sum(axis=1)
-        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        by_count = np.argsort(-counts, kind="stable")
+        counts, corners = counts[by_count], corners[by_count]
+        self._by_count = real[by_count]
+        self._rows = [
+            np.ascontiguousarray(corners[: np.count_nonzero(counts > w), w])
+            for w in range(int(counts.max()) if len(counts) else 0)
+        ]
 
     def boxes(self, planar: np.ndarray) -> list[np.ndarray]:
         """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (F,6,n) array
-        per level (rows low x, y, z, high x, y, z), coarsest first."""
+        per level (rows low x, y, z, high x, y, z), coarsest first. Padding chunks get NaN
+        boxes: no ray meets them, and their parents ignore them."""
         frames = len(planar)
-        leaves = np.empty((frames, 6, self.sizes[0]), dtype=np.float32)
+        leaves = np.full((frames, 6, self.sizes[0]), np.nan, dtype=np.float32)
         for frame in range(frames):  # one frame's rows stay in the core's cache
-            points = _take(planar[frame], self._refs, axis=1)
-            np.minimum.reduceat(points, self._starts, axis=1, out=leaves[frame, :3])
-            np.maximum.reduceat(points, self._starts, axis=1, out=leaves[frame, 3:])
+            if not self._rows:
+                break
+            low = _take(planar[frame], self._rows[0], axis=1)
+            high = low.copy()
+            for row in self._rows[1:]:
+                points = _take(planar[frame], row, axis=1)
+                np.minimum(low[:, : len(row)], points, out=low[:, : len(row)])
+                np.maximum(high[:, : len(row)], points, out=high[:, : len(row)])
+            leaves[frame, :3, self._by_count] = low.T
+            leaves[frame, 3:, self._by_count] = high.T
         leaves[:, :3] -= GROW
         leaves[:, 3:] += GROW
         levels = [leaves]
@@ -175,10 +198,10 @@ class TriangleChunks:
             for frame, among in _rays_by_frame(ray_frame)
         ]  # fmt: skip
         rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
-        # Padding repeats chunks, and a ray through an edge meets both triangles: keep one. Only
-        # crossings facing the same way are one: where one closed surface of a person touches
-        # another (skin on a joint mesh), the exit from one and the entry into the other
-        # coincide, and both count.
+        # A ray through an edge meets both triangles (and a chunk's padding repeats its last):
+        # keep one. Only crossings facing the same way are one: where one closed surface of a
+        # person touches another (skin on a joint mesh), the exit from one and the entry into
+        # the other coincide, and both count.
         order = np.lexsort((t, facing, owner, rays))
         rays, t, owner, facing = rays[order], t[order], owner[order], facing[order]
         same = np.zeros(len(t), dtype=bool)
@@ -196,12 +219,12 @@ class TriangleChunks:
         pairs, chunks = self._descend(origins, unit, length, levels)
         # Rows (CHUNK triangles, pair) of each corner and axis: long contiguous rows, against
         # which each pair's ray broadcasts. Single precision halves the work; at 10 m it still
-        # resolves 1 micrometre.
-        index = _take(self.corners, chunks, axis=2)
-        corners = [[_take(planar[axis], index[k]) for axis in range(3)] for k in range(3)]
-        ray_origin = [_take(origins[:, axis], pairs).astype(np.float32) for axis in range(3)]
-        ray_unit = [_take(unit[:, axis], pairs).astype(np.float32) for axis in range(3)]
-        t, facing = _ray_triangle(ray_origin, ray_unit, *corners)
+        # resolves 1 micrometre. A pair's vertex indices are gathered as one block.
+        index = np.ascontiguousarray(_take(self.corners, chunks, axis=0).transpose(1, 2, 0))
+        corners = _take(planar, index, axis=1)  # (axis, corner, CHUNK, pair)
+        ray_origin = _take(origins.T.astype(np.float32), pairs, axis=1)
+        ray_unit = _take(unit.T.astype(np.float32), pairs, axis=1)
+        t, facing = _ray_triangle(ray_origin, ray_unit, *corners.swapaxes(0, 1))
         hit = (t > 1e-9) & (t < _take(length, pairs))
         triangle, pair = np.nonzero(hit)
         owner = _take(self.chunk_owner, chunks[pair])
@@ -243,14 +266,14 @@ def _sibling_major(sizes):
 
 def _parent_boxes(children):
     """Boxes (F,6,n) around their children (F,6,BRANCHING,n): running minima and maxima over
-    contiguous slices."""
+    contiguous slices, NaN (padding) children ignored: a box of padding only is NaN."""
     low, high = children[:, :3], children[:, 3:]
     out = np.empty(children.shape[:2] + children.shape[3:], dtype=children.dtype)
-    np.minimum(low[:, :, 0], low[:, :, 1], out=out[:, :3])
-    np.maximum(high[:, :, 0], high[:, :, 1], out=out[:, 3:])
+    np.fmin(low[:, :, 0], low[:, :, 1], out=out[:, :3])
+    np.fmax(high[:, :, 0], high[:, :, 1], out=out[:, 3:])
     for k in range(2, BRANCHING):
-        np.minimum(out[:, :3], low[:, :, k], out=out[:, :3])
-        np.maximum(out[:, 3:], high[:, :, k], out=out[:, 3:])
+        np.fmin(out[:, :3], low[:, :, k], out=out[:, :3])
+        np.fmax(out[:, 3:], high[:, :, k], out=out[:, 3:])
     return out
 
 
@@ -309,9 +332,10 @@ def first_hits(
 
 
 def _take(array, indices, axis=None):
-    """``np.take`` of indices that are valid by construction: "clip" skips the bounds check,
-    a quarter of the cost of the gathers that dominate the casting."""
-    return np.take(array, indices, axis=axis, mode="clip")
+    """``ndarray.take`` of indices that are valid by construction: "clip" skips the bounds
+    check, a quarter of the cost of the gathers that dominate the casting (the method, not
+    ``np.take``, whose dispatch costs as much as a small gather)."""
+    return array.take(indices, axis=axis, mode="clip")
 
 
 def _cross(a, b):
