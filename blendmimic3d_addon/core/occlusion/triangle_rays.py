@@ -17,12 +17,18 @@ BRANCHING long rows, against which their rays broadcast. The chunks are stored i
 import numpy as np
 
 CHUNK = 8  # triangles per chunk
+# Chunks stay within cells of at least 2**CELL_LEVEL steps of the Morton grid (1,024 steps
+# across a mesh): 5.6 cm cells on a person 1.8 m tall.
+CELL_LEVEL = 5
 BRANCHING = 8  # children per box
 # Every ray is tested against every box of the coarsest level, of at most TOP boxes: one test of
 # a few thousand pairs costs less than the numpy calls of two more levels.
 TOP = 128
 # Boxes grow by far more than the single-precision rounding of the vertices and of the tests.
 GROW = 1e-4
+# Leaf boxes are refitted on a grid of this many steps per axis over the frame's vertices (a
+# step: 0.2 mm across 12 m), within 65,535 (16 bits).
+GRID_STEPS = 60000
 _EPS = 1e-12
 
 
@@ -76,8 +82,11 @@ def outward_triangles(
 
 
 def chunk_order(centroids: np.ndarray) -> np.ndarray:
-    """Triangle order (padded to a multiple of CHUNK by repeating the last) that keeps spatial
-    neighbours together: the Z-order (Morton) curve through the triangles' centroids."""
+    """Triangle order, in chunks of CHUNK, that keeps spatial neighbours together: the Z-order
+    (Morton) curve through the triangles' centroids. A chunk does not span two cells of a
+    coarser grid, where the curve may jump far: it ends early instead, padded by repeating its
+    last triangle. The grid is the finest from CELL_LEVEL up whose padding adds at most a
+    quarter to the chunks (a dense mesh gets tight chunks, a sparse soup few copies)."""
     centroids = np.asarray(centroids, dtype=np.float64)
     if not len(centroids):
         return np.zeros(0, dtype=np.int64)
@@ -91,8 +100,18 @@ def chunk_order(centroids: np.ndarray) -> np.ndarray:
             spread = (spread | (spread << shift)) & mask
         code |= spread << axis
     order = np.argsort(code, kind="stable")
-    pad = (-len(order)) % CHUNK
-    return np.concatenate([order, np.repeat(order[-1:], pad)])
+    budget = -(-len(order) // CHUNK) * CHUNK * 5 // 4
+    for level in range(CELL_LEVEL, 11):  # at 10, one cell: chunks as the curve runs
+        cell = code[order] >> (3 * level)
+        group = np.concatenate([[0], np.cumsum(cell[1:] != cell[:-1])])
+        sizes = np.bincount(group)
+        padded = -(-sizes // CHUNK) * CHUNK
+        if padded.sum() <= budget:
+            break
+    first_in, first_out = np.cumsum(sizes) - sizes, np.cumsum(padded) - padded
+    out = np.repeat(first_in + sizes - 1, padded)  # padding: the group's last triangle
+    out[first_out[group] + np.arange(len(order)) - first_in[group]] = np.arange(len(order))
+    return order[out]
 
 
 class TriangleChunks:
@@ -155,14 +174,20 @@ class TriangleChunks:
         for frame in range(frames):  # one frame's rows stay in the core's cache
             if not self._rows:
                 break
-            low = _take(planar[frame], self._rows[0], axis=1)
-            high = low.copy()
+            cells, low, step = _grid(planar[frame])
+            top = _take(cells, self._rows[0], axis=1)
+            bottom = top.copy()
             for row in self._rows[1:]:
-                points = _take(planar[frame], row, axis=1)
-                np.minimum(low[:, : len(row)], points, out=low[:, : len(row)])
-                np.maximum(high[:, : len(row)], points, out=high[:, : len(row)])
-            leaves[frame, :3, self._by_count] = low.T
-            leaves[frame, 3:, self._by_count] = high.T
+                points = _take(cells, row, axis=1)
+                np.minimum(bottom[:, : len(row)], points, out=bottom[:, : len(row)])
+                np.maximum(top[:, : len(row)], points, out=top[:, : len(row)])
+            if step is not None:
+                # A vertex in cell c lies in [low + c step, low + (c + 1) step], up to rounding
+                # far below a step: one step more on each side holds it.
+                bottom = low + (bottom - np.float32(1)) * step
+                top = low + (top + np.float32(2)) * step
+            leaves[frame, :3, self._by_count] = bottom.T
+            leaves[frame, 3:, self._by_count] = top.T
         leaves[:, :3] -= GROW
         leaves[:, 3:] += GROW
         levels = [leaves]
@@ -262,6 +287,22 @@ def _sibling_major(sizes):
         digit = (natural // BRANCHING**level) % BRANCHING
         position += digit * sizes[level + 1]
     return position
+
+
+def _grid(points):
+    """The vertices ``points`` (3,V) float32 as cells of a grid of GRID_STEPS steps per axis over
+    their extent: cells (3,V) uint16, the grid's origin (3,1) and step (3,1). The leaf boxes are
+    refitted from the cells: their gathers, the bulk of the refit, read half the bytes and stay
+    in the core's cache. With a vertex that is not finite there is no grid (step None): the
+    cells are the vertices themselves."""
+    low = points.min(axis=1, keepdims=True)
+    high = points.max(axis=1, keepdims=True)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        return points, None, None
+    step = np.maximum((high - low) / np.float32(GRID_STEPS), np.float32(1e-7))
+    cells = np.subtract(points, low)
+    np.divide(cells, step, out=cells)
+    return cells.astype(np.uint16), low, step
 
 
 def _parent_boxes(children):
