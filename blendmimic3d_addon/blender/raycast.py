@@ -81,8 +81,8 @@ class _Mesh:
 
     def _place(self, matrix):
         """Take the object's world matrix; returns whether it changed."""
-        if self.matrix is not None and np.array_equal(matrix, self.matrix):
-            return False
+        if self.matrix is not None and matrix.tobytes() == self.matrix.tobytes():
+            return False  # (the bytes: np.array_equal costs more than the rest of a read)
         self.matrix = matrix
         self.mirrored = bool(np.linalg.det(matrix[:3, :3]) < 0)
         return True
