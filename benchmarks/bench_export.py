@@ -3,6 +3,7 @@ the crowded scene (``--crowd``: three skinned characters, furniture, four fitted
 
     .venv/bin/python benchmarks/bench_export.py [--frames 506] [--fbx path/to/character.fbx]
     .venv/bin/python benchmarks/bench_export.py --crowd --frames 106
+    .venv/bin/python benchmarks/bench_export.py --crowd --frames 106 --digest
 
 Measures, on the same scene in one run:
   (a) evaluating the frames alone (``scene.frame_set`` per frame),
@@ -202,6 +203,17 @@ def time_export(scene, out, pipelined=True):
         sampling.PIPELINED = True
 
 
+def print_digest(scene, out):
+    """Export once; print each written file's SHA-256 (the labels, 2D, 3D and cameras)."""
+    import hashlib
+
+    time_export(scene, out)
+    for path in sorted(pathlib.Path(out).rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            print(f"{digest}  {path.relative_to(out)}")
+
+
 def export_peak_memory(scene, out, count):
     limit_action(scene, count)
     tracemalloc.start()
@@ -231,6 +243,11 @@ def main(argv=None):
         "Object Occlusion furniture and four fitted cameras",
     )  # fmt: skip
     parser.add_argument("--crowd-fbx", default=",".join(map(str, CROWD_FBX)))
+    parser.add_argument(
+        "--digest", action="store_true",
+        help="only export once and print the SHA-256 of every file written (run it on two "
+        "checkouts to compare their labels byte for byte)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     paths = args.crowd_fbx.split(",") if args.crowd else [args.fbx]
     absent = [p for p in paths if not os.path.isfile(p)]
@@ -252,6 +269,9 @@ def main(argv=None):
     frames = frames_of(scene, args.frames)
     n = len(frames)
     out = tempfile.mkdtemp(prefix="bm3d-bench-")
+    if args.digest:
+        print_digest(scene, out)
+        return 0
     time_evaluation(scene, frames[:5])  # warm-up
     # The three in turn, several times; the best of each (the machine may be shared).
     runs = [
