@@ -47,6 +47,7 @@ class _Topology:
             triangles = triangle_rays.outward_triangles(self.local, self.triangles, parts[key])
             centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
             self._chunked = triangles[triangle_rays.chunk_order(centroids)]
+            self.triangles = self.local = None  # the copies served their purpose
         return self._chunked
 
 

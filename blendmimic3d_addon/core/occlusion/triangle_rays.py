@@ -154,8 +154,9 @@ class TriangleChunks:
         corners = np.sort(corners[real], axis=1)
         distinct = np.ones(corners.shape, dtype=bool)
         distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
-        # Distinct vertices first (a stable sort of the repeats to the end).
-        corners = np.take_along_axis(corners, np.argsort(~distinct, axis=1, kind="stable"), 1)
+        # Distinct vertices first: each repeat becomes the largest index, sorted to the end.
+        corners[~distinct] = np.iinfo(corners.dtype).max
+        corners.sort(axis=1)
         counts = distinct.sum(axis=1)
         by_count = np.argsort(-counts, kind="stable")
         counts, corners = counts[by_count], corners[by_count]
