@@ -5,9 +5,11 @@ Instead the triangles are kept in fixed chunks of CHUNK spatial neighbours (Mort
 frame only refits boxes: one per chunk, then boxes around BRANCHING neighbouring boxes, level
 upon level up to at most TOP boxes. A segment descends to the chunks whose boxes it passes
 through and is tested exactly (Moller-Trumbore) against their triangles. Boxes only cull, so any
-grouping is correct; spatially tight groups are faster.
+grouping, and any box that holds its triangles, gives the same crossings; spatially tight groups
+and boxes are faster.
 
-The chunks are padded so that every box has exactly BRANCHING children, and every level is
+The chunks are padded so that every box has exactly BRANCHING children (padding chunks have NaN
+boxes, which no segment meets and their parents ignore), and every level is
 stored sibling-major: the children of the box at position q of a level of n boxes sit at q,
 q + n, ..., q + (BRANCHING - 1) n of the level below. A level is then the minimum and maximum of
 BRANCHING contiguous slices of the one below, and the children of many boxes are gathered as
