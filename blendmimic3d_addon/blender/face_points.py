@@ -176,22 +176,20 @@ class FaceSampler:
         if self.cameras:
             self.uv[:, i] = cam.project(self.positions[i], self.P)
 
-    def label(self, frames, slots, caster, RT, centres, res):
-        """Typed codes of the face points of ``frames`` (stored in ``slots`` of the caster)."""
+    def rays(self, frames, slots, RT, centres, res):
+        """The rays (``classify.PointRays``) of the face points of ``frames`` (stored in
+        ``slots`` of the caster) that cameras ``RT`` (centres ``centres``) see in the image,
+        with the masks (F,C,P,5) they were chosen by: (rays, in_frame, in_front)."""
         points = self.positions[frames]  # (F,P,5,3)
         in_front = np.moveaxis(cam.camera_depth(points, RT) > 0, 0, 1)  # (F,C,P,5)
         in_frame = cam.in_image(np.moveaxis(self.uv[:, frames], 0, 1), *res) & in_front
-        mask = occlusion.needs_ray(in_frame, in_front)
-        ray_codes = np.zeros(0, dtype=LABEL_DTYPE)
-        if mask.any():
-            shape = mask.shape
-            starts = np.broadcast_to(centres[None, :, None, None], shape + (3,))[mask]
-            ends = np.broadcast_to(points[:, None], shape + (3,))[mask]
-            ray_slot = np.broadcast_to(np.asarray(slots)[:, None, None, None], shape)[mask]
-            person = np.broadcast_to(np.arange(shape[2])[:, None], shape)[mask]
-            rays, t, owner, _ = caster.cast(starts, ends, ray_slot)
-            distance = np.linalg.norm(ends - starts, axis=1)
-            ray_codes = label_rays(rays, t, owner, person, distance)
+        return occlusion.point_rays(points, centres, slots, in_frame, in_front), in_frame, in_front
+
+    def label(self, frames, rays, hits):
+        """Typed codes of the face points of ``frames`` from ``rays`` (what ``rays`` returned)
+        and their crossings ``hits`` (ray, distance, owner, entering)."""
+        rays, in_frame, in_front = rays
+        ray_codes = label_rays(*hits[:3], *rays.targets_of())
         codes = occlusion.classify(ray_codes, in_frame, in_front)
         self.types[:, frames] = np.moveaxis(codes, 1, 0)
 

@@ -26,8 +26,33 @@ def _read_positions(mesh, out):
         mesh.vertices.foreach_get("co", out)
 
 
+class _Topology:
+    """A mesh's triangles as read (vertex indices), with the vertices and the placement they were
+    read with. Laid out for casting (wound outwards, in chunk order) on first use, which may be
+    on the labelling thread while the frames go on being evaluated: it reads only these copies,
+    never Blender data."""
+
+    def __init__(self, triangles, local, matrix):
+        self.triangles, self.local, self.matrix = triangles, local.copy(), matrix.copy()
+        self._chunked = None
+
+    def chunked(self, parts):
+        """The triangles wound outwards, in chunk order; ``parts``: connected parts by topology,
+        shared with the other meshes (copies of one character are found once)."""
+        if self._chunked is None:
+            count = len(self.local)
+            key = (count, self.triangles.tobytes())
+            if key not in parts:
+                parts[key] = triangle_rays.connected_parts(self.triangles, count)
+            triangles = triangle_rays.outward_triangles(self.local, self.triangles, parts[key])
+            centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
+            self._chunked = triangles[triangle_rays.chunk_order(centroids)]
+            self.triangles = self.local = None  # the copies served their purpose
+        return self._chunked
+
+
 class _Mesh:
-    """One mesh object's triangles in chunk order, with their owner code."""
+    """One mesh object: its topology, vertices and placement as last read, and its owner code."""
 
     def __init__(self, obj, depsgraph, owner, deforming):
         self.obj = obj
@@ -35,6 +60,8 @@ class _Mesh:
         self.deforming = deforming
         self.local = None
         self.matrix = None
+        self.mirrored = False
+        self.topology = None
         self.written = set()  # buffer slots that hold the current world positions
         self._read(depsgraph)
 
@@ -42,36 +69,35 @@ class _Mesh:
         evaluated = self.obj.evaluated_get(depsgraph)
         mesh = evaluated.data
         count = len(mesh.vertices)
-        self.matrix = np.array(evaluated.matrix_world, dtype=np.float64)
+        self._place(np.array(evaluated.matrix_world, dtype=np.float64))
         if self.local is None or len(self.local) != count:
             triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
             mesh.loop_triangles.foreach_get("vertices", triangles)
             self.local = np.empty((count, 3), dtype=np.float32)
             _read_positions(mesh, self.local.reshape(-1))
-            triangles = triangle_rays.outward_triangles(self.local, triangles.reshape(-1, 3))
-            centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
-            self.triangles = triangles[triangle_rays.chunk_order(centroids)]
+            self.topology = _Topology(triangles.reshape(-1, 3), self.local, self.matrix)
         else:
             _read_positions(mesh, self.local.reshape(-1))
         self.written.clear()
+
+    def _place(self, matrix):
+        """Take the object's world matrix; returns whether it changed."""
+        if self.matrix is not None and matrix.tobytes() == self.matrix.tobytes():
+            return False  # (the bytes: np.array_equal costs more than the rest of a read)
+        self.matrix = matrix
+        self.mirrored = bool(np.linalg.det(matrix[:3, :3]) < 0)
+        return True
 
     def refresh(self, depsgraph):
         """Bring the mesh to the evaluated frame (rigid meshes: only their placement)."""
         if self.deforming:
             self._read(depsgraph)
-        else:
-            matrix = np.array(self.obj.evaluated_get(depsgraph).matrix_world, dtype=np.float64)
-            if not np.array_equal(matrix, self.matrix):
-                self.matrix = matrix
-                self.written.clear()
+        elif self._place(np.array(self.obj.evaluated_get(depsgraph).matrix_world, np.float64)):
+            self.written.clear()
 
     def layout_key(self):
         """What the shared triangle list depends on: the topology and the placement's handedness."""
-        return id(self.triangles), bool(np.linalg.det(self.matrix[:3, :3]) < 0)
-
-    def world_triangles(self):
-        """The triangles wound outwards in the world: a mirroring placement reverses winding."""
-        return self.triangles[:, ::-1] if self.layout_key()[1] else self.triangles
+        return id(self.topology), self.mirrored
 
     def write_world(self, out):
         """World positions of the vertices into ``out``, planar (3,V) and single precision (what
@@ -108,6 +134,7 @@ class FrameRayCaster:
             for o in _renderable_meshes(scene)
             if o.name not in body_names
         ]
+        self._parts = {}  # connected parts by topology, shared by the meshes
         self.person_count = len(bodies)
         self.lay_out()
 
@@ -136,24 +163,35 @@ class FrameRayCaster:
 
     def _layout(self):
         self._cached_boxes = None
-        triangles, owners, self._spans = [], [], []
+        self._spans, self._pending = [], []
         offset = 0
         for mesh in self.meshes:
-            triangles.append(mesh.world_triangles() + offset)
-            owners.append(np.full(len(mesh.triangles) // triangle_rays.CHUNK, mesh.owner))
+            self._pending.append((mesh.topology, mesh.mirrored, offset, mesh.owner))
             self._spans.append((offset, offset + len(mesh.local)))
             offset += len(mesh.local)
             mesh.written.clear()
-        if not self.meshes:
-            triangles = [np.zeros((0, 3), np.int64)]
-            owners = [np.zeros(0, np.int64)]
         # Planar storage (slot, axis, vertex): the casting reads a frame's x, y and z rows;
         # ``vertices`` is its (slot, V, 3) view.
         self._planar = np.empty((self.capacity, 3, offset), dtype=np.float32)
         self.vertices = np.swapaxes(self._planar, 1, 2)
-        self.chunks = triangle_rays.TriangleChunks(
-            np.concatenate(triangles), np.concatenate(owners)
-        )
+        self._chunks = None
+
+    @property
+    def chunks(self):
+        """The shared triangle list (``TriangleChunks``) of the layout, made on first use: the
+        first cast, on the labelling thread, while the main thread evaluates the next frames."""
+        if self._chunks is None:
+            triangles = [np.zeros((0, 3), np.int64)]
+            owners = [np.zeros(0, np.int64)]
+            for topology, mirrored, offset, owner in self._pending:
+                chunked = topology.chunked(self._parts)
+                # Wound outwards in the world: a mirroring placement reverses the winding.
+                triangles.append((chunked[:, ::-1] if mirrored else chunked) + offset)
+                owners.append(np.full(len(chunked) // triangle_rays.CHUNK, owner))
+            self._chunks = triangle_rays.TriangleChunks(
+                np.concatenate(triangles), np.concatenate(owners)
+            )
+        return self._chunks
 
     def cast(self, origins, targets, slots):
         """Every surface crossing on the segments origins[r] -> targets[r] (R,3) in the frames

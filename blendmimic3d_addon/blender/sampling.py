@@ -279,27 +279,45 @@ class _LabelBatch:
 
     def _label(self, frames, slots):
         """Codes of the given frames kept in ``slots``: one ray per (frame, camera, person,
-        joint) in view."""
+        joint) in view, and per face point when the export writes them, cast together."""
         joints = self.positions_3d[frames]  # (F,P,17,3)
-        res_w, res_h = self.sampler.camera_set.res[0]
+        res = tuple(self.sampler.camera_set.res[0])
         # Frame-major (F,C,P,17): each frame's rays together, so the casting reads one frame's
         # vertices at a time.
         in_front = np.moveaxis(cam.camera_depth(joints, self.RT) > 0, 0, 1)
-        in_frame = cam.in_image(np.moveaxis(self.positions_2d[:, frames], 0, 1), res_w, res_h)
+        in_frame = cam.in_image(np.moveaxis(self.positions_2d[:, frames], 0, 1), *res)
         in_frame &= in_front
-        mask = occlusion.needs_ray(in_frame, in_front)
-        ray_codes = np.zeros(0, dtype=LABEL_DTYPE)
-        if mask.any():
-            shape = mask.shape
-            starts = np.broadcast_to(self.centres[None, :, None, None], shape + (3,))[mask]
-            ends = np.broadcast_to(joints[:, None], shape + (3,))[mask]
-            ray_slot = np.broadcast_to(slots[:, None, None, None], shape)[mask]
-            person = np.broadcast_to(np.arange(shape[2])[:, None], shape)[mask]
-            hits = self.sampler.caster.cast(starts, ends, ray_slot)
-            distance = np.linalg.norm(ends - starts, axis=1)
-            ray_codes = occlusion.classify_rays(*hits, person, distance)
-        codes = occlusion.classify(ray_codes, in_frame, in_front)
-        self.types[:, frames] = np.moveaxis(codes, 1, 0)
+        joint_rays = occlusion.point_rays(joints, self.centres, slots, in_frame, in_front)
         faces = self.sampler.face_points
+        face_rays = None
         if faces is not None:
-            faces.label(frames, slots, self.sampler.caster, self.RT, self.centres, (res_w, res_h))
+            face_rays = faces.rays(frames, slots, self.RT, self.centres, res)
+        joint_hits, face_hits = _cast_together(
+            self.sampler.caster, joint_rays, face_rays and face_rays[0]
+        )
+        codes = occlusion.classify(
+            occlusion.classify_rays(*joint_hits, *joint_rays.targets_of()), in_frame, in_front
+        )
+        self.types[:, frames] = np.moveaxis(codes, 1, 0)
+        if faces is not None:
+            faces.label(frames, face_rays, face_hits)
+
+
+def _cast_together(caster, *ray_sets):
+    """The crossings of each of ``ray_sets`` (``classify.PointRays`` or None), cast in one go:
+    a batch's joint and face-point rays share its boxes and numpy's per-call costs."""
+    sets = [rays for rays in ray_sets if rays is not None]
+    hits = caster.cast(
+        np.concatenate([r.starts for r in sets]),
+        np.concatenate([r.ends for r in sets]),
+        np.concatenate([r.slots for r in sets]),
+    )
+    out, first = [], 0
+    for rays in ray_sets:
+        if rays is None:
+            out.append(None)
+            continue
+        among = (hits[0] >= first) & (hits[0] < first + len(rays.starts))
+        out.append((hits[0][among] - first, *(h[among] for h in hits[1:])))
+        first += len(rays.starts)
+    return out

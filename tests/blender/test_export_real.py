@@ -104,12 +104,7 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     and the second batch reuses the first one's slot after the crate has moved away."""
     import bpy
 
-    from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.sampling import SceneSampler
-    from blendmimic3d_addon.blender.takes import play_take
-    from blendmimic3d_addon.core.geometry import camera as cam
-    from blendmimic3d_addon.core.occlusion import classify as occlusion
-    from blendmimic3d_addon.core.occlusion import triangle_rays
 
     scene, _ = mixamo_scene
     if moving_crate:
@@ -125,37 +120,95 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     sampler = SceneSampler(scene, depsgraph)
     frames = [1, 40, 80]
     take = sampler.whole_take("Dance", [0, 1, 2, 3], frames=frames)
+    try:
+        checked = _check_against_brute_force(scene, sampler, take, "Dance", frames)
+    finally:
+        sampler.restore()
+    assert checked > 100
+
+
+def test_crowd_labels_match_a_brute_force_reference(shared):
+    """The crowded benchmark scene (three skinned Mixamo characters, the Object Occlusion
+    furniture, four fitted cameras, ~150,000 triangles): the joints' and the face points' codes
+    from the batched casting (the joint and face rays cast together) are those of testing every
+    ray against every triangle, on frames of a batch in flight and of the last, short one."""
+    import bpy
+
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.blender.face_points import FaceSampler
+    from blendmimic3d_addon.blender.sampling import SceneSampler
+
+    fbx = shared("mixamo", "mixamo_beta.fbx")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from bench_export import build_crowd_scene
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    scene, triangles, people = build_crowd_scene([fbx] * 3, 12)
+    assert people == 3 and triangles > 140_000
+    sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
+    sampler.face_points = FaceSampler(sampler)
+    action = scene_model.people(scene)[0].animation_data.action.name
+    start = scene.frame_start
+    frames = [start + 5, start + 9]  # in the first batch of eight, and in the short last one
+    take = sampler.whole_take(action, [0, 1, 2, 3], frames=range(start, start + 10))
+    try:
+        checked = _check_against_brute_force(
+            scene, sampler, take, action, frames, [f - start for f in frames]
+        )
+    finally:
+        sampler.restore()
+    assert checked > 200
+
+
+def _check_against_brute_force(scene, sampler, take, action, frames, rows=None):
+    """Check every joint code (and face point code, when the sampler has face points) of
+    ``take`` at ``frames`` (its rows ``rows``) against brute-force crossings; returns the count
+    of rays checked."""
+    import bpy
+
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.blender.face_points import label_rays
+    from blendmimic3d_addon.blender.takes import play_take
+    from blendmimic3d_addon.core.geometry import camera as cam
+    from blendmimic3d_addon.core.occlusion import classify as occlusion
+    from blendmimic3d_addon.core.occlusion import triangle_rays
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
     people = scene_model.people(scene)
     owners = [(o, p) for p, arm in enumerate(people) for o in scene_model.body_meshes(arm, scene)]
     owners += [(o, occlusion.OBJECT_HIT) for o in scene_model.occluders(scene)]
     centres = cam.camera_centre(sampler.camera_set.RT)
+    faces = sampler.face_points
     checked = 0
-    try:
-        play_take(scene, "Dance")
-        for k, frame in enumerate(frames):
-            scene.frame_set(frame)
-            corners, owner_of = [], []
-            for obj, owner in owners:
-                local, triangles, matrix = _world_triangles(obj, depsgraph)
-                triangles = triangle_rays.outward_triangles(local, triangles)
-                world = local @ matrix[:3, :3].T + matrix[:3, 3]
-                corners.append(world[triangles])
-                owner_of.append(np.full(len(triangles), owner))
-            corners, owner_of = np.concatenate(corners), np.concatenate(owner_of)
+    play_take(scene, action)
+    for frame, k in zip(frames, rows or range(len(frames)), strict=True):
+        scene.frame_set(frame)
+        corners, owner_of = [], []
+        for obj, owner in owners:
+            local, triangles, matrix = _world_triangles(obj, depsgraph)
+            triangles = triangle_rays.outward_triangles(local, triangles)
+            world = local @ matrix[:3, :3].T + matrix[:3, 3]
+            corners.append(world[triangles])
+            owner_of.append(np.full(len(triangles), owner))
+        corners, owner_of = np.concatenate(corners), np.concatenate(owner_of)
+        points = [(take.positions_3d[k], take.types, occlusion.classify_rays, 17)]
+        if faces is not None:
+            points.append((faces.positions[k], faces.by_camera()[2], label_rays, 5))
+        for positions, types, rule, count in points:
             for c in range(4):
-                codes = take.types[c][k]  # (P,17)
+                codes = types[c][k]  # (P,count)
                 for p in range(len(people)):
-                    for j in range(17):
+                    for j in range(count):
                         if codes[p, j] in (4, 5):  # out of frame, behind the camera
                             continue
-                        joint = take.positions_3d[k, p, j]
-                        hit, t, entering = _brute_force_crossings(centres[c], joint, corners)
-                        expected = occlusion.classify_rays(
-                            np.zeros(len(t), int), t, owner_of[hit], entering, np.array([p]),
-                            np.array([np.linalg.norm(joint - centres[c])]),
-                        )[0]  # fmt: skip
-                        assert codes[p, j] == expected, (frame, c, p, j)
+                        end = positions[p, j]
+                        hit, t, entering = _brute_force_crossings(centres[c], end, corners)
+                        distance = np.array([np.linalg.norm(end - centres[c])])
+                        crossings = (np.zeros(len(t), int), t, owner_of[hit])
+                        if rule is occlusion.classify_rays:
+                            crossings += (entering,)
+                        expected = rule(*crossings, np.array([p]), distance)[0]
+                        assert codes[p, j] == expected, (frame, c, p, j, count)
                         checked += 1
-    finally:
-        sampler.restore()
-    assert checked > 100
+    return checked

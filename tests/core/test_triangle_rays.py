@@ -1,12 +1,16 @@
 """Every crossing of segments with triangle soups (pure core, no Blender): against brute force,
 over several frames at once, through a hierarchy of several levels, with padded chunks."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from blendmimic3d_addon.core.occlusion.classify import NO_HIT, OBJECT_HIT
 from blendmimic3d_addon.core.occlusion.triangle_rays import (
+    CELL_LEVEL,
     CHUNK,
+    GRID_STEPS,
     GROW,
     TriangleChunks,
     all_hits,
@@ -209,27 +213,85 @@ def test_a_hierarchy_of_several_levels_and_padded_chunks_finds_every_crossing():
 
 def test_boxes_hold_their_triangles_and_their_children():
     rng = np.random.default_rng(5)
-    tris = rng.uniform(-1, 1, (1000, 3, 3))
+    tris = rng.uniform(-1, 1, (600, 3, 3))
     vertices, triangles, owners = _soup((tris, 0))
     chunks = TriangleChunks(triangles, owners, top=4)
+    assert chunks.sizes == [128, 16, 2]
+    assert chunks.padding.sum() == 128 - len(owners)  # 600 triangles: 75 to 93 chunks
     frames = np.stack([vertices, vertices * 2 + 1])
     levels = chunks.boxes(np.ascontiguousarray(frames.transpose(0, 2, 1), dtype=np.float32))
     assert [level.shape for level in levels] == [(2, 6, size) for size in chunks.sizes[::-1]]
+    real = ~chunks.padding
     for frame in range(2):
-        corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
+        corners = frames[frame][chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)[real]
         leaves = levels[-1][frame]
-        assert (leaves[:3].T[:, None] <= corners).all() and (corners <= leaves[3:].T[:, None]).all()
-        # Each leaf is the tightest around its triangles, grown by GROW (single precision).
-        single = corners.astype(np.float32)
-        np.testing.assert_array_equal(leaves[:3].T, single.min(axis=1) - np.float32(GROW))
-        np.testing.assert_array_equal(leaves[3:].T, single.max(axis=1) + np.float32(GROW))
+        assert np.isnan(leaves[:, chunks.padding]).all()  # no ray meets a padding chunk
+        low, high = leaves[:3, real].T[:, None], leaves[3:, real].T[:, None]
+        assert (low <= corners).all() and (corners <= high).all()
+        # Each leaf is tight around its triangles: grown by GROW and at most three steps of the
+        # grid it is refitted on (GRID_STEPS over the frame's extent on each axis).
+        step = np.ptp(frames[frame], axis=0) / GRID_STEPS
+        slack = leaves[:3, real].T - (corners.min(axis=1) - GROW)
+        assert (slack <= 0).all() and (slack >= -3 * step).all()
+        slack = leaves[3:, real].T - (corners.max(axis=1) + GROW)
+        assert (slack >= 0).all() and (slack <= 3 * step).all()
         for parent, child in zip(levels[:-1], levels[1:], strict=True):
             below = child[frame].reshape(6, 8, -1)  # the children of box q: [:, :, q]
-            assert (parent[frame, :3, None, :] <= below[:3]).all()
-            assert (below[3:] <= parent[frame, 3:, None, :]).all()
-            # Each box is the tightest around its children (not merely holding them).
-            np.testing.assert_array_equal(parent[frame, :3], below[:3].min(axis=1))
-            np.testing.assert_array_equal(parent[frame, 3:], below[3:].max(axis=1))
+            # Each box is the tightest around its children, padding left out; a box of padding
+            # only is NaN like its children.
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+                np.testing.assert_array_equal(parent[frame, :3], np.nanmin(below[:3], axis=1))
+                np.testing.assert_array_equal(parent[frame, 3:], np.nanmax(below[3:], axis=1))
+        above = np.isnan(levels[-2][frame]).all(axis=0)  # 16 boxes, 8 chunks each
+        assert above.sum() == 16 - -(-len(owners) // 8)
+
+
+def test_vertices_that_are_not_finite_leave_the_other_boxes_exact():
+    # A vertex at infinity (a broken mesh) spoils the grid: the leaves are refitted from the
+    # vertices themselves, and the crossings of the finite triangles are all found.
+    rng = np.random.default_rng(8)
+    tris = rng.uniform(-1, 1, (200, 3, 3)) + [0, 4, 0]
+    vertices, triangles, owners = _soup((tris, 0))
+    chunks = TriangleChunks(triangles, owners, top=4)
+    broken = vertices.copy()
+    broken[0] = np.inf  # a vertex of the first triangle
+    planar = np.ascontiguousarray(broken.T[None], dtype=np.float32)
+    leaves = chunks.boxes(planar)[-1][0]
+    finite = np.isfinite(leaves).all(axis=0)
+    corners = broken[chunks.triangles].reshape(len(chunks.chunk_owner), -1, 3)
+    single = corners[finite].astype(np.float32)
+    np.testing.assert_array_equal(leaves[:3, finite].T, single.min(axis=1) - np.float32(GROW))
+    assert finite.sum() == len(finite) - chunks.padding.sum() - 1  # only the broken one
+    origins = rng.uniform(-0.2, 0.2, (40, 3))
+    ends = tris[rng.integers(1, 200, 40)].mean(axis=1) + rng.normal(0, 0.05, (40, 3))
+    expected = _brute_all_crossings(origins, ends, tris[1:])
+    assert len(expected) > 10
+    with np.errstate(invalid="ignore"):  # the broken triangle's test
+        rays, t, _, entering = chunks.cast(origins, ends, planar, np.zeros(40, int))
+    got = sorted(zip(rays.tolist(), t.tolist(), entering.tolist(), strict=True))
+    assert [(r, e) for r, _, e in got] == [(r, e) for r, _, e in expected]
+    np.testing.assert_allclose([g[1] for g in got], [e[1] for e in expected], atol=1e-5)
+
+
+def test_chunks_are_tight_on_dense_meshes_and_cheap_on_sparse_soups():
+    rng = np.random.default_rng(3)
+    # A dense surface: a 60 x 60 grid of small triangles on a 1.8 m sheet. No chunk spans more
+    # than a cell of its Morton grid (2**CELL_LEVEL of 1,024 steps across the sheet).
+    u, v = np.meshgrid(np.arange(60), np.arange(60))
+    centroids = np.c_[u.ravel(), v.ravel(), np.zeros(u.size)] * (1.8 / 60)
+    centroids = np.repeat(centroids, 2, axis=0)  # two triangles per square
+    order = chunk_order(centroids)
+    assert len(order) % CHUNK == 0 and set(order.tolist()) == set(range(len(centroids)))
+    assert len(order) <= -(-len(centroids) // CHUNK) * CHUNK * 5 // 4
+    extent = np.ptp(centroids[order].reshape(-1, CHUNK, 3), axis=1).max()
+    assert extent <= 1.8 * 2**CELL_LEVEL / 1024
+    # A sparse soup: every triangle alone in its cell; the grid coarsens until the padding adds
+    # at most a quarter.
+    soup = rng.uniform(-1, 1, (1000, 3))
+    order = chunk_order(soup)
+    assert set(order.tolist()) == set(range(1000))
+    assert 1000 <= len(order) <= 1000 * 5 // 4 and len(order) % CHUNK == 0
 
 
 def test_no_triangles_no_crossings():

@@ -11,6 +11,8 @@ Codes are ``OcclusionType`` values (``labels.LABEL_DTYPE``); the crossings come 
 ``triangle_rays``.
 """
 
+import dataclasses
+
 import numpy as np
 
 from .labels import LABEL_DTYPE, OcclusionType
@@ -98,6 +100,35 @@ def _without_slivers(rays, t, owner, entering):
     drop = pair.copy()
     drop[1:] |= pair[:-1]
     return rays[~drop], t[~drop], owner[~drop], entering[~drop]
+
+
+@dataclasses.dataclass
+class PointRays:
+    """The rays to cast for points seen by cameras (``point_rays``): from the camera centre
+    ``starts`` (R,3) to the point ``ends`` (R,3), in the frame stored in ``slots`` (R,), and
+    whose point each is (``person`` (R,))."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    slots: np.ndarray
+    person: np.ndarray
+
+    def targets_of(self):
+        """What the classifiers take besides the crossings: whose point, and how far it is."""
+        return self.person, np.linalg.norm(self.ends - self.starts, axis=1)
+
+
+def point_rays(points, centres, slots, in_frame, in_front):
+    """Rays from each camera to each point in view: ``points`` (F,P,N,3) of F frames kept in
+    ``slots`` (F,), camera ``centres`` (C,3), masks (F,C,P,N) (``needs_ray``); in mask order."""
+    mask = needs_ray(in_frame, in_front)
+    shape = mask.shape
+    return PointRays(
+        np.broadcast_to(centres[None, :, None, None], shape + (3,))[mask],
+        np.broadcast_to(points[:, None], shape + (3,))[mask],
+        np.broadcast_to(np.asarray(slots)[:, None, None, None], shape)[mask],
+        np.broadcast_to(np.arange(shape[2])[:, None], shape)[mask],
+    )
 
 
 def classify(ray_codes: np.ndarray, in_frame: np.ndarray, in_front: np.ndarray) -> np.ndarray:

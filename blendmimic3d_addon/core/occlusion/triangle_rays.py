@@ -5,9 +5,11 @@ Instead the triangles are kept in fixed chunks of CHUNK spatial neighbours (Mort
 frame only refits boxes: one per chunk, then boxes around BRANCHING neighbouring boxes, level
 upon level up to at most TOP boxes. A segment descends to the chunks whose boxes it passes
 through and is tested exactly (Moller-Trumbore) against their triangles. Boxes only cull, so any
-grouping is correct; spatially tight groups are faster.
+grouping, and any box that holds its triangles, gives the same crossings; spatially tight groups
+and boxes are faster.
 
-The chunks are padded so that every box has exactly BRANCHING children, and every level is
+The chunks are padded so that every box has exactly BRANCHING children (padding chunks have NaN
+boxes, which no segment meets and their parents ignore), and every level is
 stored sibling-major: the children of the box at position q of a level of n boxes sit at q,
 q + n, ..., q + (BRANCHING - 1) n of the level below. A level is then the minimum and maximum of
 BRANCHING contiguous slices of the one below, and the children of many boxes are gathered as
@@ -17,12 +19,18 @@ BRANCHING long rows, against which their rays broadcast. The chunks are stored i
 import numpy as np
 
 CHUNK = 8  # triangles per chunk
+# Chunks stay within cells of at least 2**CELL_LEVEL steps of the Morton grid (1,024 steps
+# across a mesh): 5.6 cm cells on a person 1.8 m tall.
+CELL_LEVEL = 5
 BRANCHING = 8  # children per box
 # Every ray is tested against every box of the coarsest level, of at most TOP boxes: one test of
 # a few thousand pairs costs less than the numpy calls of two more levels.
 TOP = 128
 # Boxes grow by far more than the single-precision rounding of the vertices and of the tests.
 GROW = 1e-4
+# Leaf boxes are refitted on a grid of this many steps per axis over the frame's vertices (a
+# step: 0.2 mm across 12 m), within 65,535 (16 bits).
+GRID_STEPS = 60000
 _EPS = 1e-12
 
 
@@ -46,19 +54,24 @@ def connected_parts(triangles: np.ndarray, vertex_count: int) -> np.ndarray:
             return label
 
 
-def outward_triangles(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def outward_triangles(
+    vertices: np.ndarray, triangles: np.ndarray, parts: np.ndarray | None = None
+) -> np.ndarray:
     """``triangles`` (T,3) with every connected part wound outwards (positive enclosed volume).
 
     The own-body test reads entering/leaving from the winding, and meshes come wound either way
     (imported ones with flipped normals, separate segments each their own way): a part whose
     signed volume is negative gets its triangles reversed. Parts are told apart by shared
-    vertices, so the separate segments of one mesh are oriented one by one.
+    vertices (``connected_parts``, or ``parts`` if already known), so the separate segments of
+    one mesh are oriented one by one.
     """
     vertices = np.asarray(vertices, dtype=np.float64)
     triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
     if not len(triangles):
         return triangles.copy()
-    part = connected_parts(triangles, len(vertices))[triangles[:, 0]]
+    if parts is None:
+        parts = connected_parts(triangles, len(vertices))
+    part = parts[triangles[:, 0]]
     corners = vertices[triangles]
     centre = vertices.mean(axis=0)  # volume relative to a nearby point: less rounding
     a, b, c = (corners[:, k] - centre for k in range(3))
@@ -71,8 +84,11 @@ def outward_triangles(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray
 
 
 def chunk_order(centroids: np.ndarray) -> np.ndarray:
-    """Triangle order (padded to a multiple of CHUNK by repeating the last) that keeps spatial
-    neighbours together: the Z-order (Morton) curve through the triangles' centroids."""
+    """Triangle order, in chunks of CHUNK, that keeps spatial neighbours together: the Z-order
+    (Morton) curve through the triangles' centroids. A chunk does not span two cells of a
+    coarser grid, where the curve may jump far: it ends early instead, padded by repeating its
+    last triangle. The grid is the finest from CELL_LEVEL up whose padding adds at most a
+    quarter to the chunks (a dense mesh gets tight chunks, a sparse soup few copies)."""
     centroids = np.asarray(centroids, dtype=np.float64)
     if not len(centroids):
         return np.zeros(0, dtype=np.int64)
@@ -86,8 +102,18 @@ def chunk_order(centroids: np.ndarray) -> np.ndarray:
             spread = (spread | (spread << shift)) & mask
         code |= spread << axis
     order = np.argsort(code, kind="stable")
-    pad = (-len(order)) % CHUNK
-    return np.concatenate([order, np.repeat(order[-1:], pad)])
+    budget = -(-len(order) // CHUNK) * CHUNK * 5 // 4
+    for level in range(CELL_LEVEL, 11):  # at 10, one cell: chunks as the curve runs
+        cell = code[order] >> (3 * level)
+        group = np.concatenate([[0], np.cumsum(cell[1:] != cell[:-1])])
+        sizes = np.bincount(group)
+        padded = -(-sizes // CHUNK) * CHUNK
+        if padded.sum() <= budget:
+            break
+    first_in, first_out = np.cumsum(sizes) - sizes, np.cumsum(padded) - padded
+    out = np.repeat(first_in + sizes - 1, padded)  # padding: the group's last triangle
+    out[first_out[group] + np.arange(len(order)) - first_in[group]] = np.arange(len(order))
+    return order[out]
 
 
 class TriangleChunks:
@@ -104,42 +130,67 @@ class TriangleChunks:
         chunk_owner = np.asarray(chunk_owner)
         count = len(chunk_owner)
         # Level sizes, leaves first: the coarsest has at most ``top`` boxes; the chunks are
-        # padded, with copies of the last (their duplicate crossings are dropped like an edge's).
+        # padded, with copies of the last whose boxes are NaN, so that no ray meets them.
         coarsest, depth = max(count, 1), 0
         while coarsest > top:
             coarsest, depth = -(-coarsest // BRANCHING), depth + 1
         self.sizes = [coarsest * BRANCHING ** (depth - level) for level in range(depth + 1)]
         natural = np.minimum(np.arange(self.sizes[0]), max(count - 1, 0))
-        stored = natural[np.argsort(_sibling_major(self.sizes))]
+        order = np.argsort(_sibling_major(self.sizes))
+        stored = natural[order]
+        self.padding = order >= count  # (sizes[0],) whether each stored chunk is padding
         self.chunk_owner = chunk_owner[stored] if count else np.zeros(1, np.int64)
         chunks = triangles[stored] if count else np.zeros((1, CHUNK, 3), np.int64)
         self.triangles = chunks.reshape(-1, 3)
-        # (corner, triangle, chunk): a gather of chunks gives rows of one corner of one triangle
-        # of every pair, long contiguous rows for the tests.
-        self.corners = np.ascontiguousarray(chunks.transpose(2, 1, 0))
-        self._refit_columns(chunks.reshape(len(chunks), -1))
+        # (chunk, corner, triangle): a pair's vertex indices are one contiguous block.
+        self.corners = np.ascontiguousarray(chunks.transpose(0, 2, 1))
+        self._refit_columns(chunks.reshape(len(chunks), -1), np.flatnonzero(~self.padding))
         self.empty = count == 0
 
-    def _refit_columns(self, corners):
-        """The distinct vertices of each chunk, chunk after chunk in leaf order (``_refs``), and
-        where each chunk's run starts (``_starts``): a leaf box is then one minimum and one
-        maximum ``reduceat`` over a frame's gathered vertices."""
-        corners = np.sort(corners, axis=1)
+    def _refit_columns(self, corners, real):
+        """What a leaf box is refitted from: the distinct vertices of the ``real`` chunks, in
+        rows. Chunks are taken in order of their count of distinct vertices, most first
+        (``_by_count``), so that row w, the w-th vertex of every chunk that has one, covers a
+        prefix of them (``_rows``). A frame's leaf boxes are then running minima and maxima of
+        contiguous prefixes, and gather each distinct vertex of a chunk once."""
+        corners = np.sort(corners[real], axis=1)
         distinct = np.ones(corners.shape, dtype=bool)
         distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
-        self._refs = np.ascontiguousarray(corners[distinct])
+        # Distinct vertices first: each repeat becomes the largest index, sorted to the end.
+        corners[~distinct] = np.iinfo(corners.dtype).max
+        corners.sort(axis=1)
         counts = distinct.sum(axis=1)
-        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        by_count = np.argsort(-counts, kind="stable")
+        counts, corners = counts[by_count], corners[by_count]
+        self._by_count = real[by_count]
+        self._rows = [
+            np.ascontiguousarray(corners[: np.count_nonzero(counts > w), w])
+            for w in range(int(counts.max()) if len(counts) else 0)
+        ]
 
     def boxes(self, planar: np.ndarray) -> list[np.ndarray]:
         """Boxes of the frames whose vertices are ``planar`` (F,3,V) float32: one (F,6,n) array
-        per level (rows low x, y, z, high x, y, z), coarsest first."""
+        per level (rows low x, y, z, high x, y, z), coarsest first. Padding chunks get NaN
+        boxes: no ray meets them, and their parents ignore them."""
         frames = len(planar)
-        leaves = np.empty((frames, 6, self.sizes[0]), dtype=np.float32)
+        leaves = np.full((frames, 6, self.sizes[0]), np.nan, dtype=np.float32)
         for frame in range(frames):  # one frame's rows stay in the core's cache
-            points = _take(planar[frame], self._refs, axis=1)
-            np.minimum.reduceat(points, self._starts, axis=1, out=leaves[frame, :3])
-            np.maximum.reduceat(points, self._starts, axis=1, out=leaves[frame, 3:])
+            if not self._rows:
+                break
+            cells, low, step = _grid(planar[frame])
+            top = _take(cells, self._rows[0], axis=1)
+            bottom = top.copy()
+            for row in self._rows[1:]:
+                points = _take(cells, row, axis=1)
+                np.minimum(bottom[:, : len(row)], points, out=bottom[:, : len(row)])
+                np.maximum(top[:, : len(row)], points, out=top[:, : len(row)])
+            if step is not None:
+                # A vertex in cell c lies in [low + c step, low + (c + 1) step], up to rounding
+                # far below a step: one step more on each side holds it.
+                bottom = low + (bottom - np.float32(1)) * step
+                top = low + (top + np.float32(2)) * step
+            leaves[frame, :3, self._by_count] = bottom.T
+            leaves[frame, 3:, self._by_count] = top.T
         leaves[:, :3] -= GROW
         leaves[:, 3:] += GROW
         levels = [leaves]
@@ -175,10 +226,10 @@ class TriangleChunks:
             for frame, among in _rays_by_frame(ray_frame)
         ]  # fmt: skip
         rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
-        # Padding repeats chunks, and a ray through an edge meets both triangles: keep one. Only
-        # crossings facing the same way are one: where one closed surface of a person touches
-        # another (skin on a joint mesh), the exit from one and the entry into the other
-        # coincide, and both count.
+        # A ray through an edge meets both triangles (and a chunk's padding repeats its last):
+        # keep one. Only crossings facing the same way are one: where one closed surface of a
+        # person touches another (skin on a joint mesh), the exit from one and the entry into
+        # the other coincide, and both count.
         order = np.lexsort((t, facing, owner, rays))
         rays, t, owner, facing = rays[order], t[order], owner[order], facing[order]
         same = np.zeros(len(t), dtype=bool)
@@ -196,12 +247,12 @@ class TriangleChunks:
         pairs, chunks = self._descend(origins, unit, length, levels)
         # Rows (CHUNK triangles, pair) of each corner and axis: long contiguous rows, against
         # which each pair's ray broadcasts. Single precision halves the work; at 10 m it still
-        # resolves 1 micrometre.
-        index = _take(self.corners, chunks, axis=2)
-        corners = [[_take(planar[axis], index[k]) for axis in range(3)] for k in range(3)]
-        ray_origin = [_take(origins[:, axis], pairs).astype(np.float32) for axis in range(3)]
-        ray_unit = [_take(unit[:, axis], pairs).astype(np.float32) for axis in range(3)]
-        t, facing = _ray_triangle(ray_origin, ray_unit, *corners)
+        # resolves 1 micrometre. A pair's vertex indices are gathered as one block.
+        index = np.ascontiguousarray(_take(self.corners, chunks, axis=0).transpose(1, 2, 0))
+        corners = _take(planar, index, axis=1)  # (axis, corner, CHUNK, pair)
+        ray_origin = _take(origins.T.astype(np.float32), pairs, axis=1)
+        ray_unit = _take(unit.T.astype(np.float32), pairs, axis=1)
+        t, facing = _ray_triangle(ray_origin, ray_unit, *corners.swapaxes(0, 1))
         hit = (t > 1e-9) & (t < _take(length, pairs))
         triangle, pair = np.nonzero(hit)
         owner = _take(self.chunk_owner, chunks[pair])
@@ -241,16 +292,32 @@ def _sibling_major(sizes):
     return position
 
 
+def _grid(points):
+    """The vertices ``points`` (3,V) float32 as cells of a grid of GRID_STEPS steps per axis over
+    their extent: cells (3,V) uint16, the grid's origin (3,1) and step (3,1). The leaf boxes are
+    refitted from the cells: their gathers, the bulk of the refit, read half the bytes and stay
+    in the core's cache. With a vertex that is not finite there is no grid (step None): the
+    cells are the vertices themselves."""
+    low = points.min(axis=1, keepdims=True)
+    high = points.max(axis=1, keepdims=True)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        return points, None, None
+    step = np.maximum((high - low) / np.float32(GRID_STEPS), np.float32(1e-7))
+    cells = np.subtract(points, low)
+    np.divide(cells, step, out=cells)
+    return cells.astype(np.uint16), low, step
+
+
 def _parent_boxes(children):
     """Boxes (F,6,n) around their children (F,6,BRANCHING,n): running minima and maxima over
-    contiguous slices."""
+    contiguous slices, NaN (padding) children ignored: a box of padding only is NaN."""
     low, high = children[:, :3], children[:, 3:]
     out = np.empty(children.shape[:2] + children.shape[3:], dtype=children.dtype)
-    np.minimum(low[:, :, 0], low[:, :, 1], out=out[:, :3])
-    np.maximum(high[:, :, 0], high[:, :, 1], out=out[:, 3:])
+    np.fmin(low[:, :, 0], low[:, :, 1], out=out[:, :3])
+    np.fmax(high[:, :, 0], high[:, :, 1], out=out[:, 3:])
     for k in range(2, BRANCHING):
-        np.minimum(out[:, :3], low[:, :, k], out=out[:, :3])
-        np.maximum(out[:, 3:], high[:, :, k], out=out[:, 3:])
+        np.fmin(out[:, :3], low[:, :, k], out=out[:, :3])
+        np.fmax(out[:, 3:], high[:, :, k], out=out[:, 3:])
     return out
 
 
@@ -309,9 +376,10 @@ def first_hits(
 
 
 def _take(array, indices, axis=None):
-    """``np.take`` of indices that are valid by construction: "clip" skips the bounds check,
-    a quarter of the cost of the gathers that dominate the casting."""
-    return np.take(array, indices, axis=axis, mode="clip")
+    """``ndarray.take`` of indices that are valid by construction: "clip" skips the bounds
+    check, a quarter of the cost of the gathers that dominate the casting (the method, not
+    ``np.take``, whose dispatch costs as much as a small gather)."""
+    return array.take(indices, axis=axis, mode="clip")
 
 
 def _cross(a, b):
