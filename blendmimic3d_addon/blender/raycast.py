@@ -148,9 +148,6 @@ class FrameRayCaster:
     def store(self, slot):
         """Keep the world vertices of the frame last read in buffer slot ``slot`` (a mesh that has
         not moved since it was written there is skipped)."""
-        cached = self._cached_boxes
-        if cached is not None and cached[0][0] <= slot <= cached[0][1]:
-            self._cached_boxes = None
         for mesh, (start, end) in zip(self.meshes, self._spans, strict=True):
             if slot not in mesh.written:
                 mesh.write_world(self._planar[slot, :, start:end])
@@ -162,7 +159,6 @@ class FrameRayCaster:
         self._layout()
 
     def _layout(self):
-        self._cached_boxes = None
         self._spans, self._pending = [], []
         offset = 0
         for mesh in self.meshes:
@@ -201,11 +197,7 @@ class FrameRayCaster:
             return self.chunks.cast(origins, targets, self._planar[:0], slots)
         first, last = int(np.min(slots)), int(np.max(slots))
         planar = self._planar[first : last + 1]
-        # A batch's joint rays and then its face points' rays share the slots' boxes.
-        cached = self._cached_boxes
-        if cached is None or cached[0] != (first, last):
-            cached = self._cached_boxes = ((first, last), self.chunks.boxes(planar))
-        return self.chunks.cast(origins, targets, planar, slots - first, cached[1])
+        return self.chunks.cast(origins, targets, planar, slots - first)
 
 
 def _deforms(obj):

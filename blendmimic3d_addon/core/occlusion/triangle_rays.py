@@ -204,18 +204,16 @@ class TriangleChunks:
         ends: np.ndarray,
         planar: np.ndarray,
         ray_frame: np.ndarray,
-        levels: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every surface crossing on the segments origins[r] -> ends[r] (R,3), end excluded, with
-        the vertices of frame ``ray_frame[r]`` of ``planar`` (F,3,V) float32; ``levels``: their
-        ``boxes`` if already known. Returns per crossing: ray index, distance from the origin,
-        owner code and whether the ray enters the surface there (against its normal). A crossing
-        on an edge shared by two triangles is reported once; an exit and an entry at one place
-        (two touching surfaces) both."""
+        the vertices of frame ``ray_frame[r]`` of ``planar`` (F,3,V) float32. Returns per
+        crossing: ray index, distance from the origin, owner code and whether the ray enters the
+        surface there (against its normal). A crossing on an edge shared by two triangles is
+        reported once; an exit and an entry at one place (two touching surfaces) both."""
         origins, ends = np.asarray(origins, np.float64), np.asarray(ends, np.float64)
         if not len(origins) or self.empty:
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
-        levels = self.boxes(planar) if levels is None else levels
+        levels = self.boxes(planar)
         length = np.linalg.norm(ends - origins, axis=1)
         unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
         # Frame by frame: one frame's boxes and vertices stay in the core's cache, which the
