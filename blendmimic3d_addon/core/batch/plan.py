@@ -39,10 +39,10 @@ class SubjectPlan:
     scenario: str
     occluders: tuple  # (kind, person index, seed) of extra occluders around a person
     cameras: tuple  # CameraJitter per camera
-    environment: str = "none"  # recipe ENVIRONMENTS
-    lighting: str = "default"  # recipe LIGHTINGS
-    lighting_seed: int = 0
-    looks_seed: int = 0  # the people's looks (core/render/appearance.looks)
+    environment: str  # recipe ENVIRONMENTS
+    lighting: str  # recipe LIGHTINGS
+    lighting_seed: int
+    looks_seed: int  # the people's looks (core/render/appearance.looks)
 
     def as_dict(self):
         return dataclasses.asdict(self)
