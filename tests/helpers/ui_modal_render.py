@@ -7,10 +7,9 @@ half-way, then lets a short run finish and draws the operator's panel, recording
 """
 
 import os
-import traceback
 
 import bpy
-from windowed import Harness
+from windowed import Harness, files_under, press_escape, view3d_override
 
 
 def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=()):
@@ -19,7 +18,7 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
     hidden staging folder's name start; ``panel``: the panel class name to draw;
     ``prepare_panel(scene)``: settings changed before drawing; ``extra_panels`` are drawn too."""
     harness = Harness()
-    seen, finish, then = harness.seen, harness.finish, harness.then
+    seen, then = harness.seen, harness.then
     (folder,) = harness.args
     kwargs = kwargs_of(folder)
     op = getattr(bpy.ops.blendmimic3d, operator)
@@ -27,17 +26,8 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
     import conftest  # after Harness has put the tests on sys.path
     from stand_in_people import add_person
 
-    def context_override():
-        window = bpy.context.window_manager.windows[0]
-        area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
-        return bpy.context.temp_override(window=window, area=area)
-
     def files():
-        """Every file and folder under the folder, hidden staging folders included."""
-        found = []
-        for root, dirs, names in os.walk(folder):
-            found += [os.path.relpath(os.path.join(root, n), folder) for n in dirs + names]
-        return sorted(found)
+        return files_under(folder)
 
     def settings():
         scene = bpy.context.scene
@@ -51,7 +41,7 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
         scene = bpy.context.scene
         scene.frame_start, scene.frame_end = 1, 400  # long enough for Esc to land mid-render
         add_person(scene, 0, location=(2.0, 5.0, 0.0), walk=(1.0, 0.0))
-        with context_override():
+        with view3d_override():
             bpy.ops.blendmimic3d.rig_cameras(preset="BLENDMIMIC3D", fit=False)
             # The stand-in has no body: a room gives every camera something to see (a video
             # of one colour is an error).
@@ -59,15 +49,14 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
             seen["before"] = settings()
             seen["files_before"] = files()
             seen["invoke"] = list(op("INVOKE_DEFAULT", **kwargs))
-        then(press_escape, 2.0)
+        then(escape, 2.0)
 
-    def press_escape():
+    def escape():
         seen["files_during"] = files()
         seen["settings_during"] = settings()
         seen["render_allowed_during"] = op.poll()
         window = bpy.context.window_manager.windows[0]
-        window.event_simulate(type="ESC", value="PRESS")
-        window.event_simulate(type="ESC", value="RELEASE")
+        press_escape(window, next(a for a in window.screen.areas if a.type == "VIEW_3D"))
         then(after_escape, 1.0)
 
     def after_escape():
@@ -77,7 +66,7 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
         action = bpy.data.objects["StandIn_0"].animation_data.action
         action.use_frame_range = True
         action.frame_start, action.frame_end = 1, 3
-        with context_override():
+        with view3d_override():
             seen["invoke_short"] = list(op("INVOKE_DEFAULT", **kwargs))
         then(wait_for_the_run, 1.0)
 
@@ -89,31 +78,8 @@ def run(operator, kwargs_of, staging_prefix, panel, prepare_panel, extra_panels=
             seen["files_after_run"] = files()
             seen["settings_after_run"] = settings()
             prepare_panel(bpy.context.scene)
-            bpy.types.VIEW3D_HT_header.append(draw_panel)
-            for area in bpy.context.window_manager.windows[0].screen.areas:
-                area.tag_redraw()
-            then(panel_drawn, 1.0)
+            harness.draw_panel_then_finish(panel, *extra_panels)
             return None
         return 0.5
-
-    drawn = {"ok": 0, "errors": []}
-
-    def draw_panel(self, context):
-        """The panel's own draw code, run in the 3D Viewport's header (always drawn)."""
-        try:
-            for name in (panel, *extra_panels):
-                bpy.types.Panel.bl_rna_get_subclass_py(name).draw(self, context)
-            drawn["ok"] += 1
-        except Exception:
-            drawn["errors"].append(traceback.format_exc())
-
-    def panel_drawn():
-        bpy.types.VIEW3D_HT_header.remove(draw_panel)
-        seen["panel_draws"] = drawn["ok"]
-        seen["panel_errors"] = drawn["errors"]
-        seen["panel_parent"] = getattr(
-            bpy.types.Panel.bl_rna_get_subclass_py(panel), "bl_parent_id", None
-        )
-        finish()
 
     then(build, 1.0)

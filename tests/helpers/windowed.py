@@ -94,16 +94,18 @@ class Harness:
     def then(self, step, delay=0.2):
         self.bpy.app.timers.register(self.guarded(step), first_interval=delay)
 
-    def draw_panel_then_finish(self, panel_idname):
-        """Run the panel's own draw code in the 3D Viewport's header (always drawn) for a second,
-        keep how often it drew and its errors in ``seen["panel_draws"]``, ``["panel_errors"]``,
-        then finish."""
+    def draw_panel_then_finish(self, panel_idname, *extra_panels):
+        """Run the panel's own draw code (then that of ``extra_panels``) in the 3D Viewport's
+        header (always drawn) for a second, keep how often it drew and its errors in
+        ``seen["panel_draws"]``, ``["panel_errors"]``, the panel's ``bl_parent_id`` in
+        ``["panel_parent"]``, then finish."""
         bpy = self.bpy
         drawn = {"ok": 0, "errors": []}
 
         def draw(header, context):
             try:
-                bpy.types.Panel.bl_rna_get_subclass_py(panel_idname).draw(header, context)
+                for name in (panel_idname, *extra_panels):
+                    bpy.types.Panel.bl_rna_get_subclass_py(name).draw(header, context)
                 drawn["ok"] += 1
             except Exception:
                 drawn["errors"].append(traceback.format_exc())
@@ -112,6 +114,8 @@ class Harness:
             bpy.types.VIEW3D_HT_header.remove(draw)
             self.seen["panel_draws"] = drawn["ok"]
             self.seen["panel_errors"] = drawn["errors"]
+            panel = bpy.types.Panel.bl_rna_get_subclass_py(panel_idname)
+            self.seen["panel_parent"] = getattr(panel, "bl_parent_id", None)
             self.finish()
 
         bpy.types.VIEW3D_HT_header.append(draw)
