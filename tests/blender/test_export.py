@@ -229,7 +229,7 @@ def test_sampler_reads_joint_heads_in_world(scene):
     from blendmimic3d_addon.blender.sampling import SceneSampler
 
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
-    take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    take = sampler.whole_take("Wave", [0, 1, 2, 3])
     assert take.positions_3d.shape == (10, 2, 17, 3)
     assert set(take.positions_2d) == {0, 1, 2, 3}
     # The same as armature.matrix_world @ pose_bone.matrix @ origin, frame by frame.
@@ -244,14 +244,6 @@ def test_sampler_reads_joint_heads_in_world(scene):
     sampler.restore()
 
 
-def _run(generator):
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
-
-
 def test_labels_see_occluder_other_person_and_self(scene):
     import bpy
 
@@ -259,7 +251,7 @@ def test_labels_see_occluder_other_person_and_self(scene):
     from blendmimic3d_addon.core.occlusion.labels import OcclusionType as T
 
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
-    take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    take = sampler.whole_take("Wave", [0, 1, 2, 3])
     found = {int(code) for codes in take.types.values() for code in np.unique(codes)}
     assert T.VISIBLE in found and T.OBJECT in found and T.OTHER_PERSON in found
     # Camera 0 looks at the crate in front of person 0's legs: the knees are hidden by it.
