@@ -237,7 +237,8 @@ def _order(bpy, scene, args, work, render_presets, scene_model):
     scene.render.resolution_percentage = args.order_scale
     cameras = scene_model.dataset_cameras(scene)
     frames = list(range(scene.frame_start, scene.frame_start + args.order_frames))
-    skinned = sum(len(o.data.vertices) for o in scene.objects if _skinned(o))
+    skinned = sum(len(body.data.vertices) for person in scene_model.people(scene)
+                  for body in scene_model.body_meshes(person, scene))  # fmt: skip
     print(f"\nRender order at {args.order_scale} %, {args.order_scene} scene "
           f"({skinned} skinned vertices), {len(cameras)} cameras x {len(frames)} frames, "
           f"{args.order_reps} pairs")  # fmt: skip
@@ -264,10 +265,6 @@ def _order(bpy, scene, args, work, render_presets, scene_model):
         print(f"{preset:10} frame-major / camera-major: wall median {np.median(wall):.3f} "
               f"({wall.min():.3f}-{wall.max():.3f}), CPU median {np.median(cpu):.3f} "
               f"({cpu.min():.3f}-{cpu.max():.3f})", flush=True)  # fmt: skip
-
-
-def _skinned(obj):
-    return obj.type == "MESH" and any(m.type == "ARMATURE" for m in obj.modifiers)
 
 
 def _evaluation_seconds(scene, frames):
