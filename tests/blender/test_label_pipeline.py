@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from test_export import _run, add_occluder, build_scene
+from test_export import add_occluder, build_scene
 
 
 def _label_threads():
@@ -31,9 +31,9 @@ def sampler(addon, monkeypatch):
 def test_labels_on_the_worker_equal_labels_in_turn(sampler, monkeypatch):
     from blendmimic3d_addon.blender import sampling
 
-    pipelined = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    pipelined = sampler.whole_take("Wave", [0, 1, 2, 3])
     monkeypatch.setattr(sampling, "PIPELINED", False)
-    in_turn = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    in_turn = sampler.whole_take("Wave", [0, 1, 2, 3])
     assert len(pipelined.frames) == 10
     occluded = 0
     for c in range(4):
@@ -51,7 +51,7 @@ def test_an_error_on_the_worker_reaches_the_caller_and_ends_the_thread(sampler, 
 
     monkeypatch.setattr(raycast.FrameRayCaster, "cast", failing_cast)
     with pytest.raises(MemoryError, match="while casting"):
-        _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+        sampler.whole_take("Wave", [0, 1, 2, 3])
     assert _label_threads() == []
 
 
@@ -72,7 +72,7 @@ def _fresh_codes(scene, frame):
 
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
     try:
-        take = _run(sampler.sample_take("Wave", [0, 1, 2, 3], frames=[frame]))
+        take = sampler.whole_take("Wave", [0, 1, 2, 3], frames=[frame])
     finally:
         sampler.restore()
     return np.stack([take.types[c][0] for c in range(4)])
@@ -109,7 +109,7 @@ def test_geometry_that_changes_during_the_take_is_read_again(sampler, monkeypatc
 
     monkeypatch.setattr(raycast.FrameRayCaster, "lay_out", counting_lay_out)
     sampler = type(sampler)(scene, bpy.context.evaluated_depsgraph_get())
-    take = _run(sampler.sample_take("Wave", [0, 1, 2, 3]))
+    take = sampler.whole_take("Wave", [0, 1, 2, 3])
     # The layout of the last frame (mirrored) is wound outwards in the world: a caster made
     # at that frame would share the same mistake, so this is checked on its own.
     caster = sampler.caster
