@@ -282,7 +282,7 @@ def test_refine_against_a_person_in_the_scene(addon, tmp_path):
     """Ground truth from the scene: the primary person's take seen by a dataset camera, with
     the exporter's occlusion labels."""
     import bpy
-    from test_export import _run, build_scene
+    from test_export import build_scene
 
     from blendmimic3d_addon.blender.sampling import SceneSampler
     from blendmimic3d_addon.core.occlusion.labels import legacy_labels
@@ -290,7 +290,7 @@ def test_refine_against_a_person_in_the_scene(addon, tmp_path):
     scene = build_scene(people=2)
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
     action = sampler.people[0].animation_data.action.name
-    take = _run(sampler.sample_take(action, [1]))
+    take = sampler.whole_take(action, [1])
     sampler.restore()
     world = take.positions_3d[:, 0]
     in_cam = world_to_camera(world, sampler.camera_set.RT[1:2])[0]
