@@ -173,6 +173,11 @@ class FrameRayCaster:
         self._chunks = None
 
     @property
+    def laid_out(self):
+        """Whether the shared triangle list of the current layout has been made."""
+        return self._chunks is not None
+
+    @property
     def chunks(self):
         """The shared triangle list (``TriangleChunks``) of the layout, made on first use: the
         first cast, on the labelling thread, while the main thread evaluates the next frames."""

@@ -233,6 +233,7 @@ class _LabelBatch:
         self.half = 0  # the half of the slots being filled
         self._worker = None
         self._in_flight = None
+        self._layout = None  # the caster's layout being made on the worker
 
     def add(self, i):
         """Keep frame ``i`` (the evaluated one) for labelling."""
@@ -240,14 +241,25 @@ class _LabelBatch:
         if relayout:
             self.finish()  # the frames kept so far use the old layout
             caster.lay_out()
+        if PIPELINED and not caster.laid_out and self._layout is None:
+            # Made on the worker while this thread evaluates the first batch's frames, not
+            # after it, when this thread would wait for it.
+            self._layout = self._pool().submit(lambda: caster.chunks)
         caster.store(self.half * BATCH + len(self.frames))
         self.frames.append(i)
         if len(self.frames) == BATCH:
             self._submit()
 
     def finish(self):
-        """Label the frames still waiting; returns when every frame has its codes."""
-        self._submit()
+        """Label the frames still waiting; returns when every frame has its codes. They are
+        labelled on this thread while the worker labels the batch in flight (their slots are
+        in the other half): the take's last frames do not wait for a whole batch."""
+        layout, self._layout = self._layout, None
+        if layout is not None:
+            layout.result()  # no two threads make the layout
+        frames, self.frames = self.frames, []
+        if frames:
+            self._label(frames, self.half * BATCH + np.arange(len(frames)))
         self._wait()
 
     def close(self):
@@ -255,20 +267,22 @@ class _LabelBatch:
         if self._worker is not None:
             self._worker.shutdown(wait=True, cancel_futures=True)
             self._worker = None
-        self._in_flight = None
+        self._in_flight = self._layout = None
+
+    def _pool(self):
+        if self._worker is None:
+            self._worker = concurrent.futures.ThreadPoolExecutor(1, "bm3d-labels")
+        return self._worker
 
     def _submit(self):
-        if not self.frames:
-            return
         self._wait()  # the batch in flight used the other half: it is refilled next
         frames, self.frames = self.frames, []
         slots = self.half * BATCH + np.arange(len(frames))
         if not PIPELINED:
             self._label(frames, slots)
             return
-        if self._worker is None:
-            self._worker = concurrent.futures.ThreadPoolExecutor(1, "bm3d-labels")
-        self._in_flight = self._worker.submit(self._label, frames, slots)
+        # Behind the layout, if it is still being made: the worker takes them in turn.
+        self._in_flight = self._pool().submit(self._label, frames, slots)
         self.half = 1 - self.half
 
     def _wait(self):
