@@ -43,6 +43,34 @@ def test_labels_on_the_worker_equal_labels_in_turn(sampler, monkeypatch):
     assert _label_threads() == []
 
 
+def test_a_last_partial_batch_labelled_beside_the_worker_equals_labels_in_turn(
+    sampler, monkeypatch
+):
+    from blendmimic3d_addon.blender import sampling
+
+    # Nine frames in batches of two: the ninth is labelled on the main thread while the worker
+    # labels the fourth batch, in the other half of the slots.
+    frames = list(range(1, 10))
+    labelled_on = []
+    label = sampling._LabelBatch._label
+
+    def recording_label(batch, frames, slots):
+        labelled_on.append((len(frames), threading.current_thread().name.startswith("bm3d")))
+        return label(batch, frames, slots)
+
+    monkeypatch.setattr(sampling._LabelBatch, "_label", recording_label)
+    pipelined = sampler.whole_take("Wave", [0, 1, 2, 3], frames=frames)
+    assert sorted(labelled_on) == [(1, False)] + [(2, True)] * 4  # in either order
+    monkeypatch.setattr(sampling, "PIPELINED", False)
+    in_turn = sampler.whole_take("Wave", [0, 1, 2, 3], frames=frames)
+    occluded = 0
+    for c in range(4):
+        np.testing.assert_array_equal(pipelined.types[c], in_turn.types[c])
+        occluded += int((pipelined.types[c][-1] != 0).sum())
+    assert occluded > 0  # the last frame has labels that differ from "visible"
+    assert _label_threads() == []
+
+
 def test_an_error_on_the_worker_reaches_the_caller_and_ends_the_thread(sampler, monkeypatch):
     from blendmimic3d_addon.blender import raycast
 
