@@ -154,3 +154,27 @@ def test_geometry_that_changes_during_the_take_is_read_again(sampler, monkeypatc
         np.testing.assert_array_equal(codes, _fresh_codes(scene, int(frame)), err_msg=str(frame))
         hidden_by_object += int((codes == 3).sum())
     assert hidden_by_object > 0  # the changing occluder does hide joints
+
+
+def test_copies_of_a_topology_in_one_shape_are_laid_out_once(addon):
+    from blendmimic3d_addon.blender import raycast
+    from blendmimic3d_addon.core.occlusion import triangle_rays
+
+    rng = np.random.default_rng(3)
+    local = rng.normal(size=(40, 3)).astype(np.float32)
+    triangles = rng.integers(0, 40, size=(60, 3))
+    turned = np.array([[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    moved = np.eye(4)
+    moved[:3, 3] = (5.0, 0.0, 0.0)
+    bent = local.copy()
+    bent[7] += 0.5
+    cases = [(local, np.eye(4)), (local, moved), (bent, moved), (local, turned)]
+    copies = [raycast._Topology(triangles, shape, matrix) for shape, matrix in cases]
+    known = {}
+    chunked = [topology.chunked(known) for topology in copies]
+    assert chunked[1] is chunked[0]  # moved only: the same layout, made once
+    assert chunked[2] is not chunked[0] and chunked[3] is not chunked[0]
+    for got, (shape, matrix) in zip(chunked, cases, strict=True):
+        wound = triangle_rays.outward_triangles(shape, triangles)
+        centroids = shape[wound].mean(axis=1) @ matrix[:3, :3].T
+        np.testing.assert_array_equal(got, wound[triangle_rays.chunk_order(centroids)])
