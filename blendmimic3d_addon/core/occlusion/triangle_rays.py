@@ -341,12 +341,21 @@ def _rays_by_frame(ray_frame):
 
 def _slab_test(box, ray, length):
     """Whether each ray (origin, inverse direction: ray[:3], ray[3:]) passes through its box
-    (box[:3] low, box[3:] high corner) within [0, length]; the three axes at once."""
-    t1 = (box[:3] - ray[:3]) * ray[3:]
-    t2 = (box[3:] - ray[:3]) * ray[3:]
-    near = np.maximum(np.minimum(t1, t2).max(axis=0), 0)
-    far = np.minimum(np.maximum(t1, t2).min(axis=0), length)
-    return near <= far
+    (box[:3] low, box[3:] high corner) within [0, length]; the three axes at once, in place
+    where it can (fewer fresh arrays)."""
+    t1 = np.subtract(box[:3], ray[:3])
+    t1 *= ray[3:]
+    t2 = np.subtract(box[3:], ray[:3])
+    t2 *= ray[3:]
+    near = np.minimum(t1, t2)
+    far = np.maximum(t1, t2, out=t2)
+    entry = np.maximum(near[0], near[1])
+    np.maximum(entry, near[2], out=entry)
+    np.maximum(entry, 0, out=entry)
+    leave = np.minimum(far[0], far[1])
+    np.minimum(leave, far[2], out=leave)
+    np.minimum(leave, length, out=leave)
+    return entry <= leave
 
 
 def all_hits(
