@@ -152,11 +152,15 @@ class TriangleChunks:
 
     def _refit_columns(self, corners, real):
         """What a leaf box is refitted from: the distinct vertices of the ``real`` chunks, in
-        rows. Chunks are taken in order of their count of distinct vertices, most first
-        (``_by_count``), so that row w, the w-th vertex of every chunk that has one, covers a
-        prefix of them (``_rows``). A frame's leaf boxes are then running minima and maxima of
-        contiguous prefixes, and gather each distinct vertex of a chunk once."""
-        corners = np.sort(corners[real], axis=1)
+        rows. Chunks are taken in order of their count of distinct vertices, most first, so
+        that row w, the w-th vertex of every chunk that has one, covers a prefix of them
+        (``_rows``; ``_leaf_columns``: each leaf's place in that order). A frame's leaf boxes
+        are then running minima and maxima of contiguous prefixes, and gather each distinct
+        vertex of a chunk once."""
+        corners = corners[real]
+        if len(corners) and corners.max() < np.iinfo(np.int32).max:
+            corners = corners.astype(np.int32)  # sorted in two thirds of the time
+        corners = np.sort(corners, axis=1)
         distinct = np.ones(corners.shape, dtype=bool)
         distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
         # Distinct vertices first: each repeat becomes the largest index, sorted to the end.
@@ -170,7 +174,7 @@ class TriangleChunks:
         self._leaf_columns[real[by_count]] = np.arange(len(by_count))
         self._padding_columns = np.flatnonzero(self.padding)
         self._rows = [
-            np.ascontiguousarray(corners[: np.count_nonzero(counts > w), w])
+            corners[: np.count_nonzero(counts > w), w].astype(np.intp)
             for w in range(int(counts.max()) if len(counts) else 0)
         ]
 
