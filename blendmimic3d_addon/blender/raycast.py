@@ -50,7 +50,11 @@ class _Topology:
             shape = (key, self.local.tobytes(), self.matrix[:3, :3].tobytes())
             if shape not in known:
                 triangles = triangle_rays.outward_triangles(self.local, self.triangles, parts)
-                centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
+                corners = self.local.take(triangles.T, axis=0)  # (corner, triangle, axis)
+                centroids = corners[0] + corners[1]  # the mean's sum, in its order
+                centroids += corners[2]
+                centroids /= 3
+                centroids = centroids @ self.matrix[:3, :3].T
                 known[shape] = triangles[triangle_rays.chunk_order(centroids)]
             self._chunked = known[shape]
             self.triangles = self.local = None  # the copies served their purpose
