@@ -19,8 +19,8 @@ def sampler(addon, monkeypatch):
 
     from blendmimic3d_addon.blender.sampling import SceneSampler
 
-    # Batches of two frames: the ten frames of the take make five batches, so both halves of
-    # the slots are refilled while the other is being cast.
+    # Batches of two frames: the ten frames of the take make five batches, so parts of the
+    # slots are refilled while the others are being cast.
     monkeypatch.setattr("blendmimic3d_addon.blender.sampling.BATCH", 2)
     scene = build_scene()
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
@@ -49,7 +49,7 @@ def test_a_last_partial_batch_labelled_beside_the_worker_equals_labels_in_turn(
     from blendmimic3d_addon.blender import sampling
 
     # Nine frames in batches of two: the ninth is labelled on the main thread while the worker
-    # labels the fourth batch, in the other half of the slots.
+    # labels the fourth batch, in another part of the slots.
     frames = list(range(1, 10))
     labelled_on = []
     label = sampling._LabelBatch._label
