@@ -27,7 +27,7 @@ from .takes import action_folder_name, current_takes, play_take, restore_takes
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
 # than the work of one frame's rays, are shared, while the buffers (PARTS * BATCH copies of the
 # scene's vertices) stay small and fixed.
-BATCH = 8
+BATCH = 6
 # The ray caster's slots in parts of BATCH: the main thread fills one while the worker casts the
 # batches in the others, so that a slow batch (the first, after the layout) or a busy spell
 # holds up the frames only when the worker is PARTS - 1 batches behind.
