@@ -71,6 +71,46 @@ def test_a_last_partial_batch_labelled_beside_the_worker_equals_labels_in_turn(
     assert _label_threads() == []
 
 
+def test_the_main_thread_goes_on_while_the_worker_is_two_batches_behind(sampler, monkeypatch):
+    from blendmimic3d_addon.blender import sampling
+
+    # The worker is held in its first batch; a timer lets it go after 20 s in any case, so a
+    # main thread that waited for it would only see it released.
+    release = threading.Event()
+    timer = threading.Timer(20.0, release.set)
+    held = []
+    label = sampling._LabelBatch._label
+
+    def held_label(batch, frames, slots):
+        if threading.current_thread().name.startswith("bm3d-labels"):
+            held.append(slots.tolist())
+            release.wait()
+        return label(batch, frames, slots)
+
+    monkeypatch.setattr(sampling._LabelBatch, "_label", held_label)
+    timer.start()
+    steps = sampler.sample_take("Wave", [0, 1, 2, 3])
+    try:
+        for _ in range(5):  # batches of two: two submitted, the fifth frame in the third part
+            next(steps)
+        assert not release.is_set()  # five frames evaluated while the worker was held
+        assert held in ([], [[0, 1]])  # the worker has at most begun the first batch
+        release.set()
+        with pytest.raises(StopIteration) as done:
+            while True:
+                next(steps)
+    finally:
+        release.set()
+        timer.cancel()
+        steps.close()  # ends the worker if the test failed half-way
+    pipelined = done.value.value
+    monkeypatch.setattr(sampling, "PIPELINED", False)
+    in_turn = sampler.whole_take("Wave", [0, 1, 2, 3])
+    for c in range(4):
+        np.testing.assert_array_equal(pipelined.types[c], in_turn.types[c])
+    assert _label_threads() == []
+
+
 def test_an_error_on_the_worker_reaches_the_caller_and_ends_the_thread(sampler, monkeypatch):
     from blendmimic3d_addon.blender import raycast
 
