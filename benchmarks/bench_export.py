@@ -9,8 +9,9 @@ Measures, on the same scene in one run:
   (a) evaluating the frames alone (``scene.frame_set`` per frame),
   (b) the straightforward labelling loop: cameras outer, frames inner, one ``scene.ray_cast``
       per joint of every person (the first hit decides), frame evaluated again for every camera,
-  (c) the export without videos (``ExportJob``: 3D, 2D, labels, files, dataset.json), whose
-      occlusion labels are cast on a worker thread while the main thread evaluates frames,
+  (c) the export without videos (``ExportJob``: 3D, 2D, labels, files, dataset.json) into a
+      new dataset folder, whose occlusion labels are cast on a worker thread while the main
+      thread evaluates frames (also printed: once over an existing subject, which it removes),
   (d) the same export with the labels cast on the main thread, in turn with the frames,
 and memory (tracemalloc peak, Python allocations) of (c) at two frame counts.
 """
@@ -187,13 +188,18 @@ def render_check(scene, frames):
           f"{agreement(simple[:, :, 0], check.render_visible[:, :, 0]):.1%}")  # fmt: skip
 
 
-def time_export(scene, out, pipelined=True):
+def time_export(scene, out, pipelined=True, fresh=True):
+    """Seconds to export the take into ``out`` (``fresh``: into a new dataset folder inside it,
+    removed afterwards, untimed: a first export, not the removal of an older one)."""
+    import shutil
+
     import bpy
 
     from blendmimic3d_addon.blender import sampling
     from blendmimic3d_addon.blender.export_job import ExportJob
 
-    job = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), out, "S1", overwrite=True)
+    root = tempfile.mkdtemp(dir=out) if fresh else out
+    job = ExportJob(scene, bpy.context.evaluated_depsgraph_get(), root, "S1", overwrite=True)
     sampling.PIPELINED = pipelined
     try:
         started = time.perf_counter()
@@ -201,13 +207,15 @@ def time_export(scene, out, pipelined=True):
         return time.perf_counter() - started
     finally:
         sampling.PIPELINED = True
+        if fresh:
+            shutil.rmtree(root)
 
 
 def print_digest(scene, out):
     """Export once; print each written file's SHA-256 (the labels, 2D, 3D and cameras)."""
     import hashlib
 
-    time_export(scene, out)
+    time_export(scene, out, fresh=False)
     for path in sorted(pathlib.Path(out).rglob("*")):
         if path.is_file():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
@@ -299,6 +307,11 @@ def main(argv=None):
     print(f"(d) (c), labels in turn       {d:8.2f} s  {d / n * 1000:7.1f} ms/frame")
     print(f"(b)/(c) = {b / c:.1f}x faster; (c)/(a) = {c / a:.2f}x (targets: {targets})")
     print(f"without the labelling thread: (b)/(d) = {b / d:.1f}x, (d)/(a) = {d / a:.2f}x")
+    # (c) writes a new dataset folder each time; over an existing subject the export also
+    # removes the older folder once the new one is in place (its cost is the disk's).
+    time_export(scene, out, fresh=False)
+    over = time_export(scene, out, fresh=False)
+    print(f"(c) over an existing subject {over / n * 1000:6.1f} ms/frame (older folder removed)")
     if args.render_check and not args.crowd:
         render_check(scene, args.render_check)
     counts = [int(v) for v in args.memory_frames.split(",")]

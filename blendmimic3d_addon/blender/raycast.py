@@ -36,17 +36,27 @@ class _Topology:
         self.triangles, self.local, self.matrix = triangles, local.copy(), matrix.copy()
         self._chunked = None
 
-    def chunked(self, parts):
-        """The triangles wound outwards, in chunk order; ``parts``: connected parts by topology,
-        shared with the other meshes (copies of one character are found once)."""
+    def chunked(self, known):
+        """The triangles wound outwards, in chunk order. ``known`` is shared with the other
+        meshes laid out together: what was found for one topology (its connected parts) and for
+        one topology in one shape and orientation (its layout) serves the copies of a
+        character, found once (the same inputs, so the same result)."""
         if self._chunked is None:
             count = len(self.local)
             key = (count, self.triangles.tobytes())
-            if key not in parts:
-                parts[key] = triangle_rays.connected_parts(self.triangles, count)
-            triangles = triangle_rays.outward_triangles(self.local, self.triangles, parts[key])
-            centroids = self.local[triangles].mean(axis=1) @ self.matrix[:3, :3].T
-            self._chunked = triangles[triangle_rays.chunk_order(centroids)]
+            if key not in known:
+                known[key] = triangle_rays.connected_parts(self.triangles, count)
+            parts = known[key]
+            shape = (key, self.local.tobytes(), self.matrix[:3, :3].tobytes())
+            if shape not in known:
+                triangles = triangle_rays.outward_triangles(self.local, self.triangles, parts)
+                corners = self.local.take(triangles.T, axis=0)  # (corner, triangle, axis)
+                centroids = corners[0] + corners[1]  # the mean's sum, in its order
+                centroids += corners[2]
+                centroids /= 3
+                centroids = centroids @ self.matrix[:3, :3].T
+                known[shape] = triangles[triangle_rays.chunk_order(centroids)]
+            self._chunked = known[shape]
             self.triangles = self.local = None  # the copies served their purpose
         return self._chunked
 
@@ -134,7 +144,6 @@ class FrameRayCaster:
             for o in _renderable_meshes(scene)
             if o.name not in body_names
         ]
-        self._parts = {}  # connected parts by topology, shared by the meshes
         self.person_count = len(bodies)
         self.lay_out()
 
@@ -173,14 +182,20 @@ class FrameRayCaster:
         self._chunks = None
 
     @property
+    def laid_out(self):
+        """Whether the shared triangle list of the current layout has been made."""
+        return self._chunks is not None
+
+    @property
     def chunks(self):
-        """The shared triangle list (``TriangleChunks``) of the layout, made on first use: the
-        first cast, on the labelling thread, while the main thread evaluates the next frames."""
+        """The shared triangle list (``TriangleChunks``) of the layout, made on first use: on the
+        labelling thread, while the main thread evaluates the first frames of the layout."""
         if self._chunks is None:
             triangles = [np.zeros((0, 3), np.int64)]
             owners = [np.zeros(0, np.int64)]
+            known = {}  # what the meshes of this layout share (not kept: it holds copies)
             for topology, mirrored, offset, owner in self._pending:
-                chunked = topology.chunked(self._parts)
+                chunked = topology.chunked(known)
                 # Wound outwards in the world: a mirroring placement reverses the winding.
                 triangles.append((chunked[:, ::-1] if mirrored else chunked) + offset)
                 owners.append(np.full(len(chunked) // triangle_rays.CHUNK, owner))

@@ -7,6 +7,7 @@ every camera (``raycast.FrameRayCaster``); the rays of BATCH frames are cast and
 together, on a worker thread while the main thread evaluates the next frames.
 """
 
+import collections
 import concurrent.futures
 import dataclasses
 
@@ -24,9 +25,13 @@ from .modal_progress import drain
 from .takes import action_folder_name, current_takes, play_take, restore_takes
 
 # Frames whose occlusion rays are cast and classified together: numpy's per-call costs, larger
-# than the work of one frame's rays, are shared, while the buffers (2 * BATCH copies of the
-# scene's vertices: one batch being cast, one being filled) stay small and fixed.
-BATCH = 8
+# than the work of one frame's rays, are shared, while the buffers (PARTS * BATCH copies of the
+# scene's vertices) stay small and fixed.
+BATCH = 6
+# The ray caster's slots in parts of BATCH: the main thread fills one while the worker casts the
+# batches in the others, so that a slow batch (the first, after the layout) or a busy spell
+# holds up the frames only when the worker is PARTS - 1 batches behind.
+PARTS = 3
 # Whether batches are labelled on a worker thread (False: on the main thread, in turn with the
 # frames; the benchmark compares both).
 PIPELINED = True
@@ -211,7 +216,7 @@ class SceneSampler:
         """The ray caster, created (reading the evaluated frame) on first use."""
         if self.caster is None:
             self.caster = raycast.FrameRayCaster(
-                self.scene, self.depsgraph, self.bodies, capacity=2 * BATCH
+                self.scene, self.depsgraph, self.bodies, capacity=PARTS * BATCH
             )
             return self.caster, False
         return self.caster, self.caster.begin_frame(self.depsgraph)
@@ -220,9 +225,9 @@ class SceneSampler:
 class _LabelBatch:
     """Frames of a take waiting for their occlusion labels, labelled BATCH at a time on a worker
     thread. The main thread evaluates frames (``scene.frame_set`` lets other threads run) and
-    stores their surfaces in one half of the ray caster's slots while the worker casts the rays
-    of the batch in the other half: the two cores share the work, at most one batch is in
-    flight, and the worker touches numpy arrays only, never Blender data."""
+    stores their surfaces in one part of the ray caster's slots while the worker casts the rays
+    of the batches in the other parts: the two cores share the work, at most PARTS - 1 batches
+    are in flight, and the worker touches numpy arrays only, never Blender data."""
 
     def __init__(self, sampler, RT, positions_3d, positions_2d, types):
         self.sampler = sampler
@@ -230,9 +235,10 @@ class _LabelBatch:
         self.centres = cam.camera_centre(RT)
         self.positions_3d, self.positions_2d, self.types = positions_3d, positions_2d, types
         self.frames = []
-        self.half = 0  # the half of the slots being filled
+        self.part = 0  # the part of the slots being filled
         self._worker = None
-        self._in_flight = None
+        self._in_flight = collections.deque()  # futures of the batches cast, oldest first
+        self._layout = None  # the caster's layout being made on the worker
 
     def add(self, i):
         """Keep frame ``i`` (the evaluated one) for labelling."""
@@ -240,42 +246,56 @@ class _LabelBatch:
         if relayout:
             self.finish()  # the frames kept so far use the old layout
             caster.lay_out()
-        caster.store(self.half * BATCH + len(self.frames))
+        if PIPELINED and not caster.laid_out and self._layout is None:
+            # Made on the worker while this thread evaluates the first batch's frames, not
+            # after it, when this thread would wait for it.
+            self._layout = self._pool().submit(lambda: caster.chunks)
+        caster.store(self.part * BATCH + len(self.frames))
         self.frames.append(i)
         if len(self.frames) == BATCH:
             self._submit()
 
     def finish(self):
-        """Label the frames still waiting; returns when every frame has its codes."""
-        self._submit()
-        self._wait()
+        """Label the frames still waiting; returns when every frame has its codes. They are
+        labelled on this thread while the worker labels the batches in flight (their slots are
+        in the other parts): the take's last frames do not wait for a whole batch."""
+        layout, self._layout = self._layout, None
+        if layout is not None:
+            layout.result()  # no two threads make the layout
+        frames, self.frames = self.frames, []
+        if frames:
+            self._label(frames, self.part * BATCH + np.arange(len(frames)))
+        while self._in_flight:
+            self._wait()
 
     def close(self):
-        """Wait for the batch in flight (its buffers may be freed next) and end the worker."""
+        """Wait for the batches in flight (their buffers may be freed next), end the worker."""
         if self._worker is not None:
             self._worker.shutdown(wait=True, cancel_futures=True)
             self._worker = None
-        self._in_flight = None
+        self._in_flight.clear()
+        self._layout = None
+
+    def _pool(self):
+        if self._worker is None:
+            self._worker = concurrent.futures.ThreadPoolExecutor(1, "bm3d-labels")
+        return self._worker
 
     def _submit(self):
-        if not self.frames:
-            return
-        self._wait()  # the batch in flight used the other half: it is refilled next
         frames, self.frames = self.frames, []
-        slots = self.half * BATCH + np.arange(len(frames))
+        slots = self.part * BATCH + np.arange(len(frames))
         if not PIPELINED:
             self._label(frames, slots)
             return
-        if self._worker is None:
-            self._worker = concurrent.futures.ThreadPoolExecutor(1, "bm3d-labels")
-        self._in_flight = self._worker.submit(self._label, frames, slots)
-        self.half = 1 - self.half
+        # Behind the layout, if it is still being made: the worker takes them in turn.
+        self._in_flight.append(self._pool().submit(self._label, frames, slots))
+        self.part = (self.part + 1) % PARTS
+        if len(self._in_flight) == PARTS:
+            self._wait()  # the oldest batch's part is filled next
 
     def _wait(self):
-        """Wait for the batch in flight; its error, if any, is raised here."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            in_flight.result()
+        """Wait for the oldest batch in flight; its error, if any, is raised here."""
+        self._in_flight.popleft().result()
 
     def _label(self, frames, slots):
         """Codes of the given frames kept in ``slots``: one ray per (frame, camera, person,

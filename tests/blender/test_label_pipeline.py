@@ -19,8 +19,8 @@ def sampler(addon, monkeypatch):
 
     from blendmimic3d_addon.blender.sampling import SceneSampler
 
-    # Batches of two frames: the ten frames of the take make five batches, so both halves of
-    # the slots are refilled while the other is being cast.
+    # Batches of two frames: the ten frames of the take make five batches, so parts of the
+    # slots are refilled while the others are being cast.
     monkeypatch.setattr("blendmimic3d_addon.blender.sampling.BATCH", 2)
     scene = build_scene()
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
@@ -40,6 +40,74 @@ def test_labels_on_the_worker_equal_labels_in_turn(sampler, monkeypatch):
         np.testing.assert_array_equal(pipelined.types[c], in_turn.types[c])
         occluded += int((pipelined.types[c] != 0).sum())
     assert occluded > 0  # labels that differ from "visible" are compared too
+    assert _label_threads() == []
+
+
+def test_a_last_partial_batch_labelled_beside_the_worker_equals_labels_in_turn(
+    sampler, monkeypatch
+):
+    from blendmimic3d_addon.blender import sampling
+
+    # Nine frames in batches of two: the ninth is labelled on the main thread while the worker
+    # labels the fourth batch, in another part of the slots.
+    frames = list(range(1, 10))
+    labelled_on = []
+    label = sampling._LabelBatch._label
+
+    def recording_label(batch, frames, slots):
+        labelled_on.append((len(frames), threading.current_thread().name.startswith("bm3d")))
+        return label(batch, frames, slots)
+
+    monkeypatch.setattr(sampling._LabelBatch, "_label", recording_label)
+    pipelined = sampler.whole_take("Wave", [0, 1, 2, 3], frames=frames)
+    assert sorted(labelled_on) == [(1, False)] + [(2, True)] * 4  # in either order
+    monkeypatch.setattr(sampling, "PIPELINED", False)
+    in_turn = sampler.whole_take("Wave", [0, 1, 2, 3], frames=frames)
+    occluded = 0
+    for c in range(4):
+        np.testing.assert_array_equal(pipelined.types[c], in_turn.types[c])
+        occluded += int((pipelined.types[c][-1] != 0).sum())
+    assert occluded > 0  # the last frame has labels that differ from "visible"
+    assert _label_threads() == []
+
+
+def test_the_main_thread_goes_on_while_the_worker_is_two_batches_behind(sampler, monkeypatch):
+    from blendmimic3d_addon.blender import sampling
+
+    # The worker is held in its first batch; a timer lets it go after 20 s in any case, so a
+    # main thread that waited for it would only see it released.
+    release = threading.Event()
+    timer = threading.Timer(20.0, release.set)
+    held = []
+    label = sampling._LabelBatch._label
+
+    def held_label(batch, frames, slots):
+        if threading.current_thread().name.startswith("bm3d-labels"):
+            held.append(slots.tolist())
+            release.wait()
+        return label(batch, frames, slots)
+
+    monkeypatch.setattr(sampling._LabelBatch, "_label", held_label)
+    timer.start()
+    steps = sampler.sample_take("Wave", [0, 1, 2, 3])
+    try:
+        for _ in range(5):  # batches of two: two submitted, the fifth frame in the third part
+            next(steps)
+        assert not release.is_set()  # five frames evaluated while the worker was held
+        assert held in ([], [[0, 1]])  # the worker has at most begun the first batch
+        release.set()
+        with pytest.raises(StopIteration) as done:
+            while True:
+                next(steps)
+    finally:
+        release.set()
+        timer.cancel()
+        steps.close()  # ends the worker if the test failed half-way
+    pipelined = done.value.value
+    monkeypatch.setattr(sampling, "PIPELINED", False)
+    in_turn = sampler.whole_take("Wave", [0, 1, 2, 3])
+    for c in range(4):
+        np.testing.assert_array_equal(pipelined.types[c], in_turn.types[c])
     assert _label_threads() == []
 
 
@@ -126,3 +194,27 @@ def test_geometry_that_changes_during_the_take_is_read_again(sampler, monkeypatc
         np.testing.assert_array_equal(codes, _fresh_codes(scene, int(frame)), err_msg=str(frame))
         hidden_by_object += int((codes == 3).sum())
     assert hidden_by_object > 0  # the changing occluder does hide joints
+
+
+def test_copies_of_a_topology_in_one_shape_are_laid_out_once(addon):
+    from blendmimic3d_addon.blender import raycast
+    from blendmimic3d_addon.core.occlusion import triangle_rays
+
+    rng = np.random.default_rng(3)
+    local = rng.normal(size=(40, 3)).astype(np.float32)
+    triangles = rng.integers(0, 40, size=(60, 3))
+    turned = np.array([[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    moved = np.eye(4)
+    moved[:3, 3] = (5.0, 0.0, 0.0)
+    bent = local.copy()
+    bent[7] += 0.5
+    cases = [(local, np.eye(4)), (local, moved), (bent, moved), (local, turned)]
+    copies = [raycast._Topology(triangles, shape, matrix) for shape, matrix in cases]
+    known = {}
+    chunked = [topology.chunked(known) for topology in copies]
+    assert chunked[1] is chunked[0]  # moved only: the same layout, made once
+    assert chunked[2] is not chunked[0] and chunked[3] is not chunked[0]
+    for got, (shape, matrix) in zip(chunked, cases, strict=True):
+        wound = triangle_rays.outward_triangles(shape, triangles)
+        centroids = shape[wound].mean(axis=1) @ matrix[:3, :3].T
+        np.testing.assert_array_equal(got, wound[triangle_rays.chunk_order(centroids)])
