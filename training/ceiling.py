@@ -161,19 +161,9 @@ def aware_lifter(args, sequences, log):
                     x[..., 0] *= -1
                 inputs.append(x)
                 targets.append(y)
-        order = rng.permutation(len(inputs))
-        total = 0.0
-        for i in range(0, len(order), 16):
-            idx = order[i : i + 16]
-            x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
-            y = torch.from_numpy(np.stack([targets[k] for k in idx]))
-            loss = torch.linalg.norm(model(x) - y, dim=-1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        mm = 1000 * train.lifter_epoch(model, opt, inputs, targets, rng)
         sched.step()
-        log(f"  aware lifter epoch {epoch + 1}/{args.epochs}: {1000 * total / len(order):.1f} mm")
+        log(f"  aware lifter epoch {epoch + 1}/{args.epochs}: {mm:.1f} mm")
     model.eval()
     errors, masks = [], []
     with torch.no_grad():
