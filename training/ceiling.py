@@ -325,6 +325,7 @@ def big_refiner(args, sequences, log):
             running = 0.0
     raw = summary(*zip(*(split_errors(p, g, v) for p, g, v in val_sets), strict=True))
     raw_geo = summary(*zip(*(split_errors(p, g, v) for p, g, v in geo_sets), strict=True))
+    torch.save(model.state_dict(), os.path.join(args.cache, f"ceiling_{args.arch}.pt"))
     return {
         "experiment": "big-refiner",
         "arch": args.arch,
@@ -334,6 +335,8 @@ def big_refiner(args, sequences, log):
             "input": raw,
             "no_labels": score(model, val_sets, False),
             "labels": score(model, val_sets, True),
+            # how far it moves a perfect input (the shipped model must stay within 3 mm)
+            "ground_truth_moved_mm": score(model, [(g, g, v) for _, g, v in val_sets], False),
         },
         "held_out_camera": {
             "input": raw_geo,
