@@ -125,21 +125,28 @@ def train_lifter(sequences, epochs, rng, log):
                     x, y = flip_poses(x), flip_poses(y)
                 inputs.append(x)
                 targets.append(y)
-        order = rng.permutation(len(inputs))
-        total, t0 = 0.0, time.time()
-        for i in range(0, len(order), 16):
-            idx = order[i : i + 16]
-            x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
-            y = torch.from_numpy(np.stack([targets[k] for k in idx]))
-            loss = torch.linalg.norm(model(x) - y, dim=-1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        t0 = time.time()
+        mm = 1000 * lifter_epoch(model, opt, inputs, targets, rng)
         sched.step()
-        mm, seconds = 1000 * total / len(order), time.time() - t0
-        log(f"  lifter epoch {epoch + 1}/{epochs}: MPJPE {mm:.1f} mm ({seconds:.0f} s)")
+        log(f"  lifter epoch {epoch + 1}/{epochs}: MPJPE {mm:.1f} mm ({time.time() - t0:.0f} s)")
     return model.eval()
+
+
+def lifter_epoch(model, opt, inputs, targets, rng, batch=16):
+    """One pass over the (input, target) chunks in a random order, MPJPE loss; the mean MPJPE
+    (metres)."""
+    order = rng.permutation(len(inputs))
+    total = 0.0
+    for i in range(0, len(order), batch):
+        idx = order[i : i + batch]
+        x = torch.from_numpy(np.stack([inputs[k] for k in idx]))
+        y = torch.from_numpy(np.stack([targets[k] for k in idx]))
+        loss = torch.linalg.norm(model(x) - y, dim=-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total / len(order)
 
 
 @torch.no_grad()
