@@ -83,11 +83,16 @@ def summary(errors, masks):
 # ---------------------------------------------------------------- clean-lifter
 
 
-def clean_lifter(args, sequences, log):
+def fold_split(sequences, fold_index):
+    """The training sequences a cross-fitted lifter learns from (the other fold's) and the
+    held-out sequences it predicts (its own fold's), as ``training.train`` splits them."""
     training, val, _ = data.split(sequences)
-    fold = train.folds_of(sequences)[args.fold]
-    fit_on = [s for s in training if s.name not in fold]
-    held = [s for s in val if s.name in fold]
+    fold = train.folds_of(sequences)[fold_index]
+    return [s for s in training if s.name not in fold], [s for s in val if s.name in fold]
+
+
+def clean_lifter(args, sequences, log):
+    fit_on, held = fold_split(sequences, args.fold)
     log(f"lifter for fold {args.fold}: {len(fit_on)} training sequences, {len(held)} held-out")
     rng = np.random.default_rng([args.seed, 10 + args.fold])
     lifter = train.train_lifter(fit_on, args.epochs, rng, log)
@@ -135,36 +140,11 @@ def aware_lifter(args, sequences, log):
     """A lifter that learns from the occlusion-corrupted 2D and the labels themselves: everything
     a 3D refiner of the standard lifter's output could know (its input is a function of the
     same corrupted 2D, plus the labels), with a lifter's full access to it."""
-    training, val, _ = data.split(sequences)
-    fold = train.folds_of(sequences)[args.fold]
-    fit_on = [s for s in training if s.name not in fold]
-    held = [s for s in val if s.name in fold]
+    fit_on, held = fold_split(sequences, args.fold)
     dilations = tuple(int(d) for d in args.lifter_dilations.split(","))
-    model = AwareLifter(dilations)
     log(f"aware lifter {dilations}, fold {args.fold}: {len(fit_on)} training, {len(held)} held-out")
     rng = np.random.default_rng([args.seed, 30 + args.fold])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, train.LIFTER_DECAY)
-    length, flip = 64, train.FLIP
-    for epoch in range(args.epochs):
-        model.train()
-        inputs, targets = [], []
-        for s in fit_on:
-            x_all = aware_inputs(s, rng, model.pad)
-            for start in train.chunks(len(s.pose3d), length, rng):
-                stop = min(start + length, len(s.pose3d))
-                if stop - start < length:
-                    continue
-                x, y = x_all[start : stop + 2 * model.pad], s.pose3d[start:stop]
-                if rng.random() < 0.5:
-                    x, y = x[:, flip].copy(), train.flip_poses(y)
-                    x[..., 0] *= -1
-                inputs.append(x)
-                targets.append(y)
-        mm = 1000 * train.lifter_epoch(model, opt, inputs, targets, rng)
-        sched.step()
-        log(f"  aware lifter epoch {epoch + 1}/{args.epochs}: {mm:.1f} mm")
-    model.eval()
+    model = train.train_lifter(fit_on, args.epochs, rng, log, AwareLifter(dilations), aware_inputs)
     errors, masks = [], []
     with torch.no_grad():
         for s in held:
@@ -247,14 +227,18 @@ class WideGCN(nn.Module):
         return self.net(poses, confidence)
 
 
-def load_predictions(path):
-    """{sequence name: [lifter 3D per draw]} from the training command's lifter cache."""
-    predictions = {}
-    with np.load(path) as cached:
-        for key in cached.files:
-            if key != "__tag__":
-                name, _ = key.rsplit("|", 1)
-                predictions.setdefault(name, []).append(cached[key])
+def load_predictions(args, sequences):
+    """{sequence name: [lifter 3D per draw]}: the lifter stage cached by ``training.train`` run
+    with its defaults and this seed (another stage's cache, such as an older lifter's, is
+    refused rather than scored)."""
+    defaults = train.parse_args(["--seed", str(args.seed)])
+    path = os.path.join(args.cache, "lifted.npz")
+    predictions = train.load_lifted(path, train.lifted_tag(defaults, [args.data]), sequences)
+    if predictions is None:
+        raise SystemExit(
+            f"{path}: no lifter stage of `python -m training.train --seed {args.seed}` with its "
+            f"defaults; run that first (it caches the stage there)"
+        )
     return predictions
 
 
@@ -294,7 +278,7 @@ def score(model, val_sets, labels):
 
 def big_refiner(args, sequences, log):
     training, val, geometry = data.split(sequences)
-    predictions = load_predictions(os.path.join(args.cache, "lifted.npz"))
+    predictions = load_predictions(args, sequences)
     train_sets = [(predictions[s.name], s.pose3d, s.visible) for s in training]
     val_sets = [(predictions[s.name][0], s.pose3d, s.visible) for s in val]
     geo_sets = [(predictions[s.name][0], s.pose3d, s.visible) for s in geometry]

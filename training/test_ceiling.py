@@ -54,3 +54,23 @@ def test_scores_split_occluded_from_visible():
     assert result["occluded_mm"] == pytest.approx(40.0)
     assert result["visible_mm"] == pytest.approx(10.0)
     assert result["all_mm"] == pytest.approx((62 * 10 + 2 * 40) / 64, abs=0.05)
+
+
+def test_big_refiner_reads_only_the_default_lifter_stage(tmp_path):
+    """The cached lifter stage is scored only if ``training.train`` with its defaults made it: an
+    older stage (another tag) is refused, naming the file, rather than scored."""
+    from types import SimpleNamespace
+
+    from training import train
+
+    args = ceiling.parse_args(["big-refiner", "--cache", str(tmp_path)])
+    sequences = [SimpleNamespace(name="S1/Walk/Cam_0")]
+    stage = {"S1/Walk/Cam_0": [np.ones((3, 17, 3), np.float32)]}
+    path = str(tmp_path / "lifted.npz")
+    defaults = train.parse_args(["--seed", str(args.seed)])
+    train.save_lifted(path, train.lifted_tag(defaults, [args.data]), stage)
+    loaded = ceiling.load_predictions(args, sequences)
+    np.testing.assert_array_equal(loaded["S1/Walk/Cam_0"][0], stage["S1/Walk/Cam_0"][0])
+    train.save_lifted(path, "seed=0 folds=subjects lifter_epochs=15", stage)
+    with pytest.raises(SystemExit, match="lifted.npz: no lifter stage"):
+        ceiling.load_predictions(args, sequences)

@@ -98,8 +98,19 @@ def flip_poses(x):
 LIFTER_DECAY = 0.93  # learning-rate decay per epoch
 
 
-def train_lifter(sequences, epochs, rng, log):
-    model = Lifter()
+def visible_noise_inputs(s, rng, pad):
+    """A sequence's 2D with visible-joint noise only (what the lifter learns from), normalised
+    and edge-padded by ``pad`` frames."""
+    p2 = noise.corrupt(
+        s.pose2d, s.visible, s.resolution, PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, rng, False
+    )
+    return edge_pad(normalise_2d(p2, s.resolution), pad)
+
+
+def train_lifter(sequences, epochs, rng, log, model=None, inputs_of=visible_noise_inputs):
+    """A ``Lifter`` (or ``model``) trained on 64-frame chunks of ``sequences``, its input per
+    sequence drawn each epoch by ``inputs_of(sequence, rng, pad)``."""
+    model = Lifter() if model is None else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, LIFTER_DECAY)
     length = 64
@@ -107,10 +118,7 @@ def train_lifter(sequences, epochs, rng, log):
         model.train()
         inputs, targets = [], []
         for s in sequences:
-            p2 = noise.corrupt(
-                s.pose2d, s.visible, s.resolution, PARENTS_BM3D, SYMMETRIC_PAIRS_BM3D, rng, False
-            )
-            p2 = edge_pad(normalise_2d(p2, s.resolution), model.pad)
+            p2 = inputs_of(s, rng, model.pad)
             p3 = s.pose3d
             n = len(p3)
             for start in chunks(n, length, rng):
@@ -370,6 +378,15 @@ def save_lifted(path, tag, predictions):
     os.replace(tmp, path)
 
 
+def lifted_tag(args, roots):
+    """What the lifter stage's cached output depends on (``args`` of ``parse_args``)."""
+    return (
+        f"seed={args.seed} folds=actions+virtual lifter_epochs={args.lifter_epochs} "
+        f"decay={LIFTER_DECAY} draws={args.draws} virtual={args.virtual_cameras} "
+        f"limit={args.limit} roots={roots}"
+    )
+
+
 def load_lifted(path, tag, sequences):
     """The lifter stage's output from an earlier run with the same settings, else None."""
     if not os.path.isfile(path):
@@ -413,11 +430,7 @@ def main(argv=None):
     )
 
     lifted_path = os.path.join(args.cache, "lifted.npz")
-    tag = (
-        f"seed={args.seed} folds=actions+virtual lifter_epochs={args.lifter_epochs} "
-        f"decay={LIFTER_DECAY} draws={args.draws} virtual={args.virtual_cameras} "
-        f"limit={args.limit} roots={roots}"
-    )
+    tag = lifted_tag(args, roots)
     predictions = load_lifted(lifted_path, tag, sequences)
     if predictions is None:
         predictions = lift_all(sequences, train, args, log)
