@@ -2,6 +2,7 @@
 """Set up, test, package and demo BlendMimic3D Studio. Standard library only.
 
 python3 build.py setup [--blender 5.0|4.5|4.2]   make the virtual environment (bpy wheel + tools)
+                                                 and compile the occlusion casting kernel
 python3 build.py package                         build dist/blendmimic3d-<version>-<platform>.zip
 python3 build.py test [--blender V | --executable PATH | --debian] [-- PYTEST ARGS]
 python3 build.py demo [--out DIR]                the main job: install check + demo dataset
@@ -77,6 +78,7 @@ def setup(series="5.0", quiet=False):
     stamp_text = json.dumps({"python": sys.version_info[:2], "requirements": requirements})
     env_dir = venv_dir(series)
     stamp = env_dir / ".bm3d-setup"
+    build_native(quiet)
     if stamp.exists() and stamp.read_text() == stamp_text and venv_python(series).exists():
         if not quiet:
             print(f"{env_dir.name}: up to date (bpy {BPY[series]})")
@@ -97,6 +99,55 @@ def setup(series="5.0", quiet=False):
     )
     stamp.write_text(stamp_text)
     return venv_python(series)
+
+
+# --- the compiled casting kernel --------------------------------------------------------------
+
+NATIVE = PACKAGE / "core" / "occlusion" / "native"
+NATIVE_SOURCE = NATIVE / "segment_cast.c"
+NATIVE_LIBRARY = NATIVE / "segment_cast.so"
+# Never -ffast-math, and no fused multiply-adds: the kernel must round as numpy does.
+NATIVE_FLAGS = ["-O3", "-std=c11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math"]
+
+
+def native_tag():
+    """The tag a build carries: as ``native_cast.source_tag`` computes it."""
+    return int(hashlib.sha256(NATIVE_SOURCE.read_bytes()).hexdigest()[:15], 16)
+
+
+def _built_tag(path):
+    import ctypes
+
+    try:
+        library = ctypes.CDLL(str(path))
+        library.bm3d_source_tag.restype = ctypes.c_int64
+        return library.bm3d_source_tag()
+    except (OSError, AttributeError):
+        return None
+
+
+def build_native(quiet=False):
+    """Compile the casting kernel beside its source, unless a build of this source is there.
+    Without a C compiler the extension casts with numpy (the same labels, slower): a note says
+    so and nothing fails."""
+    if NATIVE_LIBRARY.is_file() and _built_tag(NATIVE_LIBRARY) == native_tag():
+        if not quiet:
+            print(f"{NATIVE_LIBRARY.relative_to(REPO)}: up to date")
+        return NATIVE_LIBRARY
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        print("no C compiler (cc): the occlusion rays are cast with numpy (slower, same labels)")
+        return None
+    partial = NATIVE_LIBRARY.with_name(f".{NATIVE_LIBRARY.name}.{os.getpid()}")
+    try:
+        run([compiler, *NATIVE_FLAGS, f"-DSOURCE_TAG={native_tag()}LL", "-o", partial,
+             NATIVE_SOURCE, "-lm"])  # fmt: skip
+        os.replace(partial, NATIVE_LIBRARY)  # a library in use is replaced, never rewritten
+    finally:
+        partial.unlink(missing_ok=True)
+    if not quiet:
+        print(f"{NATIVE_LIBRARY.relative_to(REPO)}: built")
+    return NATIVE_LIBRARY
 
 
 # --- package -----------------------------------------------------------------------------------
@@ -183,11 +234,33 @@ def package():
     if not zips:
         sys.exit("the extension builder wrote no zip")
     for path in zips:
+        if not path.name.endswith(f"-{host_platform()}.zip"):
+            _drop_native(path)  # the kernel was built for this machine's platform only
         run([*tool, "validate", path])
         with zipfile.ZipFile(path) as archive:
             wheels = [n for n in archive.namelist() if n.endswith(".whl")]
         print(f"{path.relative_to(REPO)}  {path.stat().st_size / 1e6:.1f} MB, {len(wheels)} wheels")
     return zips
+
+
+def host_platform():
+    """This machine's platform as the zips name it (linux_x64, windows_x64, macos_arm64)."""
+    import platform
+
+    system = {"linux": "linux", "win32": "windows", "darwin": "macos"}.get(sys.platform, "")
+    machine = {"x86_64": "x64", "amd64": "x64", "arm64": "arm64", "aarch64": "arm64"}
+    return f"{system}_{machine.get(platform.machine().lower(), '')}"
+
+
+def _drop_native(path):
+    """Rewrite the zip at ``path`` without the compiled kernel (that zip casts with numpy)."""
+    member = str(NATIVE_LIBRARY.relative_to(PACKAGE)).replace(os.sep, "/")
+    partial = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            if info.filename != member:
+                new.writestr(info, old.read(info))
+    os.replace(partial, path)
 
 
 def platform_zip(platform="linux_x64"):

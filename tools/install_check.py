@@ -7,6 +7,7 @@ Runs in a fresh Blender with a private user folder, either way:
 Prints one JSON object (the observations) and exits non-zero when a check fails.
 """
 
+import importlib
 import json
 import os
 import re
@@ -45,6 +46,11 @@ def main():
     observed["declared_operators"] = declared_operators(
         os.path.dirname(sys.modules[module_name].__file__)
     )
+    # Which casting the installed extension labels occlusion with (its compiled kernel where the
+    # zip carries a build for this platform).
+    observed["occlusion_casting"] = importlib.import_module(
+        f"{module_name}.core.occlusion.native_cast"
+    ).status()
     functions = extension_functions(module_name)
     repo_index = next(
         i for i, r in enumerate(bpy.context.preferences.extensions.repos) if r.module == REPO_NAME

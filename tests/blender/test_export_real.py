@@ -127,14 +127,10 @@ def test_fast_labels_match_a_brute_force_reference(mixamo_scene, moving_crate, m
     assert checked > 100
 
 
-def test_crowd_labels_match_a_brute_force_reference(shared):
-    """The crowded benchmark scene (three skinned Mixamo characters, the Object Occlusion
-    furniture, four fitted cameras, ~150,000 triangles): the joints' and the face points' codes
-    from the batched casting (the joint and face rays cast together) are those of testing every
-    ray against every triangle, on frames of a batch in flight and of the last, short one."""
+def _crowd_sampler(shared, frames):
+    """The crowded benchmark scene cut to ``frames``, and a sampler that labels face points."""
     import bpy
 
-    from blendmimic3d_addon.blender import scene_model
     from blendmimic3d_addon.blender.face_points import FaceSampler
     from blendmimic3d_addon.blender.sampling import SceneSampler
 
@@ -144,10 +140,47 @@ def test_crowd_labels_match_a_brute_force_reference(shared):
         from bench_export import build_crowd_scene
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    scene, triangles, people = build_crowd_scene([fbx] * 3, 12)
+    scene, triangles, people = build_crowd_scene([fbx] * 3, frames)
     assert people == 3 and triangles > 140_000
     sampler = SceneSampler(scene, bpy.context.evaluated_depsgraph_get())
     sampler.face_points = FaceSampler(sampler)
+    return scene, sampler
+
+
+def test_crowd_labels_of_the_compiled_kernel_equal_the_numpy_casting(shared, monkeypatch):
+    """The crowded scene labelled twice, once with the compiled casting kernel and once with
+    numpy: every joint and face point code the same."""
+    from blendmimic3d_addon.blender import scene_model
+    from blendmimic3d_addon.core.occlusion import native_cast
+
+    if native_cast.load()[0] is None:
+        pytest.skip(f"the casting kernel is not built: {native_cast.load()[1]}")
+    scene, sampler = _crowd_sampler(shared, 14)
+    action = scene_model.people(scene)[0].animation_data.action.name
+    codes = {}
+    try:
+        for compiled in (True, False):
+            monkeypatch.setattr(native_cast, "ENABLED", compiled)
+            take = sampler.whole_take(action, [0, 1, 2, 3])
+            codes[compiled] = (take.types, sampler.face_points.types.copy())
+    finally:
+        sampler.restore()
+    (joints, faces), (numpy_joints, numpy_faces) = codes[True], codes[False]
+    for c in range(4):
+        np.testing.assert_array_equal(joints[c], numpy_joints[c])
+    np.testing.assert_array_equal(faces, numpy_faces)
+    assert len(joints[0]) == 14
+    assert (np.stack(list(joints.values())) != 0).sum() > 50  # codes other than visible too
+
+
+def test_crowd_labels_match_a_brute_force_reference(shared):
+    """The crowded benchmark scene (three skinned Mixamo characters, the Object Occlusion
+    furniture, four fitted cameras, ~150,000 triangles): the joints' and the face points' codes
+    from the batched casting (the joint and face rays cast together) are those of testing every
+    ray against every triangle, on frames of a batch in flight and of the last, short one."""
+    from blendmimic3d_addon.blender import scene_model
+
+    scene, sampler = _crowd_sampler(shared, 12)
     action = scene_model.people(scene)[0].animation_data.action.name
     start = scene.frame_start
     frames = [start + 5, start + 9]  # in the first batch of eight, and in the short last one

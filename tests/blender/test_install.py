@@ -46,6 +46,28 @@ def test_onnxruntime_from_bundled_wheels(install_report):
     assert "CPUExecutionProvider" in ort["providers"]
 
 
+def test_installed_extension_casts_with_its_compiled_kernel(install_report):
+    """The Linux zip carries the kernel built by ``build.py`` (where a C compiler is), and the
+    installed extension loads it from its own folder."""
+    import zipfile
+
+    with zipfile.ZipFile(extension_zip()) as archive:
+        if "core/occlusion/native/segment_cast.so" not in archive.namelist():
+            pytest.skip("the zip has no compiled kernel (no C compiler where it was built)")
+    _, report = install_report
+    assert report["occlusion_casting"] == "compiled (segment_cast.so)", report
+
+
+def test_other_platforms_zips_carry_no_linux_kernel():
+    import zipfile
+
+    for platform in ("windows_x64", "macos_arm64"):
+        with zipfile.ZipFile(extension_zip(platform)) as archive:
+            names = archive.namelist()
+        assert "core/occlusion/native/segment_cast.c" in names
+        assert "core/occlusion/native/segment_cast.so" not in names, platform
+
+
 def test_uninstall_leaves_nothing(install_report):
     _, report = install_report
     assert report["enabled_after_uninstall"] is False

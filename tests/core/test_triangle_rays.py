@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from blendmimic3d_addon.core.occlusion import native_cast
 from blendmimic3d_addon.core.occlusion.classify import NO_HIT, OBJECT_HIT
 from blendmimic3d_addon.core.occlusion.triangle_rays import (
     CELL_LEVEL,
@@ -19,6 +20,16 @@ from blendmimic3d_addon.core.occlusion.triangle_rays import (
     first_hits,
     outward_triangles,
 )
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def casting(request, monkeypatch):
+    """Every test of this module on both castings: the compiled kernel (where it is built) and
+    numpy."""
+    if request.param == "compiled" and native_cast.load()[0] is None:
+        pytest.skip(f"the casting kernel is not built: {native_cast.load()[1]}")
+    monkeypatch.setattr(native_cast, "ENABLED", request.param == "compiled")
+    return request.param
 
 
 def _quad(centre, half, axis):

@@ -18,6 +18,8 @@ BRANCHING long rows, against which their rays broadcast. The chunks are stored i
 
 import numpy as np
 
+from . import native_cast
+
 CHUNK = 8  # triangles per chunk
 # Chunks stay within cells of at least 2**CELL_LEVEL steps of the Morton grid (1,024 steps
 # across a mesh): 5.6 cm cells on a person 1.8 m tall.
@@ -147,8 +149,14 @@ class TriangleChunks:
         # (corner, triangle, chunk): the chunks' vertex indices gather straight into the rows
         # that the triangle tests run along.
         self.corners = np.ascontiguousarray(chunks.transpose(2, 1, 0))
-        self._refit_columns(chunks.reshape(len(chunks), -1), np.flatnonzero(~self.padding))
         self.empty = count == 0
+        # What the boxes are refitted from, made for the casting that is used (both are made
+        # from the same inputs, so two threads making one at once make the same).
+        self._chunks, self._rows, self._native_layout = chunks, None, None
+        if native_cast.kernel() is not None:
+            self._native_layout = native_cast.Layout(
+                self.sizes, _sibling_major(self.sizes), chunks, self.padding
+            )
 
     def _refit_columns(self, corners, real):
         """What a leaf box is refitted from: the distinct vertices of the ``real`` chunks, in
@@ -190,6 +198,9 @@ class TriangleChunks:
         """The boxes (6,n) of each level, coarsest first, of one frame's vertices ``points``
         (3,V): made just before that frame's rays descend them, so that they are still in the
         core's cache."""
+        if self._rows is None:
+            real = np.flatnonzero(~self.padding)
+            self._refit_columns(self._chunks.reshape(len(self._chunks), -1), real)
         if self._rows:
             cells, low, step = _grid(points)
             top = _take(cells, self._rows[0], axis=1)
@@ -235,13 +246,24 @@ class TriangleChunks:
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
         length = np.linalg.norm(ends - origins, axis=1)
         unit = (ends - origins) / np.maximum(length, _EPS)[:, None]
-        # Frame by frame: one frame's boxes and vertices stay in the core's cache, which the
-        # gathers of a whole batch at once overflow (twice as slow).
-        found = [
-            self._cast_frame(among, origins[among], unit[among], length[among], planar[frame])
-            for frame, among in _rays_by_frame(ray_frame)
-        ]  # fmt: skip
-        rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
+        kernel = native_cast.kernel()
+        if kernel is not None:
+            if self._native_layout is None:
+                self._native_layout = native_cast.Layout(
+                    self.sizes, _sibling_major(self.sizes), self._chunks, self.padding
+                )
+            rays, chunks, t, facing = native_cast.cast(
+                kernel, self._native_layout, GROW, planar, origins, unit, length, ray_frame
+            )
+            t, owner = t.astype(np.float64), _take(self.chunk_owner, chunks)
+        else:
+            # Frame by frame: one frame's boxes and vertices stay in the core's cache, which the
+            # gathers of a whole batch at once overflow (twice as slow).
+            found = [
+                self._cast_frame(among, origins[among], unit[among], length[among], planar[frame])
+                for frame, among in _rays_by_frame(ray_frame)
+            ]  # fmt: skip
+            rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
         # A ray through an edge meets both triangles (and a chunk's padding repeats its last):
         # keep one. Only crossings facing the same way are one: where one closed surface of a
         # person touches another (skin on a joint mesh), the exit from one and the entry into
