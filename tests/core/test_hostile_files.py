@@ -244,6 +244,48 @@ def test_link_to_dev_zero_in_place_of_a_dataset_file(subject, tmp_path):
         assert isinstance(error, DatasetError) and "character device" in error.reason
 
 
+def _swapped_before_open(monkeypatch, path, swap):
+    """Make the next ``os.open`` of ``path`` run ``swap`` first: the name changes between the
+    reader's ``stat`` and its ``open``."""
+    real_open = os.open
+
+    def open_after_swap(name, *args, **kwargs):
+        if os.fspath(name) == os.fspath(path):
+            monkeypatch.setattr(os, "open", real_open)
+            swap()
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_after_swap)
+
+
+def test_a_file_renamed_into_place_while_opening_is_read_as_it_now_is(tmp_path, monkeypatch):
+    """Another writer's atomic replace between ``stat`` and ``open`` (the concurrent writers of
+    one dataset.json) gives the new file, not a refusal."""
+    from blendmimic3d_addon.core.format.safe_open import read_bytes
+
+    path, newer = tmp_path / "dataset.json", tmp_path / "dataset.json.new"
+    path.write_text('{"old": 1}')
+    newer.write_text('{"new": 2}')
+    _swapped_before_open(monkeypatch, path, lambda: os.replace(newer, path))
+    assert read_bytes(path) == b'{"new": 2}'
+
+
+def test_a_fifo_swapped_in_while_opening_is_refused(tmp_path, monkeypatch):
+    from blendmimic3d_addon.core.format.safe_open import read_bytes
+
+    path = tmp_path / "dataset.json"
+    path.write_text("{}")
+
+    def to_fifo():
+        os.remove(path)
+        os.mkfifo(path)
+
+    _swapped_before_open(monkeypatch, path, to_fifo)
+    error = _in_thread(read_bytes, path)["error"]
+    assert isinstance(error, DatasetError) and error.path == str(path)
+    assert error.reason == "a FIFO where a regular file belongs; refused to read"
+
+
 def test_fifo_in_place_of_a_predictions_file(tmp_path):
     for name in ("pred.npy", "pred.npz"):
         os.mkfifo(tmp_path / name)

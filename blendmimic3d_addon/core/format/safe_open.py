@@ -49,11 +49,11 @@ def open_regular(path: str | os.PathLike) -> io.BufferedReader:
         fd = os.open(path, flags)
     except OSError as exc:
         raise DatasetError(path, None, f"cannot read ({exc.strerror or exc})") from None
+    # What was opened is what counts: a name swapped for a FIFO or a device in between is
+    # refused here. A regular file renamed into place meanwhile (another writer's atomic
+    # replace of dataset.json) is read as it now is: refusing it failed concurrent writers.
     after = os.fstat(fd)
-    if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (
-        before.st_dev,
-        before.st_ino,
-    ):
+    if not stat.S_ISREG(after.st_mode):
         os.close(fd)
         raise _refuse(path, after.st_mode)
     return os.fdopen(fd, "rb")
