@@ -297,7 +297,10 @@ def main(argv=None):
     a_cpu = time.process_time() - cpu_started  # Blender's own threads included
     visible = runs[0][2]
     print(f"scene: {what}, {n} frames, 4 cameras, 17 joints per person")
-    print(f"Blender {bpy.app.version_string}, {os.cpu_count()} CPU(s)")
+    from blendmimic3d_addon.core.occlusion import native_cast
+
+    print(f"Blender {bpy.app.version_string}, {os.cpu_count()} CPU(s); occlusion casting: "
+          f"{native_cast.status()} (python3 build.py setup builds the kernel)")  # fmt: skip
     print(f"best of {args.repeat} runs of each, taken in turn ((a) before each of the others)")
     print(f"(a) evaluate frames only      {a:8.2f} s  {a / n * 1000:7.1f} ms/frame "
           f"(CPU time {a_cpu / a_wall:.1f}x the wall time: Blender's threads)")  # fmt: skip

@@ -87,13 +87,15 @@ class Layout:
     def __init__(self, sizes, stored_position, chunks, padding):
         self.sizes = np.asarray(sizes, dtype=np.int64)
         self.stored = np.asarray(stored_position, dtype=np.int64)
-        chunks, padding = chunks[self.stored], padding[self.stored]
-        self.triangles = np.ascontiguousarray(chunks, dtype=np.int32)
-        corners = np.sort(self.triangles.reshape(len(chunks), -1), axis=1)
+        # 32-bit first, then reordered: the fewest bytes held at once.
+        self.triangles = np.ascontiguousarray(np.asarray(chunks, dtype=np.int32)[self.stored])
+        padding = padding[self.stored]
+        corners = self.triangles.reshape(len(self.triangles), -1).copy()
+        corners.sort(axis=1)
         distinct = np.ones(corners.shape, dtype=bool)
         distinct[:, 1:] = corners[:, 1:] != corners[:, :-1]
         distinct[padding] = False
-        self.start = np.zeros(len(chunks) + 1, dtype=np.int32)
+        self.start = np.zeros(len(corners) + 1, dtype=np.int32)
         np.cumsum(distinct.sum(axis=1), out=self.start[1:])
         self.vertex = np.ascontiguousarray(corners[distinct])
         # The vertices a frame must have: the kernel reads them without bounds checks.

@@ -152,11 +152,18 @@ class TriangleChunks:
         self.empty = count == 0
         # What the boxes are refitted from, made for the casting that is used (both are made
         # from the same inputs, so two threads making one at once make the same).
-        self._chunks, self._rows, self._native_layout = chunks, None, None
+        self._rows, self._native_layout = None, None
         if native_cast.kernel() is not None:
-            self._native_layout = native_cast.Layout(
-                self.sizes, _sibling_major(self.sizes), chunks, self.padding
-            )
+            self._native_layout = self._kernel_layout()
+
+    def _leaf_triangles(self):
+        """The chunks' triangles (K, CHUNK, 3) in leaf order: a view of ``corners``."""
+        return self.corners.transpose(2, 1, 0)
+
+    def _kernel_layout(self):
+        return native_cast.Layout(
+            self.sizes, _sibling_major(self.sizes), self._leaf_triangles(), self.padding
+        )
 
     def _refit_columns(self, corners, real):
         """What a leaf box is refitted from: the distinct vertices of the ``real`` chunks, in
@@ -200,7 +207,7 @@ class TriangleChunks:
         core's cache."""
         if self._rows is None:
             real = np.flatnonzero(~self.padding)
-            self._refit_columns(self._chunks.reshape(len(self._chunks), -1), real)
+            self._refit_columns(self._leaf_triangles().reshape(self.sizes[0], -1), real)
         if self._rows:
             cells, low, step = _grid(points)
             top = _take(cells, self._rows[0], axis=1)
@@ -249,9 +256,7 @@ class TriangleChunks:
         kernel = native_cast.kernel()
         if kernel is not None:
             if self._native_layout is None:
-                self._native_layout = native_cast.Layout(
-                    self.sizes, _sibling_major(self.sizes), self._chunks, self.padding
-                )
+                self._native_layout = self._kernel_layout()
             rays, chunks, t, facing = native_cast.cast(
                 kernel, self._native_layout, GROW, planar, origins, unit, length, ray_frame
             )
