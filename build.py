@@ -105,7 +105,7 @@ def setup(series="5.0", quiet=False):
 
 NATIVE = PACKAGE / "core" / "occlusion" / "native"
 NATIVE_SOURCE = NATIVE / "segment_cast.c"
-NATIVE_LIBRARY = NATIVE / "segment_cast.so"
+NATIVE_LIBRARY = NATIVE / ("segment_cast.dll" if sys.platform == "win32" else "segment_cast.so")
 # Never -ffast-math, and no fused multiply-adds: the kernel must round as numpy does.
 NATIVE_FLAGS = ["-O3", "-std=c11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math"]
 
