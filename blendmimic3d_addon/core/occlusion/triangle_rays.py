@@ -14,6 +14,9 @@ stored sibling-major: the children of the box at position q of a level of n boxe
 q + n, ..., q + (BRANCHING - 1) n of the level below. A level is then the minimum and maximum of
 BRANCHING contiguous slices of the one below, and the children of many boxes are gathered as
 BRANCHING long rows, against which their rays broadcast. The chunks are stored in leaf order.
+
+The same casting, compiled (``native_cast``, C), runs instead where it is built for the machine:
+it gives the same crossings bit for bit, and this numpy one is its reference and fallback.
 """
 
 import numpy as np
@@ -262,13 +265,7 @@ class TriangleChunks:
             )
             t, owner = t.astype(np.float64), _take(self.chunk_owner, chunks)
         else:
-            # Frame by frame: one frame's boxes and vertices stay in the core's cache, which the
-            # gathers of a whole batch at once overflow (twice as slow).
-            found = [
-                self._cast_frame(among, origins[among], unit[among], length[among], planar[frame])
-                for frame, among in _rays_by_frame(ray_frame)
-            ]  # fmt: skip
-            rays, t, owner, facing = (np.concatenate(part) for part in zip(*found, strict=True))
+            rays, t, owner, facing = self._cast_numpy(origins, unit, length, planar, ray_frame)
         # A ray through an edge meets both triangles (and a chunk's padding repeats its last):
         # keep one. Only crossings facing the same way are one: where one closed surface of a
         # person touches another (skin on a joint mesh), the exit from one and the entry into
@@ -283,6 +280,16 @@ class TriangleChunks:
         keep = np.flatnonzero(~same)
         keep = keep[np.lexsort((t[keep], rays[keep]))]  # by ray, then along it
         return rays[keep], t[keep], owner[keep], facing[keep]
+
+    def _cast_numpy(self, origins, unit, length, planar, ray_frame):
+        """``cast``'s crossings, not yet deduplicated, in numpy (the kernel's reference)."""
+        # Frame by frame: one frame's boxes and vertices stay in the core's cache, which the
+        # gathers of a whole batch at once overflow (twice as slow).
+        found = [
+            self._cast_frame(among, origins[among], unit[among], length[among], planar[frame])
+            for frame, among in _rays_by_frame(ray_frame)
+        ]  # fmt: skip
+        return (np.concatenate(part) for part in zip(*found, strict=True))
 
     def _cast_frame(self, ray_index, origins, unit, length, planar):
         """The crossings (ray index, distance, owner, entering) of rays in one frame: vertices
