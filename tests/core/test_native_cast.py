@@ -148,7 +148,7 @@ def test_a_tree_of_one_level_whose_leaves_fill_no_whole_group(kernel, monkeypatc
     _assert_same(compiled, numpy_found)
 
 
-def test_the_source_tag_is_the_digest_build_py_compiles_in():
+def _build_script():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -156,8 +156,49 @@ def test_the_source_tag_is_the_digest_build_py_compiles_in():
     )
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
+    return build
+
+
+def test_the_source_tag_is_the_digest_build_py_compiles_in():
+    build = _build_script()
     assert build.native_tag() == native_cast.source_tag()
     assert build.NATIVE_LIBRARY == native_cast.LIBRARY
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+def test_the_kernel_is_built_where_a_compiler_is():
+    """``build.py setup`` compiles the kernel before the tests: with a compiler here, a missing
+    or stale build is a failure, not a quiet fall back to numpy."""
+    library, why = native_cast.load()
+    assert library is not None, why
+    assert native_cast.status() == "compiled (segment_cast.so)"
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+def test_the_portable_build_gives_the_same_crossings(monkeypatch, tmp_path):
+    """The kernel without its SSE2 paths (what a platform without them compiles: the scalar
+    refit, grid and box tests) gives the same crossings as numpy too."""
+    import subprocess
+
+    build = _build_script()
+    library = tmp_path / "segment_cast.so"
+    subprocess.run(
+        ["cc", *build.NATIVE_FLAGS, "-U__SSE2__", f"-DSOURCE_TAG={build.native_tag()}LL",
+         "-o", library, build.NATIVE_SOURCE, "-lm"],
+        check=True,
+    )  # fmt: skip
+    monkeypatch.setattr(native_cast, "LIBRARY", library)
+    assert native_cast.kernel() is not None
+    rng = np.random.default_rng(21)
+    points, tris, owners = _random_scene(rng, 3, 2000, 4000, 2.0)
+    points[1, tris[3, 1]] = np.inf  # one frame without the grid
+    origins = rng.normal(size=(300, 3)) * 4
+    ends = rng.normal(size=(300, 3))
+    planar = np.ascontiguousarray(points.transpose(0, 2, 1))
+    chunks = TriangleChunks(tris, owners)
+    compiled, numpy_found = _both(monkeypatch, chunks, origins, ends, planar, np.arange(300) % 3)
+    assert len(compiled[0]) > 100
+    _assert_same(compiled, numpy_found)
 
 
 def test_frames_that_do_not_fit_the_triangles_are_refused_before_the_kernel_reads(
