@@ -189,6 +189,7 @@ def test_the_portable_build_gives_the_same_crossings(monkeypatch, tmp_path):
         check=True,
     )  # fmt: skip
     monkeypatch.setattr(native_cast, "LIBRARY", library)
+    monkeypatch.setattr(native_cast, "ENABLED", True)
     assert native_cast.kernel() is not None
     rng = np.random.default_rng(21)
     points, tris, owners = _random_scene(rng, 3, 2000, 4000, 2.0)
