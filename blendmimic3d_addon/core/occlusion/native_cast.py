@@ -1,6 +1,7 @@
 """The compiled casting kernel (``native/segment_cast.c``), loaded through ctypes when it has been
-built for this machine (``python3 build.py native``, which the test, package and benchmark
-commands run first); otherwise the numpy casting, which gives the same crossings, is used.
+built for this machine (``python3 build.py setup`` compiles it, and so do the test, package,
+demo and bench commands, which set up first); otherwise the numpy casting, which gives the same
+crossings, is used.
 
 The library is loaded only if it is a regular file and was built from the source beside it (its
 tag is the source's digest): a stale build after a change to the C file is never used.
