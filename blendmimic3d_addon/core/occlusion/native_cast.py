@@ -103,21 +103,20 @@ class Layout:
         self.vertex_count = int(self.triangles.max()) + 1 if self.triangles.size else 0
 
 
-def cast(library, layout, grow, planar, origins, unit, length, ray_frame):
+def cast(library, layout, grow, planar, origins, unit, inverse, length, ray_frame):
     """Crossings (ray, stored leaf position, distance float32, entering) of the segments
-    origins[r] + t unit[r], 0 < t < length[r] (float64 (R,3), (R,3), (R,)), with the vertices of
+    origins[r] + t unit[r], 0 < t < length[r] (float64 (R,3), (R,3), (R,); ``inverse``: the
+    box tests' inverse directions, as the numpy descent makes them), with the vertices of
     frame ``ray_frame[r]`` of ``planar`` (F,3,V) float32. The GIL is released while the kernel
     runs."""
     planar = np.ascontiguousarray(planar, dtype=np.float32)
     order = np.argsort(ray_frame, kind="stable")
     frames, first = np.unique(np.asarray(ray_frame)[order], return_index=True)
     group_start = np.append(first, len(order)).astype(np.int64)
-    # As the numpy descent: huge, not infinite, along an axis the ray does not move along.
-    safe = np.where(np.abs(unit) < 1e-12, np.where(unit < 0, -1e-12, 1e-12), unit)[order]
     rays = {
         "origin": origins[order].astype(np.float32),
         "unit": unit[order].astype(np.float32),
-        "inverse": (1.0 / safe).astype(np.float32),
+        "inverse": inverse[order].astype(np.float32),
         "length": length[order].astype(np.float32),
         "length64": np.ascontiguousarray(length[order], dtype=np.float64),
     }

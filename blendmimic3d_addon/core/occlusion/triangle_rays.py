@@ -261,8 +261,9 @@ class TriangleChunks:
             if self._native_layout is None:
                 self._native_layout = self._kernel_layout()
             rays, chunks, t, facing = native_cast.cast(
-                kernel, self._native_layout, GROW, planar, origins, unit, length, ray_frame
-            )
+                kernel, self._native_layout, GROW, planar, origins, unit,
+                _inverse_direction(unit), length, ray_frame,
+            )  # fmt: skip
             t, owner = t.astype(np.float64), _take(self.chunk_owner, chunks)
         else:
             rays, t, owner, facing = self._cast_numpy(origins, unit, length, planar, ray_frame)
@@ -310,10 +311,8 @@ class TriangleChunks:
 
     def _descend(self, origins, unit, length, levels):
         """(ray, chunk) pairs where a segment passes through the chunk's box."""
-        # Planar rays: origin (3,R), inverse direction (3,R) (huge, not infinite, along an axis
-        # the ray does not move along, so that 0 * it stays 0).
-        safe = np.where(np.abs(unit) < 1e-12, np.where(unit < 0, -1e-12, 1e-12), unit)
-        rays_planar = np.concatenate([origins.T, 1.0 / safe.T]).astype(np.float32)
+        # Planar rays: origin (3,R), inverse direction (3,R).
+        rays_planar = np.concatenate([origins.T, _inverse_direction(unit).T]).astype(np.float32)
         length = length.astype(np.float32)
         # Every ray against every box of the coarsest level: (3,R,n) without gathering.
         meet = _slab_test(levels[0][:, None, :], rays_planar[:, :, None], length[:, None])
@@ -327,6 +326,13 @@ class TriangleChunks:
             child, pair = np.nonzero(meet)
             rays, nodes = rays[pair], nodes[pair] + child * size
         return rays, nodes
+
+
+def _inverse_direction(unit):
+    """1 / unit (R,3), what the box tests multiply by: huge, not infinite, along an axis the ray
+    does not move along, so that 0 times it stays 0."""
+    safe = np.where(np.abs(unit) < 1e-12, np.where(unit < 0, -1e-12, 1e-12), unit)
+    return 1.0 / safe
 
 
 def _sibling_major(sizes):
