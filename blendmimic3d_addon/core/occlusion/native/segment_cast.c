@@ -229,15 +229,16 @@ static unsigned meets(const float *group, const float *origin, const float *inve
 #if defined(__SSE2__)
     unsigned mask = 0;
     for (int half = 0; half < BRANCHING; half += 4) {
+        const float *lows = group + half, *highs = group + 3 * BRANCHING + half;
         __m128 entry = _mm_setzero_ps(), leave = _mm_set1_ps(length);
         for (int a = 0; a < 3; a++) {
             __m128 o = _mm_set1_ps(origin[a]), inv = _mm_set1_ps(inverse[a]);
-            __m128 t1 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(group + a * 8 + half), o), inv);
-            __m128 t2 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(group + (a + 3) * 8 + half), o), inv);
+            __m128 t1 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(lows + a * BRANCHING), o), inv);
+            __m128 t2 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(highs + a * BRANCHING), o), inv);
             entry = _mm_max_ps(entry, _mm_min_ps(t1, t2));
             leave = _mm_min_ps(leave, _mm_max_ps(t1, t2));
         }
-        __m128 nonempty = _mm_cmple_ps(_mm_loadu_ps(group + half), _mm_loadu_ps(group + 24 + half));
+        __m128 nonempty = _mm_cmple_ps(_mm_loadu_ps(lows), _mm_loadu_ps(highs));
         mask |= (unsigned)_mm_movemask_ps(_mm_and_ps(_mm_cmple_ps(entry, leave), nonempty)) << half;
     }
     return mask;
@@ -246,13 +247,13 @@ static unsigned meets(const float *group, const float *origin, const float *inve
     for (int c = 0; c < BRANCHING; c++) {
         float entry = 0.0f, leave = length;
         for (int a = 0; a < 3; a++) {
-            float t1 = (group[a * 8 + c] - origin[a]) * inverse[a];
-            float t2 = (group[(a + 3) * 8 + c] - origin[a]) * inverse[a];
+            float t1 = (group[a * BRANCHING + c] - origin[a]) * inverse[a];
+            float t2 = (group[(a + 3) * BRANCHING + c] - origin[a]) * inverse[a];
             float near = t1 < t2 ? t1 : t2, far = t1 < t2 ? t2 : t1;
             entry = near > entry ? near : entry;
             leave = far < leave ? far : leave;
         }
-        mask |= (unsigned)(entry <= leave && group[c] <= group[24 + c]) << c;
+        mask |= (unsigned)(entry <= leave && group[c] <= group[3 * BRANCHING + c]) << c;
     }
     return mask;
 #endif
